@@ -1,0 +1,1 @@
+"""shipcard check: files → objects → schema + rules → findings → reporters."""

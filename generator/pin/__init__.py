@@ -1,0 +1,1 @@
+"""shipcard pin: resolve image tags to digests against OCI registries."""
