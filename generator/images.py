@@ -1,0 +1,85 @@
+"""Container image references, parsed and normalised the way docker does it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_REGISTRY = "docker.io"
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+
+class ReferenceError(ValueError):
+    """The string is not a valid image reference."""
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """`registry/repository[:tag][@digest]`, with the registry as written (may be empty)."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The reference without tag and digest, as written (no docker.io added)."""
+        return f"{self.registry}/{self.repository}" if self.registry else self.repository
+
+    @property
+    def canonical_registry(self) -> str:
+        return self.registry or DEFAULT_REGISTRY
+
+    @property
+    def canonical_repository(self) -> str:
+        """docker.io names without a namespace live under `library/`."""
+        if self.canonical_registry == DEFAULT_REGISTRY and "/" not in self.repository:
+            return f"library/{self.repository}"
+        return self.repository
+
+    @property
+    def pinned(self) -> bool:
+        return self.digest is not None
+
+    @property
+    def mutable_tag(self) -> bool:
+        """True when no digest fixes the content; `latest` or no tag at all counts too."""
+        return self.digest is None
+
+    def with_digest(self, digest: str) -> "ImageReference":
+        return ImageReference(self.registry, self.repository, self.tag, digest)
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str) -> ImageReference:
+    """Parse `[registry/]repository[:tag][@digest]`; raise ReferenceError with a reason."""
+    if not text or text != text.strip() or any(c.isspace() for c in text):
+        raise ReferenceError("an image reference cannot be empty or contain spaces")
+    rest, digest = text, None
+    if "@" in rest:
+        rest, digest = rest.split("@", 1)
+        if not _DIGEST.match(digest):
+            raise ReferenceError(f"invalid digest {digest!r} (expected sha256:<64 hex digits>)")
+    tag = None
+    last = rest.rsplit("/", 1)[-1]
+    if ":" in last:
+        rest, tag = rest.rsplit(":", 1)
+        if not _TAG.match(tag):
+            raise ReferenceError(f"invalid tag {tag!r}")
+    registry, repository = "", rest
+    first, _, remainder = rest.partition("/")
+    if remainder and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, remainder
+    if not repository or not all(_COMPONENT.match(part) for part in repository.split("/")):
+        raise ReferenceError(f"invalid repository name {repository!r} (lower case letters, digits, . _ - and /)")
+    return ImageReference(registry, repository, tag, digest)
