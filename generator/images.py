@@ -49,6 +49,11 @@ class ImageReference:
         """True when no digest fixes the content; `latest` or no tag at all counts too."""
         return self.digest is None
 
+    @property
+    def floating(self) -> bool:
+        """No tag or the tag `latest`: a name every push moves, refused by `pin` unless allowed."""
+        return self.tag is None or self.tag == "latest"
+
     def with_digest(self, digest: str) -> "ImageReference":
         return ImageReference(self.registry, self.repository, self.tag, digest)
 

@@ -1,0 +1,283 @@
+"""The service card as typed data, with every default applied.
+
+A `Card` holds the service as written (`base`) and one fully resolved
+`ServiceSpec` per environment. Nothing here reads files; `load.py` does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_CLUSTER = "https://kubernetes.default.svc"
+DEFAULT_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
+DEFAULT_REPLICAS = 2
+DEFAULT_PRE_STOP_SLEEP = 5
+DEFAULT_GRACE_PERIOD = 30
+DEFAULT_JOB_TIMEOUT = "1h"
+NEVER_SCHEDULE = "0 0 31 2 *"  # 31 February: a manual job's CronJob never fires by itself
+MAX_CRONJOB_NAME = 52  # the controller appends an 11-character suffix to Job names
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    port: int
+    protocol: str = "http"
+    service_port: int | None = None
+
+    @property
+    def exposed_port(self) -> int:
+        return self.service_port or self.port
+
+
+@dataclass(frozen=True)
+class Probe:
+    """kind: http | grpc | tcp | exec."""
+
+    kind: str
+    port: int | str | None = None
+    path: str | None = None
+    command: tuple[str, ...] = ()
+    service: str | None = None
+    initial_delay: int | None = None
+    period: int | None = None
+    failure_threshold: int | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: str
+    memory: str
+    limit_cpu: str | None = None
+    limit_memory: str | None = None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    provider: str
+    store: str | None
+    refresh: str
+    env: tuple[tuple[str, str], ...]  # (VARIABLE, remote-key[#property]), in card order
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min: int
+    max: int
+    cpu: int
+
+
+@dataclass(frozen=True)
+class Ingress:
+    host: str
+    path: str
+    class_name: str | None
+    tls: bool
+
+
+@dataclass(frozen=True)
+class Job:
+    """kind: cron (schedule), hook (pre-sync) or manual (suspended CronJob)."""
+
+    name: str
+    kind: str
+    schedule: str | None
+    time_zone: str | None
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    script: str | None
+    image: str
+    resources: Resources
+    concurrency: str
+    timeout_seconds: int
+    retries: int
+    suspend: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything that shapes the Kubernetes objects of one service in one place."""
+
+    name: str
+    team: str | None
+    description: str | None
+    image: str
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    ports: tuple[Port, ...]
+    env: tuple[tuple[str, str], ...]
+    resources: Resources
+    secrets: Secrets | None
+    replicas: int
+    autoscaling: Autoscaling | None
+    liveness: Probe | None
+    readiness: Probe | None
+    startup: Probe | None
+    pre_stop_sleep: int
+    grace_period: int
+    ingress: Ingress | None
+    jobs: tuple[Job, ...]
+
+    @property
+    def has_server(self) -> bool:
+        """A long-running process: it listens on a port, has a command, or is all the card does."""
+        return bool(self.ports or self.command or not self.jobs)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    spec: ServiceSpec
+    cluster: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class GitOps:
+    format: str
+    repo_url: str
+    target_revision: str
+    path: str
+    project: str
+    auto_sync: bool
+    prune: bool
+    self_heal: bool
+
+
+@dataclass
+class Card:
+    """A loaded, validated card: the base service, its environments and GitOps settings."""
+
+    name: str
+    source: str  # how generated files name the card, e.g. services/billing-api.service.yaml
+    base: ServiceSpec
+    environments: list[Environment]
+    gitops: GitOps
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def duration_seconds(text: str) -> int:
+    """`2h`, `1h30m`, `45s` → whole seconds (at least 1)."""
+    total = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+    return max(1, int(total))
+
+
+def build_spec(name: str, fields: dict[str, Any]) -> ServiceSpec:
+    """Turn validated, merged card fields into a ServiceSpec with defaults applied."""
+    ports = _ports(fields)
+    resources = _resources(fields.get("resources"), DEFAULT_RESOURCES)
+    image = str(fields["image"])
+    autoscaling = None
+    if fields.get("autoscaling"):
+        a = fields["autoscaling"]
+        autoscaling = Autoscaling(min=int(a.get("min", 2)), max=int(a["max"]), cpu=int(a.get("cpu", 80)))
+    health = fields.get("health") or {}
+    first_port = ports[0].name if ports else None
+    readiness = _probe(health.get("readiness"), first_port)
+    if readiness is None and ports:
+        readiness = Probe(kind="tcp", port=ports[0].name)
+    shutdown = fields.get("shutdown") or {}
+    ingress = None
+    if fields.get("ingress"):
+        i = fields["ingress"]
+        ingress = Ingress(host=i["host"], path=i.get("path", "/"), class_name=i.get("className"),
+                          tls=bool(i.get("tls", True)))
+    return ServiceSpec(
+        name=name,
+        team=fields.get("team"),
+        description=fields.get("description"),
+        image=image,
+        command=tuple(fields.get("command") or ()),
+        args=tuple(fields.get("args") or ()),
+        ports=ports,
+        env=tuple((k, _literal(v)) for k, v in (fields.get("env") or {}).items()),
+        resources=resources,
+        secrets=_secrets(fields.get("secrets")),
+        replicas=int(fields.get("replicas", DEFAULT_REPLICAS)),
+        autoscaling=autoscaling,
+        liveness=_probe(health.get("liveness"), first_port),
+        readiness=readiness,
+        startup=_probe(health.get("startup"), first_port),
+        pre_stop_sleep=int(shutdown.get("preStopSleep", DEFAULT_PRE_STOP_SLEEP if ports else 0)),
+        grace_period=int(shutdown.get("gracePeriod", DEFAULT_GRACE_PERIOD)),
+        ingress=ingress,
+        jobs=tuple(_job(j, image, resources) for j in fields.get("jobs") or ()),
+    )
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _ports(fields: dict[str, Any]) -> tuple[Port, ...]:
+    if fields.get("ports"):
+        return tuple(Port(name=p["name"], port=int(p["port"]), protocol=p.get("protocol", "http"),
+                          service_port=p.get("servicePort")) for p in fields["ports"])
+    if fields.get("port"):
+        return (Port(name="http", port=int(fields["port"])),)
+    return ()
+
+
+def _resources(raw: dict[str, Any] | None, default: dict[str, Any]) -> Resources:
+    raw = raw or {}
+    limits = raw.get("limits") or {}
+    memory = str(raw.get("memory", default["memory"]))
+    return Resources(cpu=str(raw.get("cpu", default["cpu"])), memory=memory,
+                     limit_cpu=str(limits["cpu"]) if "cpu" in limits else None,
+                     limit_memory=str(limits.get("memory", memory)))
+
+
+def _secrets(raw: dict[str, Any] | None) -> Secrets | None:
+    if not raw or raw.get("provider", "none") == "none" or not raw.get("env"):
+        return None
+    return Secrets(provider=raw["provider"], store=raw.get("store"), refresh=raw.get("refresh", "1h"),
+                   env=tuple((k, str(v)) for k, v in raw["env"].items()))
+
+
+def _probe(raw: Any, first_port: str | None) -> Probe | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return Probe(kind="http", port=first_port, path=raw)
+    timing = {"initial_delay": raw.get("initialDelay"), "period": raw.get("period"),
+              "failure_threshold": raw.get("failureThreshold")}
+    if "http" in raw:
+        return Probe(kind="http", port=raw["http"], path=raw.get("path", "/"), **timing)
+    if "grpc" in raw:
+        return Probe(kind="grpc", port=int(raw["grpc"]), service=raw.get("service"), **timing)
+    if "tcp" in raw:
+        return Probe(kind="tcp", port=raw["tcp"], **timing)
+    return Probe(kind="exec", command=tuple(raw["exec"]), **timing)
+
+
+def _job(raw: dict[str, Any], service_image: str, service_resources: Resources) -> Job:
+    if raw.get("schedule"):
+        kind = "cron"
+    elif raw.get("hook"):
+        kind = "hook"
+    else:
+        kind = "manual"
+    default_resources = {"cpu": service_resources.cpu, "memory": service_resources.memory}
+    return Job(
+        name=raw["name"],
+        kind=kind,
+        schedule=raw.get("schedule"),
+        time_zone=raw.get("timeZone"),
+        command=tuple(raw.get("command") or ()),
+        args=tuple(raw.get("args") or ()),
+        script=raw.get("script"),
+        image=str(raw.get("image") or service_image),
+        resources=_resources(raw.get("resources"), default_resources),
+        concurrency=raw.get("concurrency", "forbid"),
+        timeout_seconds=duration_seconds(raw.get("timeout", DEFAULT_JOB_TIMEOUT)),
+        retries=int(raw.get("retries", 0 if kind == "manual" else 2)),
+        suspend=bool(raw.get("suspend", False)),
+    )

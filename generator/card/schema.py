@@ -1,0 +1,196 @@
+"""The JSON Schema of the service card, format shipcard/v1.
+
+Built here once so that the environment-override variant (every field optional,
+`null` removes) is derived from the same definitions instead of written twice.
+The shipped copies (`generator/card/card-v1.schema.json`, `docs/card-v1.schema.json`)
+are this dict serialised; a test keeps them identical.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+API_VERSION = "shipcard/v1"
+SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
+CRON = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
+
+_string_list = {"type": "array", "items": {"type": "string"}}
+_port_number = {"type": "integer", "minimum": 1, "maximum": 65535}
+_quantity = {"type": ["string", "number"], "pattern": QUANTITY}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    schema.update(extra)
+    return schema
+
+
+PROBE = {
+    "description": "A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, {tcp: port}, {exec: [...]}.",
+    "anyOf": [
+        {"type": "string", "pattern": "^/"},
+        _obj({"http": {"type": ["integer", "string"]}, "path": {"type": "string", "pattern": "^/"},
+              "initialDelay": {"type": "integer", "minimum": 0}, "period": {"type": "integer", "minimum": 1},
+              "failureThreshold": {"type": "integer", "minimum": 1}}, ["http"]),
+        _obj({"grpc": _port_number, "service": {"type": "string"},
+              "initialDelay": {"type": "integer", "minimum": 0}, "period": {"type": "integer", "minimum": 1},
+              "failureThreshold": {"type": "integer", "minimum": 1}}, ["grpc"]),
+        _obj({"tcp": {"type": ["integer", "string"]},
+              "initialDelay": {"type": "integer", "minimum": 0}, "period": {"type": "integer", "minimum": 1},
+              "failureThreshold": {"type": "integer", "minimum": 1}}, ["tcp"]),
+        _obj({"exec": {**_string_list, "minItems": 1},
+              "initialDelay": {"type": "integer", "minimum": 0}, "period": {"type": "integer", "minimum": 1},
+              "failureThreshold": {"type": "integer", "minimum": 1}}, ["exec"]),
+    ],
+}
+
+RESOURCES = _obj({
+    "cpu": _quantity,
+    "memory": _quantity,
+    "limits": _obj({"cpu": _quantity, "memory": _quantity}),
+}, description="Requests (cpu, memory); the memory limit defaults to the memory request.")
+
+SERVICE_FIELDS: dict[str, Any] = {
+    "team": {"type": "string", "minLength": 1},
+    "description": {"type": "string"},
+    "image": {"type": "string", "minLength": 1, "description": "registry/repository:tag or …@sha256:digest"},
+    "command": {**_string_list, "minItems": 1},
+    "args": _string_list,
+    "port": {**_port_number, "description": "Shorthand for one HTTP port named http."},
+    "ports": {"type": "array", "minItems": 1, "items": _obj({
+        "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 15},
+        "port": _port_number,
+        "servicePort": _port_number,
+        "protocol": {"enum": ["http", "grpc", "tcp"]},
+    }, ["name", "port"])},
+    "env": {"type": "object", "propertyNames": {"pattern": ENV_VAR},
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+            "description": "Literal, non-secret values; secrets go under secrets.env."},
+    "resources": RESOURCES,
+    "secrets": _obj({
+        "provider": {"enum": ["aws-secrets-manager", "aws-parameter-store", "vault", "none"]},
+        "store": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+        "refresh": {"type": "string", "pattern": DURATION},
+        "env": {"type": "object", "propertyNames": {"pattern": ENV_VAR},
+                "additionalProperties": {"type": "string", "minLength": 1},
+                "description": "VARIABLE: remote-key[#property]"},
+    }),
+    "replicas": {"type": "integer", "minimum": 0, "maximum": 1000},
+    "autoscaling": _obj({
+        "min": {"type": "integer", "minimum": 1},
+        "max": {"type": "integer", "minimum": 1},
+        "cpu": {"type": "integer", "minimum": 1, "maximum": 100},
+    }, ["max"]),
+    "health": _obj({"liveness": PROBE, "readiness": PROBE, "startup": PROBE}),
+    "shutdown": _obj({
+        "preStopSleep": {"type": "integer", "minimum": 0, "maximum": 3600},
+        "gracePeriod": {"type": "integer", "minimum": 0, "maximum": 86400},
+    }),
+    "ingress": _obj({
+        "host": {"type": "string", "pattern": r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},
+        "path": {"type": "string", "pattern": "^/"},
+        "className": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+        "tls": {"type": "boolean"},
+    }, ["host"]),
+    "jobs": {"type": "array", "items": _obj({
+        "name": {"type": "string", "pattern": DNS_LABEL},
+        "schedule": {"type": "string", "pattern": CRON},
+        "timeZone": {"type": "string", "pattern": r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$"},
+        "hook": {"enum": ["pre-sync"]},
+        "manual": {"const": True},
+        "command": {**_string_list, "minItems": 1},
+        "args": _string_list,
+        "script": {"type": "string", "minLength": 1},
+        "image": {"type": "string", "minLength": 1},
+        "resources": RESOURCES,
+        "concurrency": {"enum": ["forbid", "replace", "allow"]},
+        "timeout": {"type": "string", "pattern": DURATION},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 100},
+        "suspend": {"type": "boolean"},
+    }, ["name"])},
+}
+
+ENVIRONMENT_ONLY: dict[str, Any] = {
+    "cluster": {"type": "string", "pattern": "^https://", "description": "Argo CD destination server."},
+    "namespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+}
+
+GITOPS = _obj({
+    "format": {"enum": ["kustomize", "helmfile"]},
+    "repoURL": {"type": "string", "minLength": 1},
+    "targetRevision": {"type": "string", "minLength": 1},
+    "path": {"type": "string", "minLength": 1},
+    "project": {"type": "string", "pattern": DNS_LABEL},
+    "autoSync": {"type": "boolean"},
+    "prune": {"type": "boolean"},
+    "selfHeal": {"type": "boolean"},
+}, ["repoURL"])
+
+
+def _as_override(schema: Any) -> Any:
+    """The same schema with nothing required and `null` allowed at the top: an environment patch."""
+    schema = copy.deepcopy(schema)
+
+    def relax(node: Any) -> None:
+        if isinstance(node, dict):
+            if "anyOf" in node:  # a probe is replaced whole, never merged: keep its alternatives strict
+                return
+            node.pop("required", None)
+            for value in node.values():
+                relax(value)
+        elif isinstance(node, list):
+            for value in node:
+                relax(value)
+
+    relax(schema)
+    if isinstance(schema, dict) and "items" in schema and isinstance(schema["items"], dict):
+        schema["items"]["required"] = ["name"]  # list entries merge by name
+    return {"anyOf": [{"type": "null"}, schema]}
+
+
+def build_schema() -> dict[str, Any]:
+    """The whole card schema as a dict (draft 2020-12)."""
+    environment = _obj({**{k: _as_override(v) for k, v in SERVICE_FIELDS.items()}, **ENVIRONMENT_ONLY},
+                       description="Overrides of service fields for one environment (deep merge; null removes).")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "shipcard service card (shipcard/v1)",
+        **_obj({
+            "apiVersion": {"const": API_VERSION},
+            "kind": {"const": "Service"},
+            "name": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+            **SERVICE_FIELDS,
+            "environments": {"type": "object", "minProperties": 1,
+                             "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30},
+                             "additionalProperties": {"anyOf": [{"type": "null"}, environment]}},
+            "gitops": GITOPS,
+        }, ["apiVersion", "kind", "name", "image", "environments", "gitops"]),
+    }
+
+
+def service_schema() -> dict[str, Any]:
+    """Schema of one resolved environment's service fields (used after merging overrides)."""
+    return _obj(dict(SERVICE_FIELDS), ["image"])
+
+
+def schema_json() -> str:
+    return json.dumps(build_schema(), indent=2, sort_keys=False) + "\n"
+
+
+@cache
+def shipped_schema() -> dict[str, Any]:
+    """The schema file shipped inside the package (what editors and `check` use)."""
+    text = resources.files("generator.card").joinpath("card-v1.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
