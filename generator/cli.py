@@ -17,7 +17,21 @@ from generator.pin.command import pin_command
 from generator.render_command import render_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ShipcardGroup(click.Group):
+    """A click group that reports ShipcardError as one line with its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ShipcardError as exc:
+            click.echo(f"shipcard: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("shipcard: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=ShipcardGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shipcard")
 def cli() -> None:
     """Service cards in, GitOps repositories out.
@@ -35,23 +49,8 @@ cli.add_command(pin_command)
 
 
 def main() -> None:
-    """Entry point: run the CLI; user errors become one line on stderr and exit 2."""
+    """Entry point of the `shipcard` console script."""
     try:
-        cli.main(standalone_mode=False)
-    except ShipcardError as exc:
-        click.echo(f"shipcard: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("shipcard: interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("shipcard: interrupted", err=True)
-        sys.exit(130)
+        cli(prog_name="shipcard")
     except BrokenPipeError:
         sys.exit(1)
-    sys.exit(0)

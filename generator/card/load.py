@@ -169,14 +169,22 @@ def _validate(validator: Draft202012Validator, instance: Any, where: _Locator, p
 def _explain(error: ValidationError, instance: Any, where: _Locator, prefix: PathKey) -> InputError:
     if error.validator in ("anyOf", "oneOf") and error.context:
         deeper = best_match(error.context)
-        if error.validator == "anyOf" and any(s.get("type") == "null" for s in error.validator_value):
-            return _explain(deeper, instance, where, prefix)
+        nullable = [i for i, s in enumerate(error.validator_value) if s.get("type") == "null"]
+        if nullable and error.instance is not None:  # `null` removes a field; explain the real alternative
+            real = [e for e in error.context if e.relative_schema_path[0] not in nullable]
+            if real:
+                first = min(real, key=lambda e: (locate(where.doc, prefix + tuple(e.absolute_path)),
+                                                 -len(e.absolute_path)))
+                return _explain(first, instance, where, prefix)
         if "description" in error.schema:
             return where.error(prefix + tuple(error.absolute_path), f"must be {error.schema['description'][0].lower()}"
                                f"{error.schema['description'][1:].rstrip('.')}")
         return _explain(deeper, instance, where, prefix)
     path = prefix + tuple(error.absolute_path)
     validator, expected = error.validator, error.validator_value
+    if "propertyNames" in error.relative_schema_path:  # the offending instance is a key of this mapping
+        key_path = path + (error.instance,)
+        return where.error(key_path, f"invalid name {error.instance!r}: {_pattern_message(('name',), error.instance)}")
     if validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
@@ -199,16 +207,7 @@ def _explain(error: ValidationError, instance: Any, where: _Locator, prefix: Pat
         return where.error(path, _pattern_message(path, error.instance))
     if validator in ("minimum", "maximum", "minLength", "maxLength", "minItems", "minProperties"):
         return where.error(path, error.message.replace(repr(error.instance), "value"))
-    if validator == "propertyNames":
-        bad = next((k for k in error.instance if not _name_ok(k, expected)), None)
-        key_path = path + (bad,) if bad is not None else path
-        return where.error(key_path, f"invalid name {bad!r}: {_pattern_message(key_path, bad or '')}")
     return where.error(path, error.message)
-
-
-def _name_ok(key: str, schema: dict[str, Any]) -> bool:
-    pattern = schema.get("pattern")
-    return (pattern is None or re.search(pattern, key) is not None) and len(key) <= schema.get("maxLength", 10**9)
 
 
 def _type_name(value: Any) -> str:

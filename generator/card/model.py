@@ -176,7 +176,9 @@ def build_spec(name: str, fields: dict[str, Any]) -> ServiceSpec:
     autoscaling = None
     if fields.get("autoscaling"):
         a = fields["autoscaling"]
-        autoscaling = Autoscaling(min=int(a.get("min", 2)), max=int(a["max"]), cpu=int(a.get("cpu", 80)))
+        # With an HPA a Deployment's replicas are ignored; a replicas value the card sets is the floor instead.
+        floor = max(int(a.get("min", 2)), int(fields.get("replicas", 0)))
+        autoscaling = Autoscaling(min=min(floor, int(a["max"])), max=int(a["max"]), cpu=int(a.get("cpu", 80)))
     health = fields.get("health") or {}
     first_port = ports[0].name if ports else None
     readiness = _probe(health.get("readiness"), first_port)

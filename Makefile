@@ -1,0 +1,36 @@
+# Two entry points (see README): `make demo` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup tools demo test bench clean
+
+setup: $(VENV)/.installed tools
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+tools: $(VENV)/.installed
+	sh .ci/install-helm $(BIN)
+	sh .ci/install-registry
+
+demo: setup
+	rm -rf build/demo
+	$(BIN)/shipcard render examples/*.service.yaml --out build/demo
+	for overlay in build/demo/apps/*/overlays/*; do \
+	  $(BIN)/kubectl kustomize $$overlay > /dev/null && echo "kubectl kustomize $$overlay: ok" || exit 1; \
+	done
+	$(BIN)/shipcard check build/demo examples
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/check_bench.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,159 @@
+"""What `pin` does with the cards: choose what to resolve, then rewrite cards or the lock file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import yamlio
+from generator.errors import ShipcardError
+from generator.pin.cards import Card, ImageSite, PathKey
+from generator.pin.lock import LockEntry, now_utc, write_lock
+from generator.pin.writeback import rewrite
+
+
+class Incomplete(ShipcardError):
+    """The command did part of its job (or `--check` found unpinned images): exit code 1."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class SiteFailure:
+    """An image that could not be pinned, and why; prints as `file:line:col: image: ref: reason`."""
+
+    site: ImageSite
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.site.location}: image: {self.site.text}: {self.reason}"
+
+
+@dataclass
+class Selection:
+    """The image sites to resolve, those refused before any network access, and those left alone."""
+
+    resolve: list[ImageSite] = field(default_factory=list)
+    refused: list[SiteFailure] = field(default_factory=list)
+    untouched: int = 0
+
+
+def unpinned_sites(cards: list[Card], locked: dict[str, str] | None) -> list[ImageSite]:
+    """Sites with neither a digest in the card nor an entry in the lock file (for `--check`)."""
+    return [site for card in cards for site in card.sites
+            if not site.reference.pinned and not (locked is not None and site.text in locked)]
+
+
+def select(cards: list[Card], *, update: bool, allow_latest: bool, locked: dict[str, str] | None) -> Selection:
+    """Decide per image site. `locked` is the lock file's content in lock mode, None when pinning cards."""
+    selection = Selection()
+    for site in (site for card in cards for site in card.sites):
+        reference = site.reference
+        if reference.pinned and (locked is not None or not update or reference.tag is None):
+            selection.untouched += 1  # immutable already; nothing to re-resolve without a tag
+        elif locked is not None and site.text in locked and not update:
+            selection.untouched += 1
+        elif reference.floating and not allow_latest:
+            what = "has no tag (means latest)" if reference.tag is None else "uses the tag latest"
+            selection.refused.append(SiteFailure(site, f"{what}, which moves with every push; "
+                                                 "pin a version tag, or pass --allow-latest"))
+        else:
+            selection.resolve.append(site)
+    return selection
+
+
+def pinned_text(site: ImageSite, digest: str) -> str:
+    """The reference as written with its digest; an untagged name gets `:latest` so `--update` can follow it."""
+    name_and_tag = site.text.split("@", 1)[0]
+    if site.reference.tag is None:
+        name_and_tag += ":latest"
+    return f"{name_and_tag}@{digest}"
+
+
+@dataclass
+class Outcome:
+    """What happened to the resolved sites, as lines for the user."""
+
+    lines: list[str] = field(default_factory=list)
+    pinned: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    files: set[str] = field(default_factory=set)
+
+
+def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str]) -> Outcome:
+    """Rewrite every card that changes; all cards are written, or (on any error) none is."""
+    outcome = Outcome()
+    new_texts: list[tuple[Card, str]] = []
+    for card in cards:
+        new_values: dict[PathKey, str] = {}
+        for site in card.sites:
+            if site not in digests:
+                continue
+            old_digest, new_text = site.reference.digest, pinned_text(site, digests[site])
+            if old_digest is None:
+                outcome.pinned += 1
+                outcome.lines.append(f"{site.location}: image: {site.text} -> {digests[site]}")
+            elif old_digest != digests[site]:
+                outcome.changed += 1
+                outcome.lines.append(f"{site.location}: image: {site.text.split('@', 1)[0]}: digest changed "
+                                     f"{old_digest} -> {digests[site]} (the tag was pushed again)")
+            else:
+                outcome.unchanged += 1
+                continue
+            new_values[site.path] = new_text
+        if new_values:
+            new_texts.append((card, rewrite(card, new_values)))
+            outcome.files.add(card.name)
+    write_all(new_texts)
+    return outcome
+
+
+def write_all(new_texts: list[tuple[Card, str]]) -> None:
+    """Write each card atomically; if one write fails, put back the ones already written."""
+    for card, _ in new_texts:
+        if yamlio.read_text(card.path) != card.text:
+            raise ShipcardError(f"{card.name}: changed on disk while pinning; no card was changed")
+    written: list[Card] = []
+    try:
+        for card, text in new_texts:
+            _write_keeping_mode(card.path, text)
+            written.append(card)
+    except BaseException:
+        for card in written:
+            _write_keeping_mode(card.path, card.text)
+        raise
+
+
+def _write_keeping_mode(path: Path, text: str) -> None:
+    target = path.resolve()  # a symlinked card stays a symlink
+    mode = target.stat().st_mode & 0o7777
+    yamlio.write_atomic(target, text)
+    os.chmod(target, mode)  # write_atomic's temporary file is created 0600
+
+
+def apply_to_lock(path: Path, existing: dict[str, LockEntry], digests: dict[ImageSite, str]) -> Outcome:
+    """Record each resolved reference in the lock file; an unchanged digest keeps its first resolution time."""
+    outcome = Outcome()
+    entries = dict(existing)
+    resolved_at = now_utc()
+    first_site_per_reference = {site.text: site for site in reversed(list(digests))}
+    for site in first_site_per_reference.values():
+        digest = digests[site]
+        before = entries.get(site.text)
+        if before is not None and before.digest == digest:
+            outcome.unchanged += 1
+            continue
+        if before is None:
+            outcome.pinned += 1
+            outcome.lines.append(f"{site.location}: image: {site.text} -> {digest} (in {path})")
+        else:
+            outcome.changed += 1
+            outcome.lines.append(f"{site.location}: image: {site.text}: digest changed {before.digest} -> "
+                                 f"{digest} (the tag was pushed again)")
+        entries[site.text] = LockEntry(digest, resolved_at)
+    if entries != existing or not path.exists():
+        write_lock(path, entries)
+        outcome.files.add(str(path))
+    return outcome
