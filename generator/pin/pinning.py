@@ -138,7 +138,9 @@ def apply_to_lock(path: Path, existing: dict[str, LockEntry], digests: dict[Imag
     outcome = Outcome()
     entries = dict(existing)
     resolved_at = now_utc()
-    first_site_per_reference = {site.text: site for site in reversed(list(digests))}
+    first_site_per_reference: dict[str, ImageSite] = {}
+    for site in digests:
+        first_site_per_reference.setdefault(site.text, site)
     for site in first_site_per_reference.values():
         digest = digests[site]
         before = entries.get(site.text)

@@ -169,18 +169,29 @@ class RegistryClient:
             digest = head.headers.get("Docker-Content-Digest", "").strip()
             if _DIGEST.match(digest):
                 return digest
-        elif head.status not in (404, 405):
+        elif head.status == 404:
+            raise self._not_found(endpoint, repository, tag, reference)
+        elif head.status != 405:
             raise _status_error(head, where, self._credential_note(reference))
-        # No usable digest (or 404, whose GET body tells a missing tag from a missing repository).
+        # No usable digest in the HEAD answer: fetch the manifest and hash it.
         get = self._authorized("GET", url, endpoint, repository, reference)
-        if get.status == 404 and _registry_error_code(get.body) == "NAME_UNKNOWN":
-            raise RegistryError("not found", f"no repository {repository} at {endpoint.host} (404)")
         if get.status == 404:
-            raise RegistryError("not found", f"no tag {tag} in repository {repository} at {endpoint.host} (404)")
+            raise self._not_found(endpoint, repository, tag, reference)
         if get.status != 200:
             raise _status_error(get, where, self._credential_note(reference))
         _refuse_schema1(get, where)
         return _verified_digest(get, where)
+
+    def _not_found(self, endpoint: Endpoint, repository: str, tag: str, reference: ImageReference) -> RegistryError:
+        """Tell a missing tag from a missing repository: the tag list of a missing one is NAME_UNKNOWN."""
+        url = f"{endpoint.base_url}/v2/{repository}/tags/list?n=1"
+        try:
+            tags = self._authorized("GET", url, endpoint, repository, reference)
+        except RegistryError:
+            tags = None
+        if tags is not None and tags.status == 404 and _registry_error_code(tags.body) == "NAME_UNKNOWN":
+            return RegistryError("not found", f"no repository {repository} at {endpoint.host} (404)")
+        return RegistryError("not found", f"no tag {tag} in repository {repository} at {endpoint.host} (404)")
 
     # ------------------------------------------------------------------ authentication
 
