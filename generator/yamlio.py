@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,13 @@ MAX_EXPANDED_NODES = 1_000_000
 MAX_DEPTH = 200
 
 PathKey = tuple[str | int, ...]
+# Flow collections or leading indicators beyond this could overflow libyaml's recursive composer
+# (it crashes the process somewhere above 20,000 levels); such text goes to the pure-Python parser.
+C_PARSER_SAFE_NESTING = 5_000
+
+
+class UnreadableFileError(InputError):
+    """The file could not be read at all (missing, a directory, no permission): not a content problem."""
 
 
 # --------------------------------------------------------------------------- reading files
@@ -40,10 +48,13 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
+        raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
     if size > max_bytes:
         raise InputError(Location(str(path)), "", f"file is {size} bytes, more than the {max_bytes} allowed")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -197,22 +208,68 @@ class Document:
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCALAR_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag (depends on the text only)
+_SCALAR_TAGS_MAX = 200_000
+
+
+class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
+    """libyaml's parser with the implicit-tag resolver memoised: keys and values repeat across manifests."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _SCALAR_TAGS.get(value)
+            if tag is None:
+                tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+                if len(_SCALAR_TAGS) >= _SCALAR_TAGS_MAX:
+                    _SCALAR_TAGS.clear()
+                _SCALAR_TAGS[value] = tag
+            return tag
+        return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+
+
+def _loader_for(text: str) -> Any:
+    """The fast C loader, unless the text could nest deep enough to overflow its recursion.
+
+    Nesting comes from flow brackets, from `- - -`/`? ? ?` runs and from indentation; the last
+    two are bounded by the longest run of blanks and indicators at the start of a line.
+    """
+    brackets = text.count("[") + text.count("{")
+    if brackets > C_PARSER_SAFE_NESTING:
+        return yaml.SafeLoader(text)  # pure Python: deep nesting ends in RecursionError, not a crash
+    if len(text) > C_PARSER_SAFE_NESTING and max(map(len, text.split("\n"))) > C_PARSER_SAFE_NESTING \
+            and _LONG_INDICATOR_RUN.search(text):
+        return yaml.SafeLoader(text)
+    return _FastLoader(text)
+
+
+# An anchor or alias property follows whitespace, a flow indicator or the start of a line.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]", re.MULTILINE)
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
+_LONG_INDICATOR_RUN = re.compile(r"^[ \t?:-]{%d,}" % C_PARSER_SAFE_NESTING, re.MULTILINE)
 
 
 def load_documents(text: str, filename: str) -> Iterator[Document]:
     """Parse a YAML stream fast (libyaml), yielding each document with its node tree.
 
-    Raises InputError for malformed YAML, duplicate keys and alias bombs.
+    Raises InputError for malformed YAML, duplicate keys, alias bombs and nesting deeper than MAX_DEPTH.
     """
-    loader = _Loader(text)
+    loader = _loader_for(text)
+    # Without an anchor and an alias there is no shared node: every node is its own subtree.
+    shared_nodes_possible = bool("&" in text and "*" in text and _ANCHOR.search(text) and _ALIAS.search(text))
     try:
         index = 0
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            _check_nodes(node, filename)
-            data = loader.construct_document(node)
+            if shared_nodes_possible:
+                _check_nodes(node, filename)
+                data = loader.construct_document(node)
+            elif _check_tree(node, filename):
+                data = _construct_plain(node, loader)
+                loader.constructed_objects = {}
+            else:
+                data = loader.construct_document(node)
             yield Document(data, node, filename, index)
             index += 1
     except yaml.MarkedYAMLError as exc:
@@ -225,6 +282,79 @@ def load_documents(text: str, filename: str) -> Iterator[Document]:
         raise InputError(Location(filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+def _check_tree(root: yaml.Node, filename: str) -> bool:
+    """Duplicate keys and depth for a document without aliases (the common case): one walk, scalars skipped.
+
+    Returns True when the document is plain (default collection tags, scalar keys, no `<<`),
+    so `_construct_plain` may build it.
+    """
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    pop, push = stack.pop, stack.append
+    plain = True
+    while stack:
+        node, depth = pop()
+        if depth > MAX_DEPTH:
+            mark = node.start_mark
+            raise InputError(Location(filename, mark.line + 1, mark.column + 1), "",
+                             f"nesting deeper than {MAX_DEPTH} levels")
+        if type(node) is mapping:
+            plain = plain and node.tag == _MAP_TAG
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                if type(key_node) is scalar:
+                    key = key_node.value
+                    if key == "<<":
+                        plain = False
+                    elif key in seen:
+                        mark = key_node.start_mark
+                        raise InputError(Location(filename, mark.line + 1, mark.column + 1), key, "duplicate key")
+                    seen.add(key)
+                else:
+                    plain = False
+                    push((key_node, depth + 1))
+                if type(value_node) is not scalar:
+                    push((value_node, depth + 1))
+        elif type(node) is not scalar:
+            plain = plain and node.tag == _SEQ_TAG
+            for child in node.value:
+                if type(child) is not scalar:
+                    push((child, depth + 1))
+    return plain
+
+
+def _construct_plain(node: yaml.Node, loader: Any) -> Any:
+    """PyYAML's safe construction for a plain tree, without its per-node bookkeeping (several times faster).
+
+    Strings are taken as they are; other scalars (int, bool, null, float, timestamps, custom tags)
+    go through the loader's own constructors, so the data is the same as `construct_document`'s.
+    """
+    scalar, construct = yaml.ScalarNode, loader.construct_object
+    if type(node) is scalar:
+        return node.value if node.tag == _STR_TAG else construct(node)
+    if type(node) is yaml.MappingNode:
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if key_node.tag == _STR_TAG else construct(key_node)
+            if type(value_node) is scalar:
+                mapping[key] = value_node.value if value_node.tag == _STR_TAG else construct(value_node)
+            else:
+                mapping[key] = _construct_plain(value_node, loader)
+        return mapping
+    items: list[Any] = []
+    for child in node.value:
+        if type(child) is scalar:
+            items.append(child.value if child.tag == _STR_TAG else construct(child))
+        else:
+            items.append(_construct_plain(child, loader))
+    return items
 
 
 def _check_nodes(root: yaml.Node, filename: str) -> None:
@@ -335,14 +465,30 @@ def load_plain_all(text: str) -> list[Any]:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never a mix."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """`write_atomic` for bytes (reports in any format, caches)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        os.fchmod(fd, _mode_for(path))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

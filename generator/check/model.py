@@ -98,10 +98,19 @@ class Finding:
     container: str | None = None
     suppression: Suppression | None = None
     help: str = ""
+    origin: str | None = None  # how the object was rendered ("kubectl kustomize apps/web/overlays/prod"), if it was
 
     @property
     def suppressed(self) -> bool:
         return self.suppression is not None
+
+
+def finding_for(obj: K8sObject, rule: str, severity: Severity, message: str, path: PathKey = (),
+                container: str | None = None) -> Finding:
+    """A finding about `obj` at the line of `path` inside it (the object's start when `path` is empty)."""
+    line, column = obj.position(path)
+    return Finding(rule=rule, severity=severity, message=message, file=obj.file, line=line, column=column,
+                   object_ref=obj.ref, path=path, container=container, origin=obj.origin)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import click
 from generator.errors import ShipcardError
 from generator.pin.cards import Card, ImageSite, discover, load_card
 from generator.pin.credentials import CredentialStore
-from generator.pin.lock import read_entries
+from generator.pin.lock import load_lock, read_entries
 from generator.pin.pinning import (Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select,
                                    unpinned_sites)
 from generator.pin.registry import RegistryClient, RegistryError, resolution_key, resolve_many
@@ -35,7 +35,8 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
                 keep_going: bool, insecure: tuple[str, ...], jobs: int, timeout: float, retries: int) -> None:
     """Replace mutable image tags in CARDS with `name:tag@sha256:…` digests.
 
-    CARDS default to services/*.service.yaml under the current directory.
+    CARDS default to services/*.service.yaml under the current directory. Credentials come from
+    $SHIPCARD_REGISTRY_AUTH or the docker config file; see docs/pin.md.
     """
     loaded = [load_card(path) for path in discover(cards, Path.cwd())]
     if check:
@@ -44,11 +45,8 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
     existing = read_entries(lock_file) if lock_file is not None and lock_file.exists() else {}
     locked = {reference: entry.digest for reference, entry in existing.items()} if lock_file else None
     selection = select(loaded, update=update, allow_latest=allow_latest, locked=locked)
-    failures = list(selection.refused)
-    if failures and not keep_going:
-        _fail(failures)
     digests, resolve_failures = _resolve(selection.resolve, insecure, jobs, timeout, retries)
-    failures += resolve_failures
+    failures = sorted(selection.refused + resolve_failures, key=_failure_order)
     if failures and not keep_going:
         _fail(failures)
     if lock_file is not None:
@@ -63,8 +61,7 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
 
 
 def _check(cards: list[Card], lock_file: Path | None) -> None:
-    locked = {reference: entry.digest for reference, entry in read_entries(lock_file).items()} \
-        if lock_file is not None else None
+    locked = load_lock(lock_file) if lock_file is not None else None
     unpinned = unpinned_sites(cards, locked)
     total = sum(len(card.sites) for card in cards)
     for site in unpinned:
@@ -90,6 +87,10 @@ def _resolve(sites: list[ImageSite], insecure: tuple[str, ...], jobs: int, timeo
         else:
             digests[site] = result
     return digests, failures
+
+
+def _failure_order(failure: SiteFailure) -> tuple[str, int, int]:
+    return (failure.site.card, failure.site.line, failure.site.column)
 
 
 def _fail(failures: list[SiteFailure]) -> None:

@@ -127,10 +127,7 @@ def write_all(new_texts: list[tuple[Card, str]]) -> None:
 
 
 def _write_keeping_mode(path: Path, text: str) -> None:
-    target = path.resolve()  # a symlinked card stays a symlink
-    mode = target.stat().st_mode & 0o7777
-    yamlio.write_atomic(target, text)
-    os.chmod(target, mode)  # write_atomic's temporary file is created 0600
+    yamlio.write_atomic(path.resolve(), text)  # a symlinked card stays a symlink
 
 
 def apply_to_lock(path: Path, existing: dict[str, LockEntry], digests: dict[ImageSite, str]) -> Outcome:

@@ -92,7 +92,7 @@ def _hostname(host: str) -> str:
 def endpoint_for(registry: str, insecure: frozenset[str] = frozenset()) -> Endpoint:
     """Docker's addressing: docker.io is served at registry-1.docker.io; loopback and
     registries named in `insecure` (host or host:port) are spoken to over plain HTTP."""
-    key = registry_key(registry)
+    key = registry_key(registry or "docker.io")
     host = DOCKER_HUB_ENDPOINT if key == "docker.io" else key
     plain = is_loopback(host) or host in insecure or _hostname(host) in insecure
     return Endpoint(host, "http" if plain else "https")
@@ -127,9 +127,9 @@ class _SafeRedirects(urllib.request.HTTPRedirectHandler):
     max_redirections = 5
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if urllib.parse.urlsplit(req.full_url).scheme == "https" and \
-                urllib.parse.urlsplit(newurl).scheme != "https":
-            raise RegistryError("bad response", f"refused a redirect from HTTPS to {urllib.parse.urlsplit(newurl).scheme}")
+        target_scheme = urllib.parse.urlsplit(newurl).scheme
+        if urllib.parse.urlsplit(req.full_url).scheme == "https" and target_scheme != "https":
+            raise RegistryError("bad response", f"refused a redirect from HTTPS to {target_scheme or 'a relative URL'}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -204,7 +204,8 @@ class RegistryClient:
     def _credential_note(self, reference: ImageReference) -> str:
         credential = self._credential(reference)
         if credential is None:
-            return f"anonymous: no credentials for {registry_key(reference.canonical_registry)} in {self._credentials.searched()}"
+            registry = registry_key(reference.canonical_registry)
+            return f"anonymous: no credentials for {registry} in {self._credentials.searched()}"
         return f"credentials from {credential.source}"
 
     def _authorized(self, method: str, url: str, endpoint: Endpoint, repository: str,
@@ -246,7 +247,7 @@ class RegistryClient:
     def _fetch_token(self, realm: str, service: str, scope: str, credential: Credential | None,
                      where: str, reference: ImageReference) -> str:
         parts = urllib.parse.urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
             raise RegistryError("bad response", f"{where} names an invalid token service")
         realm_endpoint = Endpoint(parts.netloc, parts.scheme)
         authorization, form = None, None
@@ -280,15 +281,9 @@ class RegistryClient:
         return token
 
     def _refuse_plain_http(self, url: str, credential: Credential) -> None:
-        """Credentials travel over plain HTTP only to loopback or --insecure-registry hosts."""
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == "https":
-            return
-        host = parts.netloc
-        if is_loopback(host) or host in self._insecure or _hostname(host) in self._insecure:
-            return
-        raise RegistryError("unauthorized", f"refused to send credentials from {credential.source} "
-                            f"over plain HTTP to {host}")
+        if not may_send_credentials(url, self._insecure):
+            raise RegistryError("unauthorized", f"refused to send credentials from {credential.source} "
+                                f"over plain HTTP to {urllib.parse.urlsplit(url).netloc.rpartition('@')[2]}")
 
     # ------------------------------------------------------------------ transport
 
@@ -350,6 +345,15 @@ class RegistryClient:
 # ---------------------------------------------------------------------- helpers
 
 
+def may_send_credentials(url: str, insecure: frozenset[str] = frozenset()) -> bool:
+    """Credentials travel over HTTPS, or over plain HTTP only to loopback or --insecure-registry hosts."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.netloc.rpartition("@")[2]
+    return parts.scheme == "http" and (is_loopback(host) or host in insecure or _hostname(host) in insecure)
+
+
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     """`Bearer realm="…",service="…",scope="…"` → ("bearer", {realm, service, scope})."""
     scheme, _, rest = header.strip().partition(" ")
@@ -383,7 +387,7 @@ def _basic(credential: Credential) -> str:
 
 def _refuse_schema1(response: _Response, where: str) -> None:
     media_type = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip()
-    if "manifest.v1+" in media_type:
+    if media_type.startswith("application/vnd.docker.distribution.manifest.v1+"):
         raise RegistryError("bad response", f"{where} is a schema 1 manifest ({media_type}); "
                             "its digest cannot pin a pull. Push it again with a current client")
 
@@ -415,7 +419,9 @@ def _status_error(response: _Response, where: str, credential_note: str) -> Regi
         return RegistryError("not found", f"{where} (404)")
     if status in (401, 403):
         verb = "refused" if status == 401 else "denied"
-        return RegistryError("unauthorized", f"{where}: access {verb} ({status}) with {credential_note}")
+        # Docker Hub answers 401, not 404, for a repository that does not exist.
+        hint = " (or the repository does not exist)" if credential_note.startswith("anonymous") else ""
+        return RegistryError("unauthorized", f"{where}: access {verb} ({status}) with {credential_note}{hint}")
     if status == 429:
         return RegistryError("rate limited", f"{where} answered 429 Too Many Requests after retries")
     if status >= 500:
@@ -452,11 +458,15 @@ def resolve_many(client: RegistryClient, references: list[ImageReference],
     results: dict[tuple[str, str, str], str | RegistryError] = {}
     if not distinct:
         return results
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(distinct))), thread_name_prefix="pin") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(distinct))), thread_name_prefix="pin")
+    try:
         futures = {key: pool.submit(client.resolve, reference) for key, reference in distinct.items()}
         for key, future in futures.items():
             try:
                 results[key] = future.result()
             except RegistryError as exc:
                 results[key] = exc
+    finally:
+        # On Ctrl-C, drop the queued lookups instead of waiting for all of them.
+        pool.shutdown(wait=True, cancel_futures=True)
     return results

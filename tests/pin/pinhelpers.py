@@ -321,3 +321,32 @@ def write_docker_config(directory: Path, config: dict) -> None:
 
 def basic_auth_entry(user: str, password: str) -> dict[str, str]:
     return {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def start_proxy(upstream: str) -> ProxyServer:
+    """A proxy on a free loopback port, serving from a daemon thread until `shutdown()`."""
+    server = ProxyServer(("127.0.0.1", 0), ProxyHandler)
+    server.proxy = Proxy(upstream, f"127.0.0.1:{server.server_address[1]}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def run_shipcard(args: tuple[str, ...], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> Run:
+    """`shipcard pin ARGS` as a subprocess, with no SHIPCARD_* or DOCKER_* variables but `env`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPCARD_", "DOCKER_"))}
+    environment.update(env)
+    result = subprocess.run([str(SHIPCARD), "pin", *args], cwd=cwd, env=environment,
+                            capture_output=True, text=True, timeout=timeout, check=False)
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def example_text(name: str) -> str:
+    """A user card from ../shared/examples (or the bundled copy when shared/ is absent)."""
+    directory = SHARED_EXAMPLES if SHARED_EXAMPLES.is_dir() else ROOT / "examples"
+    return (directory / name).read_bytes().decode("utf-8")
+
+
+def write_card(directory: Path, name: str, text: str, *, newline: str = "\n") -> Path:
+    path = directory / name
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    return path

@@ -6,23 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SHARED_EXAMPLES, Registry
 from generator.pin.lock import load_lock
+from pinhelpers import Registry, example_text, write_card
 
 pytestmark = pytest.mark.registry
 
 BILLING_IMAGE = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/billing-api:1.4.2"
-
-
-def example_text(name: str) -> str:
-    directory = SHARED_EXAMPLES if SHARED_EXAMPLES.is_dir() else ROOT / "examples"
-    return (directory / name).read_bytes().decode("utf-8")
-
-
-def write_card(directory: Path, name: str, text: str, *, newline: str = "\n") -> Path:
-    path = directory / name
-    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
-    return path
 
 
 def test_pin_writes_the_digest_the_registry_reports(registry: Registry, shipcard, tmp_path: Path) -> None:

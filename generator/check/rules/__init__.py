@@ -15,11 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import generator
 from generator.check.model import Finding, K8sObject, RuleInfo
 from generator.check.rules.data import DataRule, PolicyError, load_data_rule
 from generator.check.rules.kube import Context, Prepared, prepare
 from generator.check.rules.python import PythonRule, builtin_python_rules, load_python_rule_file
+from generator.resources import data_dir
 
 __all__ = ["PolicyError", "RuleSet", "builtin_policy_dir", "load_rules", "Rule"]
 
@@ -27,12 +27,9 @@ Rule = DataRule | PythonRule
 
 
 def builtin_policy_dir() -> Path:
-    """The built-in data rules: `generator/_data/policies` in a wheel, else the repository's `policies/`."""
-    package = Path(generator.__file__).resolve().parent
-    bundled = package / "_data" / "policies"
-    if bundled.is_dir():
-        return bundled
-    return package.parent / "policies"
+    """The built-in data rules: `generator/_data/policies` in a wheel, else the repository's `policies/`
+    next to the `generator` package (the lookup lives in `generator.resources`, shared with blueprints)."""
+    return data_dir("policies")
 
 
 class RuleSet:
@@ -135,19 +132,24 @@ def policy_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_policy_dir(directory: Path) -> list[Rule]:
+def load_policy_dir(directory: Path, *, label: str | None = None) -> list[Rule]:
+    """Every rule file below `directory`; `label` replaces the directory in RuleInfo.source."""
     if not directory.is_dir():
         raise PolicyError(f"{directory}: policy directory not found")
     rules: list[Rule] = []
     for path in policy_files(directory):
-        rules.append(load_python_rule_file(path) if path.suffix == ".py" else load_data_rule(path))
+        if path.suffix == ".py":
+            rules.append(load_python_rule_file(path))
+        else:
+            source = f"{label}/{path.relative_to(directory).as_posix()}" if label else None
+            rules.append(load_data_rule(path, source))
     return rules
 
 
 def load_rules(policy_dirs: list[Path] | None = None, *, root: Path | None = None) -> RuleSet:
     """The built-in pack plus every rule in `policy_dirs`; PolicyError (exit 2) on a bad file or a duplicate ID."""
     rules: list[Rule] = []
-    rules += load_policy_dir(builtin_policy_dir())
+    rules += load_policy_dir(builtin_policy_dir(), label="policies")
     rules += builtin_python_rules()
     for directory in policy_dirs or []:
         rules += load_policy_dir(Path(directory))

@@ -39,7 +39,6 @@ about secret values).
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -118,7 +117,8 @@ class DataRule:
         line, column = p.obj.position(full)
         out.append(Finding(rule=self.info.id, severity=self.info.severity, message=message, file=p.obj.file,
                            line=line, column=column, object_ref=p.obj.ref, path=full,
-                           container=container.name if container else None, help=self.info.fix))
+                           container=container.name if container else None, help=self.info.fix,
+                           origin=p.obj.origin))
 
     def _message(self, p: Prepared, instance: Any, relative: PathKey, container: Container | None) -> str:
         value, entry, node = None, None, instance
@@ -142,15 +142,16 @@ class DataRule:
             "field": next((str(s) for s in reversed(relative) if isinstance(s, str)), ""),
             "entry": entry or "", "value": value if value is not None else "",
         }
-        return _FORMATTER.vformat(self.message, (), _Fields(fields)).strip()
+        try:
+            return self.message.format_map(_Fields(fields)).strip()
+        except (ValueError, IndexError, AttributeError, KeyError):
+            return self.message
 
 
 class _Fields(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
-
-_FORMATTER = string.Formatter()
 
 
 def format_path(path: PathKey) -> str:
@@ -201,7 +202,7 @@ def resolve_error_path(name: str, instance: Any) -> PathKey:
 def rule_crash(info: RuleInfo, p: Prepared, exc: BaseException) -> Finding:
     line, column = p.obj.position(())
     return Finding(rule=info.id, severity="error", file=p.obj.file, line=line, column=column,
-                   object_ref=p.obj.ref,
+                   object_ref=p.obj.ref, origin=p.obj.origin,
                    message=f"rule {info.id} failed on this object ({type(exc).__name__}: {exc}); "
                            "the object was not checked by it")
 
@@ -209,8 +210,11 @@ def rule_crash(info: RuleInfo, p: Prepared, exc: BaseException) -> Finding:
 # --------------------------------------------------------------------------- loading
 
 
-def load_data_rule(path: Path) -> DataRule:
-    """Read and compile one policy file; PolicyError with file:line on any problem."""
+def load_data_rule(path: Path, source: str | None = None) -> DataRule:
+    """Read and compile one policy file; PolicyError with file:line on any problem.
+
+    `source` is how RuleInfo.source names the file (default: the path as given).
+    """
     filename = str(path)
     try:
         documents = list(load_documents(read_text(path), filename))
@@ -270,7 +274,7 @@ def load_data_rule(path: Path) -> DataRule:
     info = RuleInfo(id=rule_id, severity=data["severity"], title=data["title"].strip(),
                     category=data["category"].strip(), rationale=_squash(data["rationale"]),
                     fix=_squash(data["fix"]), pass_examples=list(examples["pass"]),
-                    fail_examples=list(examples["fail"]), source=filename)
+                    fail_examples=list(examples["fail"]), source=source or filename)
     return DataRule(info=info, target=data["target"], kinds=frozenset(kinds) if kinds else None,
                     container_groups=frozenset(groups), schema=data["schema"], message=data["message"].strip(),
                     description=description.strip(), validate=validate)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Iterable
 
-from generator.check.model import Finding, K8sObject
+from generator.check.model import Finding, K8sObject, finding_for
 from generator.yamlio import PathKey
 
 # Where the pod spec sits in each pod-bearing kind (from the object root).
@@ -93,7 +93,7 @@ class Prepared:
     def namespace(self) -> str:
         return self.obj.namespace or ""
 
-    @property
+    @cached_property
     def template_labels(self) -> dict[str, Any]:
         """Labels of the pods this object makes (a Pod's own labels)."""
         if self.kind == "Pod":
@@ -275,10 +275,24 @@ class Context:
         return self._workloads_by_namespace.get(namespace, [])
 
     def select_workloads(self, namespace: str, selector: Any, *, plain: bool = False) -> list[Prepared]:
-        """Workloads in `namespace` whose pod template labels match `selector`.
+        """Workloads in `namespace` whose pod template labels match `selector` (memoised).
 
         `plain=True` for a `key: value` map (Service); otherwise a LabelSelector, where `{}` selects all.
         """
+        try:
+            key = (namespace, plain, _freeze(selector))
+        except TypeError:
+            return self._select(namespace, selector, plain)
+        found = self._selections.get(key)
+        if found is None:
+            found = self._selections[key] = self._select(namespace, selector, plain)
+        return found
+
+    @cached_property
+    def _selections(self) -> dict[Any, list[Prepared]]:
+        return {}
+
+    def _select(self, namespace: str, selector: Any, plain: bool) -> list[Prepared]:
         if plain:
             sel = as_dict(selector)
             if not sel:
@@ -351,18 +365,22 @@ class Context:
         return normalise_repo_url(str(repo_url or "")) in self.remote_urls
 
 
+def _freeze(value: Any) -> Any:
+    """A hashable copy of plain data, for memoising on selectors."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    hash(value)
+    return value
+
+
 # --------------------------------------------------------------------------- findings from Python rules
 
 
 def finding(obj: K8sObject, path: PathKey, message: str, *, container: str | None = None) -> Finding:
     """A finding at `path` of `obj`; the rule runner fills in the rule ID, severity and fix hint."""
-    line, column = obj.position(path)
-    return Finding(rule="", severity="error", message=message, file=obj.file, line=line, column=column,
-                   object_ref=obj.ref, path=tuple(path), container=container)
-
-
-def relative_file(obj: K8sObject) -> PurePosixPath:
-    return PurePosixPath(obj.file.replace("\\", "/"))
+    return finding_for(obj, "", "error", message, tuple(path), container)
 
 
 def iter_named(items: Any) -> Iterable[tuple[int, dict[str, Any]]]:

@@ -1,0 +1,222 @@
+{{/*
+Shared pieces of the service chart. They mirror generator/k8s/objects.py in shipcard:
+the Kustomize and the helmfile formats must render exactly the same objects.
+*/}}
+
+{{/* Labels of every object; the argument is (list $ "component"). */}}
+{{- define "service.labels" -}}
+{{- $values := (index . 0).Values -}}
+app.kubernetes.io/name: {{ $values.name | toJson }}
+app.kubernetes.io/instance: {{ $values.name | toJson }}
+app.kubernetes.io/component: {{ index . 1 | toJson }}
+app.kubernetes.io/managed-by: shipcard
+{{- with $values.team }}
+app.kubernetes.io/part-of: {{ . | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* Labels that select the pods of a component; the argument is (list $ "component"). */}}
+{{- define "service.selector" -}}
+app.kubernetes.io/name: {{ (index . 0).Values.name | toJson }}
+app.kubernetes.io/component: {{ index . 1 | toJson }}
+{{- end }}
+
+{{/* name, namespace and labels; the argument is (dict "root" $ "name" "..." "component" "..."). */}}
+{{- define "service.metadata" -}}
+name: {{ .name | toJson }}
+namespace: {{ .root.Release.Namespace | toJson }}
+labels:
+  {{- include "service.labels" (list .root .component) | nindent 2 }}
+{{- end }}
+
+{{/* "true" when the service runs a long-lived process: it has ports or a command, or it has no jobs. */}}
+{{- define "service.hasServer" -}}
+{{- if or .Values.ports .Values.command (not .Values.jobs) }}true{{ end -}}
+{{- end }}
+
+{{/* repository[:tag][@digest] of an image mapping. */}}
+{{- define "service.image" -}}
+{{- .repository -}}
+{{- with .tag }}:{{ . }}{{ end -}}
+{{- with .digest }}@{{ . }}{{ end -}}
+{{- end }}
+
+{{/* One probe; the argument is (dict "probe" ... "ports" ...). A port number the service declares becomes its name. */}}
+{{- define "service.probe" -}}
+{{- $probe := .probe -}}
+{{- $port := $probe.port -}}
+{{- if and (not (kindIs "invalid" $port)) (not (kindIs "string" $port)) -}}
+{{- range .ports -}}
+{{- if eq (int .port) (int $port) }}{{ $port = .name }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $probe.type "http" }}
+httpGet:
+  path: {{ $probe.path | default "/" | toJson }}
+  port: {{ $port | toJson }}
+{{- else if eq $probe.type "grpc" }}
+grpc:
+  port: {{ $probe.port | int }}
+  {{- with $probe.service }}
+  service: {{ . | toJson }}
+  {{- end }}
+{{- else if eq $probe.type "tcp" }}
+tcpSocket:
+  port: {{ $port | toJson }}
+{{- else }}
+exec:
+  command: {{ $probe.command | toJson }}
+{{- end }}
+{{- range $field := list "initialDelaySeconds" "periodSeconds" "failureThreshold" }}
+{{- $value := index $probe $field }}
+{{- if not (kindIs "invalid" $value) }}
+{{ $field }}: {{ $value | int }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The container of the server, or of a job; the argument is (dict "root" $ "job" job-or-nil). */}}
+{{- define "service.container" -}}
+{{- $values := .root.Values -}}
+{{- $name := $values.name -}}
+{{- $image := $values.image -}}
+{{- $command := $values.command -}}
+{{- $args := $values.args -}}
+{{- $resources := $values.resources -}}
+{{- $script := "" -}}
+{{- with .job -}}
+{{- $name = .name -}}
+{{- $image = .image | default $values.image -}}
+{{- $command = .command -}}
+{{- $args = .args -}}
+{{- $resources = .resources -}}
+{{- with .script -}}
+{{- $script = . -}}
+{{- $path := printf "/opt/shipcard/%s" $.job.name -}}
+{{- $command = ternary (list $path) (list "/bin/sh" $path) (hasPrefix "#!" .) -}}
+{{- end -}}
+{{- end -}}
+name: {{ $name | toJson }}
+image: {{ include "service.image" $image | toJson }}
+{{- with $command }}
+command: {{ . | toJson }}
+{{- end }}
+{{- with $args }}
+args: {{ . | toJson }}
+{{- end }}
+{{- if or $values.env $values.secrets }}
+envFrom:
+  {{- if $values.env }}
+  - configMapRef:
+      name: {{ printf "%s-env" $values.name | toJson }}
+  {{- end }}
+  {{- if $values.secrets }}
+  - secretRef:
+      name: {{ printf "%s-secrets" $values.name | toJson }}
+  {{- end }}
+{{- end }}
+resources:
+  requests:
+    cpu: {{ $resources.requests.cpu | toString | toJson }}
+    memory: {{ $resources.requests.memory | toString | toJson }}
+  limits:
+    memory: {{ $resources.limits.memory | default $resources.requests.memory | toString | toJson }}
+    {{- with $resources.limits.cpu }}
+    cpu: {{ . | toString | toJson }}
+    {{- end }}
+{{- if not .job }}
+{{- with $values.ports }}
+ports:
+  {{- range . }}
+  - name: {{ .name | toJson }}
+    containerPort: {{ .port | int }}
+    protocol: TCP
+  {{- end }}
+{{- end }}
+{{- $probes := $values.probes | default dict }}
+{{- range $kind := list "startup" "readiness" "liveness" }}
+{{- with index $probes $kind }}
+{{ $kind }}Probe:
+  {{- include "service.probe" (dict "probe" . "ports" $values.ports) | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- with $values.shutdown.preStopSleep }}
+lifecycle:
+  preStop:
+    sleep:
+      seconds: {{ . | int }}
+{{- end }}
+{{- end }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+  {{- if $script }}
+  - name: script
+    mountPath: /opt/shipcard
+    readOnly: true
+  {{- end }}
+securityContext:
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  runAsNonRoot: true
+  capabilities:
+    drop:
+      - ALL
+{{- end }}
+
+{{/* A pod template; the argument is (dict "root" $ "component" "server"|"job" "job" job-or-nil). */}}
+{{- define "service.podTemplate" -}}
+{{- $values := .root.Values -}}
+{{- $script := "" -}}
+{{- with .job }}{{ $script = .script | default "" }}{{ end -}}
+metadata:
+  labels:
+    {{- include "service.labels" (list .root .component) | nindent 4 }}
+  {{- if or $values.env $script }}
+  annotations:
+    {{- if $values.env }}
+    shipcard.io/config-hash: {{ $values.configHash | toJson }}
+    {{- end }}
+    {{- if $script }}
+    shipcard.io/script-hash: {{ $script | sha256sum | trunc 16 | toJson }}
+    {{- end }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ $values.name | toJson }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  {{- if .job }}
+  restartPolicy: Never
+  {{- end }}
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 10001
+    runAsGroup: 10001
+    fsGroup: 10001
+    seccompProfile:
+      type: RuntimeDefault
+  terminationGracePeriodSeconds: {{ $values.shutdown.gracePeriod | int }}
+  containers:
+    - {{- include "service.container" (dict "root" .root "job" .job) | nindent 6 }}
+  volumes:
+    - name: tmp
+      emptyDir: {}
+    {{- if $script }}
+    - name: script
+      configMap:
+        name: {{ printf "%s-scripts" $values.name | toJson }}
+        defaultMode: 365
+        items:
+          - key: {{ printf "%s.sh" .job.name | toJson }}
+            path: {{ .job.name | toJson }}
+    {{- end }}
+{{- end }}
+
+{{/* The spec of a Job; the argument is (dict "root" $ "job" job "ttl" seconds). */}}
+{{- define "service.jobSpec" -}}
+backoffLimit: {{ .job.retries | int }}
+activeDeadlineSeconds: {{ .job.timeoutSeconds | int }}
+ttlSecondsAfterFinished: {{ .ttl | int }}
+template:
+  {{- include "service.podTemplate" (dict "root" .root "component" "job" "job" .job) | nindent 2 }}
+{{- end }}
