@@ -1,4 +1,8 @@
-"""The render pipeline: cards → model → objects → files (pure), then the tree writer."""
+"""The render pipeline: cards → model → objects → files (pure), then the tree writer.
+
+Each card renders in its `gitops.format` (kustomize or helmfile) unless the run overrides it.
+Helmfile-format cards share one chart, vendored once at `charts/service/` when any card needs it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ from pathlib import Path
 
 from generator.card.load import load_card
 from generator.card.model import Card
+from generator.chart import CHART_DIR, chart_files
 from generator.errors import ShipcardError
 from generator.writers.argocd import application_files
+from generator.writers.helmfile import helmfile_files
 from generator.writers.kustomize import kustomize_files
 from generator.writers.tree import Plan, plan_tree, with_header
 
 SERVICES_GLOB = "services/*.service.yaml"
+FORMATS = ("kustomize", "helmfile")
 
 
 @dataclass
@@ -45,23 +52,38 @@ def load_cards(paths: list[Path], out: Path) -> list[Card]:
     return cards
 
 
-def card_files(card: Card) -> dict[str, str]:
-    """Every generated file of one card, with headers."""
-    files = {**kustomize_files(card), **application_files(card)}
+def card_format(card: Card, override: str | None = None) -> str:
+    """The format a card renders in: the run's `--format`, else the card's `gitops.format`."""
+    return override or card.gitops.format
+
+
+def card_files(card: Card, fmt: str | None = None) -> dict[str, str]:
+    """Every generated file of one card, with headers (the shared chart excepted)."""
+    if card_format(card, fmt) == "helmfile":
+        files = helmfile_files(card)
+    else:
+        files = {**kustomize_files(card), **application_files(card)}
     return {rel: with_header(card.source, body) for rel, body in files.items()}
 
 
-def render_cards(cards: list[Card]) -> Rendered:
+def render_cards(cards: list[Card], fmt: str | None = None) -> Rendered:
+    """Render every card; `fmt` overrides each card's gitops.format for this run."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ShipcardError(f"unknown format {fmt!r} (use {' or '.join(FORMATS)})")
     files: dict[str, str] = {}
     owned: list[str] = []
     for card in cards:
-        files.update(card_files(card))
+        files.update(card_files(card, fmt))
         owned += [f"{card.gitops.path}/**/*", f"argocd/*/{card.name}.yaml"]
+    if any(card_format(card, fmt) == "helmfile" for card in cards):
+        # Only a run that renders the chart may prune it: a run over kustomize cards alone leaves it be.
+        files.update(chart_files())
+        owned.append(f"{CHART_DIR}/**/*")
     return Rendered(cards, files, owned)
 
 
-def plan_render(paths: list[Path], out: Path) -> tuple[Rendered, Plan]:
-    rendered = render_cards(load_cards(paths, out))
+def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None) -> tuple[Rendered, Plan]:
+    rendered = render_cards(load_cards(paths, out), fmt)
     return rendered, plan_tree(out, rendered.files, rendered.owned)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from generator.errors import ShipcardError
-from generator.render import find_cards, plan_render
+from generator.render import FORMATS, find_cards, plan_render
 from generator.writers.tree import apply, drift, locked
 
 
@@ -17,8 +17,10 @@ from generator.writers.tree import apply, drift, locked
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="Root of the GitOps repository to write.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing every file that differs from its card.")
-def render_command(cards: tuple[Path, ...], out: Path, check: bool) -> None:
-    """Render service cards into Kustomize trees and Argo CD Applications.
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Render every card in this format for this run, whatever its gitops.format says.")
+def render_command(cards: tuple[Path, ...], out: Path, check: bool, fmt: str | None) -> None:
+    """Render service cards into Kustomize or helmfile trees and Argo CD Applications.
 
     With no CARD, renders every services/*.service.yaml under --out.
     """
@@ -26,7 +28,7 @@ def render_command(cards: tuple[Path, ...], out: Path, check: bool) -> None:
     if not paths:
         raise ShipcardError(f"no cards given and none found under {out / 'services'}")
     if check:
-        _, plan = plan_render(paths, out)
+        _, plan = plan_render(paths, out, fmt=fmt)
         problems = drift(plan)
         for line in problems:
             click.echo(line)
@@ -37,7 +39,7 @@ def render_command(cards: tuple[Path, ...], out: Path, check: bool) -> None:
         return
     out.mkdir(parents=True, exist_ok=True)
     with locked(out):
-        rendered, plan = plan_render(paths, out)
+        rendered, plan = plan_render(paths, out, fmt=fmt)
         apply(plan)
     for card in rendered.cards:
         click.echo(f"rendered {card.name}: {', '.join(e.name for e in card.environments)}")

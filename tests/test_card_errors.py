@@ -61,7 +61,6 @@ BROKEN = [
     ("environment-name", VALID.replace("  prod:", "  Prod:"), 14, ["Prod"]),
     ("empty-file", "", 1, ["empty"]),
     ("not-a-mapping", "- just\n- a list\n", 1, ["mapping"]),
-    ("helmfile-not-yet", VALID + "  format: helmfile\n", 18, ["gitops.format", "not yet supported"]),
 ]
 
 

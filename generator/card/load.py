@@ -331,8 +331,6 @@ def _gitops(raw: dict[str, Any], where: _Locator) -> GitOps:
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
         raise where.error(("gitops", "path"), f"{path!r} must be a relative path inside the repository, without '..'")
     fmt = g.get("format", "kustomize")
-    if fmt == "helmfile":
-        raise where.error(("gitops", "format"), "the helmfile format is not yet supported (use kustomize)")
     return GitOps(format=fmt, repo_url=g["repoURL"], target_revision=g.get("targetRevision", "HEAD"),
                   path=str(pure), project=g.get("project", "default"), auto_sync=g.get("autoSync", True),
                   prune=g.get("prune", True), self_heal=g.get("selfHeal", True))

@@ -138,7 +138,7 @@ def deprecation_rule_infos() -> list[RuleInfo]:
     return [
         RuleInfo(
             id="removed-api", severity="error", title="apiVersion no longer served by the target Kubernetes version",
-            category="Hygiene",
+            category="hygiene",
             rationale="The API server of the target version (--kubernetes-version) rejects objects of an "
                       "apiVersion it has stopped serving: the sync fails, for every object of the file. "
                       "The table follows the Kubernetes Deprecated API Migration Guide (removals 1.16-1.32).",
@@ -150,7 +150,7 @@ def deprecation_rule_infos() -> list[RuleInfo]:
         RuleInfo(
             id="deprecated-api", severity="warning",
             title="apiVersion deprecated in the target Kubernetes version",
-            category="Hygiene",
+            category="hygiene",
             rationale="A deprecated apiVersion still works but will be removed in a later release; moving "
                       "before the upgrade avoids a failed sync on upgrade day.",
             fix="Move the object to the replacement apiVersion named in the message.",

@@ -357,9 +357,15 @@ def _helmfiles(top: Path) -> Iterator[Path]:
 
 def _helmfile_releases(path: Path) -> list[Release]:
     """Releases of local charts in a helmfile (plain YAML only; templated helmfiles are not read)."""
-    data = _read_yaml_mapping(path)
+    items: list[Any] = []
+    try:
+        for document in load_documents(read_text(path), str(path)):
+            if isinstance(document.data, dict) and isinstance(document.data.get("releases"), list):
+                items += document.data["releases"]
+    except InputError:
+        return []
     releases = []
-    for item in data.get("releases") or []:
+    for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("chart"), str):
             continue
         chart = (path.parent / item["chart"]).resolve()

@@ -11,6 +11,7 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -71,6 +72,7 @@ def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool
 # --------------------------------------------------------------------------- paths
 
 
+@lru_cache(maxsize=4096)
 def artifact_path(file: str, root: Path) -> tuple[str, bool]:
     """(path relative to the repository root, True) when inside it; else (absolute path, False)."""
     if not file or file.startswith("<"):
@@ -156,7 +158,7 @@ def to_json(result: CheckResult) -> str:
         "inputs": result.files, "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
         "selection": result.selection, "config": result.config_file,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, ensure_ascii=False) + "\n"  # compact: the C encoder, 10x faster
 
 
 # --------------------------------------------------------------------------- sarif
@@ -216,7 +218,7 @@ def to_sarif(result: CheckResult) -> str:
             "results": results,
         }],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, ensure_ascii=False) + "\n"  # compact: the C encoder, 10x faster
 
 
 def _fingerprint(finding: Finding, uri: str) -> str:

@@ -594,7 +594,7 @@ def schema_rule_infos() -> list[RuleInfo]:
     return [
         RuleInfo(
             id="schema", severity="error", title="Object does not match its Kubernetes or custom-resource schema",
-            category="Schema",
+            category="schema",
             rationale="The API server rejects (or, for unknown fields, silently drops) what its schema does not "
                       "allow; a misspelled field is a setting that never takes effect. Schemas are strict: an "
                       "unknown field is an error, like `kubectl apply --validate=strict`.",
@@ -604,7 +604,7 @@ def schema_rule_infos() -> list[RuleInfo]:
             source="generator/check/schema.py"),
         RuleInfo(
             id="unknown-kind", severity="warning", title="No schema is known for this apiVersion and kind",
-            category="Schema",
+            category="schema",
             rationale="Without a schema nothing about the object is validated. Custom resources are validated "
                       "when their CustomResourceDefinition is part of the input or of --crd-dir, or when shipcard "
                       "bundles their schema (Argo CD, External Secrets, Sealed Secrets). An error with "

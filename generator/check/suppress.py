@@ -421,7 +421,7 @@ def suppression_rule_infos() -> list[RuleInfo]:
     return [
         RuleInfo(
             id="suppression-without-reason", severity="error", title="Suppression without a reason",
-            category="Suppression",
+            category="suppression",
             rationale="A suppression is a decision someone must be able to review later. Without a reason "
                       "(annotation `shipcard.io/ignore: \"<rule-id>: <reason>\"` or a config entry's `reason:`) "
                       "it is not applied, and this finding says so.",
@@ -431,14 +431,14 @@ def suppression_rule_infos() -> list[RuleInfo]:
             source="generator/check/suppress.py"),
         RuleInfo(
             id="suppression-expired", severity="warning", title="Config ignore entry past its expiry date",
-            category="Suppression",
+            category="suppression",
             rationale="An ignore entry with `expires:` is a promise to fix something by that date. After it, the "
                       "entry stops suppressing and this finding points at it.",
             fix="Fix the findings and delete the entry, or agree on a new date and reason.",
             source="generator/check/suppress.py"),
         RuleInfo(
             id="suppression-unknown-rule", severity="warning", title="Suppression names a rule that does not exist",
-            category="Suppression",
+            category="suppression",
             rationale="A misspelled rule ID suppresses nothing while looking as if it did.",
             fix="Use an ID from `shipcard rules`.",
             pass_examples=[base.format(value="default-service-account: legacy job, removed in Q3")],

@@ -17,7 +17,7 @@ from generator.check.rules import PolicyError, builtin_policy_dir, load_rules
 from generator.check.rules.examples import example_objects, run_example
 from generator.errors import InputError
 from generator.k8s.objects import environment_objects
-from generator.render import card_files
+from generator.render import render_cards
 from generator.yamlio import dump, load_documents, read_text
 from tests.conftest import ROOT, example_cards
 
@@ -266,12 +266,13 @@ def rendered_cards() -> list:  # type: ignore[type-arg]
 
 def test_shipcards_rendered_trees_pass_without_an_error_finding(tmp_path: Path) -> None:
     objects: list[K8sObject] = []
-    for card in rendered_cards():
-        for rel, text in card_files(card).items():
-            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / rel).write_text(text)
-            if rel.startswith("argocd/"):
-                objects += [K8sObject(d.data, rel, d) for d in load_documents(text, rel)]
+    cards = rendered_cards()
+    for rel, text in render_cards(cards).files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+        if rel.startswith("argocd/"):
+            objects += [K8sObject(d.data, rel, d) for d in load_documents(text, rel)]
+    for card in cards:
         for env in card.environments:
             overlay = f"{card.gitops.path}/overlays/{env.name}"
             built = "---\n".join(dump(o) for o in environment_objects(env))
@@ -412,3 +413,43 @@ def test_the_built_in_pack_is_found_in_a_wheel_layout(tmp_path: Path, monkeypatc
     rules = load_rules()
     assert len(rules) == len(RULES)
     assert rules.get("run-as-root").source == "policies/security/run-as-root.yaml"  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- robustness
+
+KEYS = ["spec", "template", "jobTemplate", "metadata", "labels", "annotations", "name", "namespace", "containers",
+        "initContainers", "securityContext", "ports", "containerPort", "targetPort", "port", "selector",
+        "matchLabels", "matchExpressions", "env", "value", "image", "resources", "requests", "limits", "volumes",
+        "hostPath", "path", "rules", "http", "paths", "backend", "service", "scaleTargetRef", "kind", "replicas",
+        "minReplicas", "source", "sources", "destination", "server", "generators", "list", "elements", "data",
+        "podSelector", "ingress", "from", "ipBlock", "cidr", "verbs", "resources", "readinessProbe", "httpGet",
+        "maxUnavailable", "minAvailable", "roleRef", "capabilities", "add", "drop", "suspend"]
+KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "Ingress", "ConfigMap",
+         "Secret", "NetworkPolicy", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Role", "ClusterRoleBinding",
+         "Application", "ApplicationSet", "ServiceAccount"]
+
+
+def _values():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 70000), st.sampled_from(
+        ["", "*", "0", "0%", "100%", "http", "default", "ALL", "latest", "nginx", "a:1", "{{x}}", "/var/run/docker.sock",
+         "0.0.0.0/0", "PreSync", "NodePort", "LoadBalancer", "secrets", "cluster-admin", "app"]))
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)), max_leaves=25)
+
+
+def test_malformed_objects_never_crash_a_rule() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(st.sampled_from(KINDS), st.dictionaries(st.sampled_from(KEYS), _values(), max_size=5)),
+                    min_size=1, max_size=4))
+    def run(items: list[tuple[str, dict]]) -> None:  # type: ignore[type-arg]
+        objects = [K8sObject({"apiVersion": "argoproj.io/v1alpha1" if kind.startswith("Application") else "v1",
+                              **body, "kind": kind}, "fuzz.yaml") for kind, body in items]
+        for f in RULES.evaluate(objects, root=ROOT):
+            assert not f.message.startswith(f"rule {f.rule} failed"), f.message
+
+    run()

@@ -134,8 +134,8 @@ class DataRule:
                 break
         if isinstance(node, (str, int, float, bool)):
             value = str(node)
-            if len(value) > 80:
-                value = value[:77] + "..."
+            if len(value) > 200:
+                value = value[:197] + "..."
         fields = {
             "ref": p.obj.ref, "kind": p.kind, "name": p.obj.name, "namespace": p.obj.namespace or "",
             "container": container.name if container else "", "path": format_path(relative),

@@ -59,6 +59,57 @@ def rule_markdown(rule: DataRule | PythonRule, heading: str = "###") -> str:
     return "\n".join(lines)
 
 
+WRITING_RULES = """\
+## Writing rules
+
+Organisation policies (`shipcard check --policy-dir DIR`, or the repository config) use the
+same two formats as the built-in pack; every `*.yaml` below the directory is a data rule,
+every `*.py` a Python rule. Rule IDs must be unique across the pack and all directories.
+
+A **data rule** is one YAML file named after its ID:
+
+```yaml
+id: team-label-missing          # lower-case words joined by '-'; equals the file name
+severity: error                 # error | warning | info
+category: organisation
+title: Workload has no team label
+rationale: Every workload must name the team that is paged for it.
+fix: Add the `example.com/team` label.
+target: object                  # object | podSpec | container | jobSpec
+kinds: [Deployment, CronJob]    # optional filter on the object's kind
+# containers: [containers]      # container target only; default: containers, initContainers
+schema:                         # JSON Schema (draft-07); a target that is valid PASSES
+  required: [metadata]
+  properties:
+    metadata:
+      required: [labels]
+      properties:
+        labels: {required: [example.com/team]}
+message: '{kind} "{name}" has no example.com/team label'
+examples:                       # complete manifests; the test suite runs them
+  pass: ["..."]
+  fail: ["..."]
+```
+
+Targets: `object` is the whole object; `podSpec` the pod spec of every pod-bearing kind
+(Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob);
+`container` each container of those, whose `securityContext` is the effective one (the
+pod-level runAsUser, runAsGroup, runAsNonRoot, seccompProfile, seLinuxOptions,
+appArmorProfile and windowsOptions fill in what the container does not set); `jobSpec` the
+spec of a Job or the job template of a CronJob. A finding points at the line of the field
+the schema rejected. Message placeholders: `{ref} {kind} {name} {namespace} {container}
+{path} {field} {entry} {value}` (`{entry}` is the `name` of the list item, such as an env
+var; never put `{value}` in a rule about secrets).
+
+A **Python rule** is a module with `ID`, `SEVERITY`, `CATEGORY`, `TITLE`, `RATIONALE`, `FIX`,
+a docstring holding at least one `` ```yaml pass `` and one `` ```yaml fail `` block, and
+`check(objects, context=None)` yielding findings made with
+`generator.check.rules.kube.finding(obj, path, message)`; `context` gives the repository
+root and a shared index (workloads, label selectors, HPAs). A rule that raises is reported
+as an error finding of that rule; it never stops the others.
+"""
+
+
 def _order(category: str) -> tuple[int, str]:
     return (CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER), category)
 
@@ -88,7 +139,7 @@ def render(rules: RuleSet) -> str:
     for category in categories:
         for rule in sorted(by_category[category], key=lambda r: r.id):
             out.append(f"| [`{rule.id}`](#{rule.id}) | {rule.info.severity} | {category} | {rule.info.title} |")
-    out.append("")
+    out += ["", WRITING_RULES]
     for category in categories:
         out += [f"## {category}", ""]
         for rule in sorted(by_category[category], key=lambda r: r.id):

@@ -89,7 +89,7 @@ exec:
 {{- $image = .image | default $values.image -}}
 {{- $command = .command -}}
 {{- $args = .args -}}
-{{- $resources = .resources -}}
+{{- $resources = .resources | default (dict "requests" $values.resources.requests "limits" (dict "memory" $values.resources.requests.memory)) -}}
 {{- with .script -}}
 {{- $script = . -}}
 {{- $path := printf "/opt/shipcard/%s" $.job.name -}}
@@ -197,7 +197,7 @@ spec:
       type: RuntimeDefault
   terminationGracePeriodSeconds: {{ $values.shutdown.gracePeriod | int }}
   containers:
-    - {{- include "service.container" (dict "root" .root "job" .job) | nindent 6 }}
+    - {{ include "service.container" (dict "root" .root "job" .job) | indent 6 | trim }}
   volumes:
     - name: tmp
       emptyDir: {}

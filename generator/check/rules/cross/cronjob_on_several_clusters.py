@@ -156,6 +156,7 @@ spec:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -164,7 +165,6 @@ from typing import Any, Iterable
 from generator.check.model import Finding, K8sObject
 from generator.check.rules.cross.argocd_source_path_missing import sources
 from generator.check.rules.kube import Context, Prepared, as_dict, as_list, dig, finding, normalise_repo_url
-from generator.errors import InputError
 from generator.yamlio import load_plain_all, read_text
 
 ID = "cronjob-on-several-clusters"
@@ -181,7 +181,8 @@ but one."""
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 TEMPLATE = re.compile(r"\{\{\s*\.?([\w.-]+)\s*\}\}")
-MAX_SCANNED_FILES = 500
+MAX_VISITED_FILES = 5000
+SKIPPED_DIRS = {"node_modules", "vendor", "__pycache__", "venv"}
 
 
 @dataclass
@@ -278,28 +279,38 @@ def _cronjobs_from_objects(context: Context, path: str) -> list[str]:
     return found
 
 
+def _yaml_files(directory: Path, budget: list[int]) -> Iterable[Path]:
+    """YAML files below `directory`, skipping hidden and vendored directories, within a shared visit budget."""
+    for current, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            if name.endswith((".yaml", ".yml")):
+                yield Path(current) / name
+
+
 def _cronjobs_on_disk(root: Path, path: str) -> list[str]:
     """CronJobs in the YAML files under root/path and the Kustomize directories it includes."""
     found: list[str] = []
     seen: set[Path] = set()
     pending = [root / path]
-    scanned = 0
+    budget = [MAX_VISITED_FILES]
     base = root.resolve()
-    while pending and scanned < MAX_SCANNED_FILES:
-        directory = pending.pop().resolve()
-        if directory in seen or not directory.is_dir() or not directory.is_relative_to(base):
+    while pending and budget[0] > 0:
+        entry = pending.pop().resolve()
+        if entry in seen or not entry.is_relative_to(base) or not entry.exists():
             continue
-        seen.add(directory)
-        for file in sorted(directory.rglob("*")):
-            if file.suffix not in (".yaml", ".yml") or not file.is_file():
-                continue
-            scanned += 1
+        seen.add(entry)
+        files = _yaml_files(entry, budget) if entry.is_dir() else [entry] if entry.suffix in (".yaml", ".yml") else []
+        for file in files:
             try:
                 text = read_text(file)
-                if "CronJob" not in text and file.name not in ("kustomization.yaml", "kustomization.yml"):
+                if "CronJob" not in text and not file.name.startswith("kustomization."):
                     continue
                 documents = load_plain_all(text)
-            except (InputError, ValueError, Exception):  # noqa: BLE001 - unreadable files are the engine's finding
+            except Exception:  # noqa: BLE001 - unreadable or malformed files are the engine's findings
                 continue
             for doc in documents:
                 name = _active_cronjob(doc)
