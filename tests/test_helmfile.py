@@ -112,7 +112,8 @@ def cards_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def render_all(cards_dir: Path, out: Path, fmt: str) -> Path:
-    result = run_cli("render", *sorted(str(p) for p in cards_dir.glob("*.service.yaml")), "--format", fmt, "--out", str(out))
+    cards = sorted(str(p) for p in cards_dir.glob("*.service.yaml"))
+    result = run_cli("render", *cards, "--format", fmt, "--out", str(out))
     assert result.exit_code == 0, result.output
     return out
 
@@ -307,8 +308,10 @@ def test_example_cards_keep_their_own_format_by_default(tmp_path: Path) -> None:
         card = load_card(card_path)
         helmfile = (tmp_path / card.gitops.path / "helmfile.yaml").is_file()
         overlays = (tmp_path / card.gitops.path / "overlays").is_dir()
-        assert (helmfile, overlays) == ((True, False) if card_path.name in HELMFILE_EXAMPLES else (False, True)), card.name
-    assert {c.name for c in example_cards()} >= HELMFILE_EXAMPLES | {"billing-api.service.yaml", "web-frontend.service.yaml"}
+        expected = (True, False) if card_path.name in HELMFILE_EXAMPLES else (False, True)
+        assert (helmfile, overlays) == expected, card.name
+    kustomize_examples = {"billing-api.service.yaml", "web-frontend.service.yaml"}
+    assert {c.name for c in example_cards()} >= HELMFILE_EXAMPLES | kustomize_examples
     assert (tmp_path / CHART_DIR / "Chart.yaml").is_file()
 
 
@@ -373,3 +376,22 @@ def test_every_generated_helmfile_file_names_its_card(repo: Path) -> None:
     for path in sorted((repo / "apps/url-pinger").rglob("*")):
         if path.is_file():
             assert path.read_text().startswith(f"{HEADER_PREFIX} from services/url-pinger.service.yaml."), path
+
+
+def test_an_environment_named_common_is_refused_in_the_helmfile_format(tmp_path: Path) -> None:
+    card = tmp_path / "shop.service.yaml"
+    card.write_text("apiVersion: shipcard/v1\nkind: Service\nname: shop\nimage: ghcr.io/example/shop:1.0.0\n"
+                    "port: 8080\nenvironments:\n  common: {}\n"
+                    "gitops:\n  repoURL: https://github.com/example/gitops.git\n  format: helmfile\n")
+    result = run_cli("render", str(card), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "values/common.yaml" in result.stderr
+    assert run_cli("render", str(card), "--format", "kustomize", "--out", str(tmp_path / "out")).exit_code == 0
+
+
+@pytest.mark.helm
+def test_helm_lint_passes_strictly_on_the_vendored_chart(helmfile_tree: Path, helm: str) -> None:
+    values = helmfile_tree / "apps/billing-api/values"
+    result = subprocess.run([helm, "lint", "--strict", str(helmfile_tree / CHART_DIR), "--namespace", "billing",
+                             "-f", str(values / "common.yaml"), "-f", str(values / "prod.yaml")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -97,7 +97,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
         clock = now
 
     cwd = Path.cwd().resolve()
-    first = Path(options.paths[0]) if options.paths and options.paths[0] != "-" else cwd
+    first = Path(options.paths[0]).resolve() if options.paths and options.paths[0] != "-" else cwd
     config = load_config(options.config or find_config(first if first.exists() else cwd))
     fail_on = validate_fail_on(options.fail_on or config.fail_on or "error")
     validator = SchemaValidator(options.kubernetes_version or config.kubernetes_version,

@@ -606,7 +606,7 @@ def _child_node(node: Any, key: str) -> Any:
 
 
 def check_card(path: Path) -> list[Finding]:
-    """`card-invalid` for a card that does not load; `card-drift` for a rendered tree out of date with it."""
+    """`card-invalid` for a card that does not load; `generated-file-edited` for its rendered tree out of date."""
     try:
         from generator.card.load import load_card
     except ImportError:
@@ -640,13 +640,17 @@ def _card_drift(path: Path, card: Any) -> list[Finding]:
     try:
         _, plan = plan_render([path], out)
     except ShipcardError as exc:
-        return [Finding("card-drift", "error", str(exc), display(path))]
+        return [Finding("generated-file-edited", "error", str(exc), display(path))]
     findings = []
     for line in drift(plan):
         rel, _, what = line.partition(": ")
         file = out / rel
-        findings.append(Finding("card-drift", "error", f"{what} (run `shipcard render`)",
-                                display(file) if file.exists() else display(path)))
+        if file.exists():
+            findings.append(Finding("generated-file-edited", "error", f"{what} (card {display(path)}; run "
+                                    "`shipcard render`)", display(file), 1, 1))
+        else:
+            findings.append(Finding("generated-file-edited", "error", f"{rel} is {what} (run `shipcard render`)",
+                                    display(path)))
     return findings
 
 

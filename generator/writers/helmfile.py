@@ -47,7 +47,7 @@ def helmfile_files(card: Card) -> dict[str, str]:
     return files
 
 
-def values_files(card: Card, env: Environment) -> list[str]:
+def values_files(env: Environment) -> list[str]:
     """The values files of one environment, relative to the card's directory, in helm's order."""
     return [f"values/{COMMON}.yaml", f"values/{env.name}.yaml"]
 
@@ -64,7 +64,7 @@ def helmfile_yaml(card: Card) -> str:
         "namespace": env.namespace,
         "chart": chart,
         "condition": f"{env.name}.enabled",
-        "values": values_files(card, env),
+        "values": values_files(env),
     } for env in card.environments]
     return dump_all([{"environments": environments}, {"releases": releases}])
 
@@ -74,7 +74,7 @@ def helm_application(card: Card, env: Environment) -> Obj:
     app = application(card, env, CHART_DIR)
     app["spec"]["source"]["helm"] = {
         "releaseName": card.name,
-        "valueFiles": [posixpath.relpath(f"{card.gitops.path}/{rel}", CHART_DIR) for rel in values_files(card, env)],
+        "valueFiles": [posixpath.relpath(f"{card.gitops.path}/{rel}", CHART_DIR) for rel in values_files(env)],
     }
     return app
 

@@ -101,7 +101,7 @@ def test_unreadable_directory_entry_exits_2(tmp_path):
 
 
 def test_objects_before_a_syntax_error_are_still_checked(tmp_path, monkeypatch):
-    (tmp_path / "mixed.yaml").write_text(CONFIGMAP.replace("data:", "dta:") + "---\nkind: [\n")
+    (tmp_path / "mixed.yaml").write_text(CONFIGMAP.replace("\ndata:", "\ndta:") + "---\nkind: [\n")
     result = check(tmp_path, monkeypatch, "mixed.yaml")
     rules = {f.rule for f in result.findings}
     assert {"yaml-invalid", "schema"} <= rules
@@ -125,7 +125,7 @@ def test_verbose_lists_skipped_files(tmp_path):
 
 
 def test_stdin_is_read_with_dash(tmp_path):
-    done = shipcard("-", "--format", "json", cwd=tmp_path, stdin=CONFIGMAP.replace("data:", "dta:"))
+    done = shipcard("-", "--format", "json", cwd=tmp_path, stdin=CONFIGMAP.replace("\ndata:", "\ndta:"))
     assert done.returncode == 1
     assert '"file": "<stdin>"' in done.stdout and '"line": 5' in done.stdout
 

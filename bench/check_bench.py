@@ -1,0 +1,197 @@
+"""Benchmark of `shipcard check` against kubernetes-validate (schemas) and checkov (policies).
+
+    .venv/bin/python bench/check_bench.py [--copies 100] [--skip-checkov]
+
+Builds the corpus with ../shared/corpus/make-bench-corpus (100 renamed copies of the Online
+Boutique manifests: 3,500 objects in 100 files), then times, each as a child process:
+
+* `shipcard check` (schema + every rule), with an empty schema cache and again with a warm one;
+* `kubernetes-validate --strict` on the same files (schemas only);
+* `checkov --framework kubernetes` on the same directory (policies only), installed into
+  `.tools/checkov-venv` on first use; if it cannot be installed the output says so.
+
+It prints wall times, ratios, each child's peak memory (wait4's rusage), and whether the
+per-object schema verdicts of shipcard's schema layer agree with kubernetes-validate's.
+Targets (2-core machine): identical verdicts, >= 15x faster than kubernetes-validate,
+the whole check <= 3 s, peak memory < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_CORPUS = ROOT.parent / "shared" / "corpus" / "make-bench-corpus"
+TOOLS = ROOT / ".tools"
+CHECKOV_VENV = TOOLS / "checkov-venv"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+    """Run a command; wall time and the child's own peak RSS (not the maximum over all children)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(seconds, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
+
+
+def build_corpus(directory: Path, copies: int) -> list[Path]:
+    subprocess.run(["sh", str(MAKE_CORPUS), str(directory), str(copies)], check=True)
+    return sorted(directory.glob("*.yaml"), key=lambda p: int(p.stem[1:]))
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def shipcard_verdicts(files: list[Path], version: str) -> dict[tuple[str, str], str]:
+    """Per-object verdicts of shipcard's schema layer on the same files (valid / invalid / no-schema)."""
+    sys.path.insert(0, str(ROOT))
+    from generator.check.schema import SchemaValidator
+    from generator.yamlio import load_documents, read_text
+
+    validator = SchemaValidator(version)
+    verdicts = {}
+    for path in files:
+        for document in load_documents(read_text(path), str(path)):
+            data = document.data
+            if not data:
+                continue
+            key = (str(path), f"{str(data.get('kind', '')).lower()}/{(data.get('metadata') or {}).get('name')}")
+            verdicts[key] = validator.verdict(data)
+    return verdicts
+
+
+_KV_LINE = re.compile(r"^(INFO|ERROR) (\S+) (?:passed|did not validate) for resource (\S+)")
+
+
+def kubernetes_validate_verdicts(output: str) -> dict[tuple[str, str], str]:
+    verdicts = {}
+    for line in output.splitlines():
+        match = _KV_LINE.match(line)
+        if match:
+            verdicts[(match[2], match[3])] = "valid" if match[1] == "INFO" else "invalid"
+        elif line.startswith("WARN "):
+            verdicts[(line.split()[1], f"no-schema#{len(verdicts)}")] = "no-schema"
+    return verdicts
+
+
+# --------------------------------------------------------------------------- checkov
+
+
+def checkov_binary() -> tuple[Path | None, str]:
+    """checkov from .tools/checkov-venv, installed with pip on first use."""
+    binary = CHECKOV_VENV / "bin" / "checkov"
+    if binary.is_file():
+        return binary, "already installed"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True, capture_output=True,
+                       timeout=300)
+        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", "checkov"], check=True,
+                       capture_output=True, text=True, timeout=1800)
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+        return None, f"pip install checkov failed: {detail[-1] if detail else exc}"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"could not install checkov: {exc}"
+    return (binary, "installed into .tools/checkov-venv") if binary.is_file() else (None, "checkov not found "
+                                                                                          "after install")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--copies", type=int, default=100)
+    parser.add_argument("--skip-checkov", action="store_true")
+    args = parser.parse_args()
+
+    import kubernetes_validate.utils
+    version = ".".join(kubernetes_validate.utils.latest_version().split(".")[:2])
+    bindir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="shipcard-bench-") as scratch:
+        corpus = Path(scratch) / "corpus"
+        files = build_corpus(corpus, args.copies)
+        print(f"corpus: {len(files)} files from {MAKE_CORPUS.name} {args.copies}, Kubernetes {version}")
+
+        env = {**os.environ, "SHIPCARD_CACHE_DIR": str(Path(scratch) / "cache"), "NO_COLOR": "1"}
+        shipcard = [sys.executable, "-m", "generator", "check", str(corpus), "--verbose",
+                    "--format", f"json={Path(scratch) / 'findings.json'}"]
+        cold = run_child(shipcard, env=env, cwd=ROOT)
+        warm = min((run_child(shipcard, env=env, cwd=ROOT) for _ in range(3)), key=lambda r: r.seconds)
+        if cold.returncode not in (0, 1) or warm.returncode not in (0, 1):
+            print(f"shipcard check failed ({warm.returncode}):\n{warm.stderr}")
+            return 2
+        timings = next((line for line in warm.stderr.splitlines() if line.startswith("timings:")), "")
+        import json
+        summary = json.loads((Path(scratch) / "findings.json").read_text())["summary"]
+
+        kv = run_child([str(bindir / "kubernetes-validate"), "--strict", "-k", version, *map(str, files)], cwd=ROOT)
+        ours = shipcard_verdicts(files, version)
+        theirs = kubernetes_validate_verdicts(kv.stdout)
+        agree = ours == theirs
+        differing = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+
+        if args.skip_checkov:
+            checkov, checkov_note = None, "skipped (--skip-checkov)"
+        else:
+            binary, checkov_note = checkov_binary()
+            checkov = None
+            if binary is not None:
+                checkov = run_child([str(binary), "--framework", "kubernetes", "-d", str(corpus), "--quiet",
+                                     "--compact", "-o", "json"], cwd=Path(scratch))
+
+    objects = len(ours)
+    print(f"objects: {objects}; shipcard findings: {summary['error']} errors, {summary['warning']} warnings, "
+          f"{summary['info']} infos")
+    print()
+    print(f"{'tool':<44} {'wall s':>8} {'peak MB':>8} {'vs shipcard':>12}")
+    rows = [("shipcard check (warm schema cache, best of 3)", warm), ("shipcard check (cold: empty cache)", cold),
+            ("kubernetes-validate --strict (schema only)", kv)]
+    if checkov is not None:
+        rows.append(("checkov --framework kubernetes (policies)", checkov))
+    for name, run in rows:
+        ratio = run.seconds / warm.seconds
+        print(f"{name:<44} {run.seconds:>8.2f} {run.peak_mb:>8.0f} {ratio:>11.1f}x")
+    if checkov is None:
+        print(f"checkov: not run ({checkov_note})")
+    print()
+    print(f"shipcard {timings}")
+    print(f"schema verdicts: shipcard {sorted(set(ours.values()))} on {len(ours)} objects, kubernetes-validate "
+          f"{len(theirs)} objects: {'identical' if agree else f'{len(differing)} differ, e.g. {differing[:3]}'}")
+    speedup = kv.seconds / warm.seconds
+    checks = [
+        ("identical schema verdicts", agree),
+        (f">= 15x faster than kubernetes-validate ({speedup:.1f}x)", speedup >= 15),
+        (f"whole check <= 3 s ({warm.seconds:.2f} s warm, {cold.seconds:.2f} s cold)", warm.seconds <= 3),
+        (f"peak memory < 500 MB ({max(warm.peak_mb, cold.peak_mb):.0f} MB)", max(warm.peak_mb, cold.peak_mb) < 500),
+    ]
+    print()
+    for label, ok in checks:
+        print(f"  [{'ok' if ok else 'MISSED'}] {label}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Issue 3, pull-request mode: `--base REF` on real git repositories (gitpython) selects what the change
+affects: overlays of a changed base, releases of a changed chart, the tree of a changed card, and
+uncommitted work; it prints what it selected and why."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+
+from generator.check.base import changed_files, select_changed
+from generator.check.inputs import plan_inputs
+from generator.errors import ShipcardError
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+"""
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: misc\ndata:\n  a: b\n"
+APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: shop
+  source:
+    repoURL: https://github.com/example/gitops.git
+    targetRevision: v1.0.0
+    path: charts/svc
+    helm:
+      releaseName: {name}
+      valueFiles: [values-{name}.yaml]
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {name}
+"""
+FILES = {
+    "apps/web/base/kustomization.yaml": "resources: [deployment.yaml]\n",
+    "apps/web/base/deployment.yaml": DEPLOYMENT,
+    "apps/web/overlays/prod/kustomization.yaml": "resources: [../../base]\nnamespace: prod\n"
+                                                 "patches:\n  - path: replicas.yaml\n",
+    "apps/web/overlays/prod/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                                            "spec:\n  replicas: 3\n",
+    "apps/web/overlays/dev/kustomization.yaml": "resources: [../../base]\nnamespace: dev\n",
+    "misc/cm.yaml": CONFIGMAP,
+    "charts/svc/Chart.yaml": "apiVersion: v2\nname: svc\nversion: 0.1.0\n",
+    "charts/svc/values.yaml": "replicas: 1\n",
+    "charts/svc/values-alpha.yaml": "replicas: 2\n",
+    "charts/svc/values-beta.yaml": "replicas: 3\n",
+    "charts/svc/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+    "argocd/alpha.yaml": APP.format(name="alpha"),
+    "argocd/beta.yaml": APP.format(name="beta"),
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> git.Repo:
+    monkeypatch.chdir(tmp_path)  # paths in messages are relative to the working directory
+    repository = git.Repo.init(tmp_path, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    write(tmp_path, FILES)
+    repository.index.add(sorted(FILES))
+    repository.index.commit("initial")
+    repository.git.checkout("-b", "feature")
+    return repository
+
+
+def commit(repository: git.Repo, files: dict[str, str], message: str = "change") -> None:
+    root = Path(repository.working_tree_dir)
+    write(root, files)
+    repository.index.add(sorted(files))
+    repository.index.commit(message)
+
+
+def selected(repository: git.Repo, ref: str = "main") -> tuple[list[str], list[str]]:
+    root = Path(repository.working_tree_dir).resolve()
+    plan, lines = select_changed(plan_inputs([str(root)]), ref, root)
+    names = [f"{t.kind}:{t.path.relative_to(root).as_posix()}" + (f"@{t.release}" if t.release else "")
+             for t in plan.targets]
+    return names, lines
+
+
+def test_changed_base_selects_every_overlay_that_includes_it(repo):
+    commit(repo, {"apps/web/base/deployment.yaml": DEPLOYMENT.replace("nginx:1.27", "nginx:1.28")})
+    names, lines = selected(repo)
+    assert names == ["kustomize:apps/web/overlays/dev", "kustomize:apps/web/overlays/prod"]
+    assert any(line.startswith("selected apps/web/overlays/dev (kustomize): ") and
+               "apps/web/base/deployment.yaml changed" in line for line in lines)
+
+
+def test_changed_overlay_file_selects_only_that_overlay(repo):
+    commit(repo, {"apps/web/overlays/prod/replicas.yaml": FILES["apps/web/overlays/prod/replicas.yaml"]
+                  .replace("3", "4")})
+    assert selected(repo)[0] == ["kustomize:apps/web/overlays/prod"]
+
+
+def test_changed_chart_selects_every_release_that_uses_it(repo):
+    commit(repo, {"charts/svc/templates/cm.yaml": FILES["charts/svc/templates/cm.yaml"] + "data: {a: b}\n"})
+    assert selected(repo)[0] == ["helm:charts/svc@alpha", "helm:charts/svc@beta"]
+
+
+def test_changed_application_selects_it_and_its_release(repo):
+    commit(repo, {"argocd/beta.yaml": APP.format(name="beta").replace("v1.0.0", "v1.1.0")})
+    assert selected(repo)[0] == ["manifest:argocd/beta.yaml", "helm:charts/svc@beta"]
+
+
+def test_uncommitted_and_untracked_changes_count(repo):
+    root = Path(repo.working_tree_dir)
+    (root / "misc/cm.yaml").write_text(CONFIGMAP.replace("a: b", "a: c"))
+    (root / "misc/new.yaml").write_text(CONFIGMAP.replace("misc", "new"))
+    assert selected(repo)[0] == ["manifest:misc/cm.yaml", "manifest:misc/new.yaml"]
+
+
+def test_changed_card_selects_its_rendered_tree(repo):
+    commit(repo, {"services/web.service.yaml": "apiVersion: shipcard/v1\nkind: Service\nname: web\n"})
+    names, lines = selected(repo)
+    assert names == ["kustomize:apps/web/overlays/dev", "kustomize:apps/web/overlays/prod",
+                     "card:services/web.service.yaml"]
+    assert any("rendered from changed card services/web.service.yaml" in line for line in lines)
+
+
+def test_merge_base_not_the_tip_of_ref(repo):
+    """Changes made on main after the branch point are not the branch's changes."""
+    repo.git.checkout("main")
+    commit(repo, {"misc/cm.yaml": CONFIGMAP.replace("a: b", "a: main")})
+    repo.git.checkout("feature")
+    commit(repo, {"apps/web/overlays/prod/replicas.yaml": FILES["apps/web/overlays/prod/replicas.yaml"]
+                  .replace("3", "5")})
+    root = Path(repo.working_tree_dir).resolve()
+    assert [p.relative_to(root).as_posix() for p in changed_files(root, "main")] == [
+        "apps/web/overlays/prod/replicas.yaml"]
+
+
+def test_unknown_ref_is_a_usage_error(repo):
+    with pytest.raises(ShipcardError, match="--base nope"):
+        changed_files(Path(repo.working_tree_dir), "nope")
+
+
+@pytest.mark.kubectl
+def test_cli_prints_the_selection_and_checks_only_it(repo, kubectl):
+    commit(repo, {"apps/web/overlays/prod/replicas.yaml": FILES["apps/web/overlays/prod/replicas.yaml"]
+                  .replace("replicas: 3", "replica: 3")})
+    done = subprocess.run([sys.executable, "-m", "generator", "check", "--base", "main"],
+                          cwd=repo.working_tree_dir, capture_output=True, text=True, timeout=120,
+                          env={"SHIPCARD_KUBECTL": kubectl, "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    assert "selected apps/web/overlays/prod (kustomize): apps/web/overlays/prod/replicas.yaml changed" in done.stderr
+    assert "misc/cm.yaml" not in done.stdout and "overlays/dev" not in done.stdout
+    assert done.returncode == 1  # `replica` in the patch breaks the rendered Deployment's schema
+
+
+def test_nothing_changed_checks_nothing_and_passes(repo):
+    done = subprocess.run([sys.executable, "-m", "generator", "check", "--base", "main"],
+                          cwd=repo.working_tree_dir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "nothing to check" in done.stderr
