@@ -42,8 +42,8 @@ def card_source(card_path: Path, out: Path) -> str:
         return card_path.name
 
 
-def load_cards(paths: list[Path], out: Path) -> list[Card]:
-    cards = [load_card(path, card_source(path, out)) for path in paths]
+def load_cards(paths: list[Path], out: Path, pins: dict[str, str] | None = None) -> list[Card]:
+    cards = [load_card(path, card_source(path, out), pins) for path in paths]
     seen: dict[str, str] = {}
     for card in cards:
         if card.name in seen:
@@ -82,8 +82,10 @@ def render_cards(cards: list[Card], fmt: str | None = None) -> Rendered:
     return Rendered(cards, files, owned)
 
 
-def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None) -> tuple[Rendered, Plan]:
-    rendered = render_cards(load_cards(paths, out), fmt)
+def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None,
+                pins: dict[str, str] | None = None) -> tuple[Rendered, Plan]:
+    """Load, render and compare with the tree; `pins` is a lock file's reference → digest."""
+    rendered = render_cards(load_cards(paths, out, pins), fmt)
     return rendered, plan_tree(out, rendered.files, rendered.owned)
 
 

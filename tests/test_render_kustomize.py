@@ -102,6 +102,8 @@ def test_billing_api_prod_application(rendered: Path) -> None:
 def test_overlays_carry_only_what_differs(rendered: Path) -> None:
     prod = load_plain_all((rendered / "apps/billing-api/overlays/prod/kustomization.yaml").read_text())[0]
     assert prod["namespace"] == "billing"
+    assert prod["images"] == [{"name": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/billing-api",
+                               "newTag": "1.4.2"}]
     assert "replicas" not in prod  # an HPA owns the replica count: the card's replicas: 3 becomes its floor
     assert prod["patches"] == [{"path": "patches/hpa.yaml", "target": {
         "group": "autoscaling", "version": "v2", "kind": "HorizontalPodAutoscaler", "name": "billing-api"}}]

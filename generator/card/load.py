@@ -43,21 +43,23 @@ def _service_validator() -> Draft202012Validator:
     return Draft202012Validator(service_schema())
 
 
-def load_card(path: Path, source: str | None = None) -> Card:
-    """Read, validate and resolve one service card."""
+def load_card(path: Path, source: str | None = None, pins: dict[str, str] | None = None) -> Card:
+    """Read, validate and resolve one service card; `pins` (a lock file's reference → digest) pins its images."""
     filename = str(path)
     text = read_text(path, max_bytes=MAX_CARD_BYTES)
     doc = load_roundtrip(text, filename)
-    return card_from_document(doc, filename, source or path.name)
+    return card_from_document(doc, filename, source or path.name, pins)
 
 
-def card_from_document(doc: Any, filename: str, source: str) -> Card:
+def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str] | None = None) -> Card:
     """Validate an already parsed round-trip document and build the Card."""
     if doc is None:
         raise InputError(Location(filename, 1, 1), "", "the card is empty")
     if not isinstance(doc, dict):
         raise InputError(Location(filename, *locate(doc, ())), "", "a card must be a YAML mapping")
     raw = to_plain(doc)
+    if pins:
+        _apply_pins(raw, pins)
     where = _Locator(doc, filename)
     if raw.get("apiVersion") not in (None, API_VERSION) and "apiVersion" in raw:
         raise where.error(("apiVersion",), f"unsupported card format {raw['apiVersion']!r}; this shipcard reads "
@@ -83,6 +85,25 @@ def card_from_document(doc: Any, filename: str, source: str) -> Card:
             namespace=overrides.get("namespace", f"{name}-{env_name}"),
         ))
     return Card(name=name, source=source, base=base, environments=environments, gitops=gitops, raw=raw)
+
+
+def _apply_pins(raw: dict[str, Any], pins: dict[str, str]) -> None:
+    """Replace every image written as a lock file key with `reference@digest` (already pinned ones stay)."""
+
+    def pin(holder: Any) -> None:
+        if isinstance(holder, dict):
+            image = holder.get("image")
+            if isinstance(image, str) and "@" not in image and image in pins:
+                holder["image"] = f"{image}@{pins[image]}"
+            for job in holder.get("jobs") or []:
+                if isinstance(job, dict):
+                    pin(job)
+
+    pin(raw)
+    environments = raw.get("environments")
+    if isinstance(environments, dict):
+        for overrides in environments.values():
+            pin(overrides)
 
 
 def _service_fields(raw: dict[str, Any]) -> dict[str, Any]:

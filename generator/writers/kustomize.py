@@ -122,22 +122,23 @@ def _containers(obj: Obj) -> list[Obj]:
 
 
 def image_entries(base: list[Obj], target_by_key: dict[Key, Obj]) -> list[Obj]:
-    """Kustomize `images:` entries for every base image the environment runs in another version.
+    """Kustomize `images:` entries saying which version of each base image the environment runs.
 
-    An entry applies to every container with that image name, so it is used only
-    when all those containers change the same way; anything else stays a patch.
+    Every overlay states its images (tag, and digest when pinned), so promoting a
+    version is visible per environment. An entry applies to every container with
+    that image name, so it is used only when all of them run the same image;
+    anything else stays a patch.
     """
-    changes: dict[str, set[str]] = {}
+    runs: dict[str, set[str]] = {}
     for obj in base:
         target = target_by_key.get(_key(obj))
         if target is None:
             continue
         for before, after in zip(_containers(obj), _containers(target)):
-            changes.setdefault(_image_name(before["image"]), set()).add(
-                after["image"] if after["image"] != before["image"] else "")
+            runs.setdefault(_image_name(before["image"]), set()).add(after["image"])
     entries = []
-    for name, new_images in sorted(changes.items()):
-        if len(new_images) != 1 or "" in new_images:
+    for name, new_images in sorted(runs.items()):
+        if len(new_images) != 1:
             continue
         entry = _entry(name, next(iter(new_images)))
         if entry:

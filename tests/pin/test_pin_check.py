@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.yamlio import load_plain_all
 from pinhelpers import SHARED_EXAMPLES, SHIPCARD, Registry, example_text, write_card
 
 EXAMPLES = ["billing-api.service.yaml", "notifier.service.yaml", "url-pinger.service.yaml",
@@ -71,16 +72,38 @@ def test_check_passes_after_pinning_the_examples_against_the_local_registry(regi
             expected = expected.replace(f"{local}\n", f"{local}@{digest}\n")
         assert (services / name).read_text() == expected
 
-    # The rendered tree carries the digests (Kustomize cards; helmfile rendering is issue 5).
-    kustomize_cards = [f"services/{name}" for name in EXAMPLES if "format: helmfile" not in copies[name]]
-    rendered = subprocess.run([str(SHIPCARD), "render", "--out", str(tmp_path), *kustomize_cards], cwd=tmp_path,
+    # The rendered trees carry the digests: Kustomize overlays' images: entries, the chart's image.digest.
+    rendered = subprocess.run([str(SHIPCARD), "render", "--out", str(tmp_path)], cwd=tmp_path,
                               capture_output=True, text=True, check=False)
     assert rendered.returncode == 0, rendered.stderr
-    manifests = "".join(p.read_text() for p in (tmp_path / "apps").rglob("*.yaml"))
-    for name in kustomize_cards:
-        for local, digest in pushed.items():
-            if local in copies[Path(name).name]:
-                assert f"image: {local}@{digest}\n" in manifests
+    for name in EXAMPLES:
+        service = name.split(".")[0]
+        (local, digest), = [(ref, d) for ref, d in pushed.items() if ref in copies[name]]
+        if "format: helmfile" in copies[name]:
+            common = load_plain_all((tmp_path / f"apps/{service}/values/common.yaml").read_text())[0]
+            assert common["image"]["digest"] == digest
+        else:
+            for overlay in (tmp_path / f"apps/{service}/overlays").iterdir():
+                kustomization = load_plain_all((overlay / "kustomization.yaml").read_text())[0]
+                assert {"name": local.rsplit(":", 1)[0], "newTag": local.rsplit(":", 1)[1],
+                        "digest": digest} in kustomization["images"]
+
+
+@pytest.mark.registry
+def test_render_with_a_lock_file_pins_tag_only_cards(registry: Registry, shipcard, tmp_path: Path) -> None:
+    services = tmp_path / "services"
+    services.mkdir()
+    digest = registry.push_image("team/web", "3.2.0")
+    text = example_text("web-frontend.service.yaml").replace("ghcr.io/example/web-frontend:3.2.0",
+                                                             f"{registry.host}/team/web:3.2.0")
+    card = write_card(services, "web-frontend.service.yaml", text)
+    assert shipcard("--lock", "images.lock.yaml", cwd=tmp_path).code == 0
+    assert card.read_text() == text  # the card stays tag-only
+    rendered = subprocess.run([str(SHIPCARD), "render", "--lock", "images.lock.yaml"], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+    assert rendered.returncode == 0, rendered.stderr
+    kustomization = load_plain_all((tmp_path / "apps/web-frontend/overlays/prod/kustomization.yaml").read_text())[0]
+    assert kustomization["images"] == [{"name": f"{registry.host}/team/web", "newTag": "3.2.0", "digest": digest}]
 
 
 def test_check_needs_no_network_and_passes_on_pinned_cards(shipcard, tmp_path: Path) -> None:
