@@ -72,12 +72,17 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--policy-dir", "policy_dirs", multiple=True, type=_PATH,
               help="Also list the rules of these organisation policy directories.")
-def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...]) -> None:
+@click.option("--config", type=_PATH, help="Repository config whose check.policy-dirs to include "
+                                            "(default: the nearest shipcard.yaml).")
+def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...], config: Path | None) -> None:
     """List the policy rules, or print one rule's documentation."""
     from generator.check.engine import _ruleset, all_rule_infos
+    from generator.check.suppress import find_config, load_config
     from generator.errors import ShipcardError
 
-    infos = all_rule_infos(_ruleset([p.resolve() for p in policy_dirs], Path.cwd()))
+    settings = load_config(config or find_config(Path.cwd()))
+    directories = [p.resolve() for p in policy_dirs] + settings.policy_dirs
+    infos = all_rule_infos(_ruleset(directories, Path.cwd()))
     if rule_id is not None:
         chosen = [i for i in infos if i.id == rule_id]
         if not chosen:

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from generator.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
-from generator.check.inputs import (MANIFEST_SUFFIXES, Loaded, Plan, display, load_targets, plan_inputs,
-                                    repository_root)
+from generator.check.inputs import MANIFEST_SUFFIXES, display, load_targets, plan_inputs, repository_root
 from generator.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from generator.check.schema import SchemaValidator, schema_rule_infos
-from generator.check.suppress import (CheckConfig, apply_suppressions, counts_against, find_config, load_config,
+from generator.check.suppress import (apply_suppressions, counts_against, find_config, load_config,
                                       suppression_rule_infos, validate_fail_on)
-from generator.errors import InputError
+from generator.errors import InputError, ShipcardError
 from generator.yamlio import load_documents, read_text
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -166,7 +165,6 @@ def _crds(objects: list[K8sObject], crd_dirs: list[Path]) -> tuple[list[Finding]
     findings: list[Finding] = []
     for directory in crd_dirs:
         if not directory.is_dir():
-            from generator.errors import ShipcardError
             raise ShipcardError(f"--crd-dir {display(directory)}: no such directory")
         for path in sorted(directory.rglob("*")):
             if not path.is_file() or not path.name.endswith(MANIFEST_SUFFIXES):
@@ -267,7 +265,3 @@ def _sorted_unique(findings: list[Finding]) -> list[Finding]:
             seen.add(key)
             unique.append(finding)
     return sorted(unique, key=lambda f: (f.file, f.line, f.column, -SEVERITY_ORDER[f.severity], f.rule))
-
-
-__all__ = ["CheckOptions", "CheckResult", "run_check", "exit_code", "all_rule_infos", "engine_rule_infos",
-           "Loaded", "Plan", "CheckConfig"]

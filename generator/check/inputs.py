@@ -13,7 +13,7 @@
 When a walk finds Kustomize trees it renders only the *roots*: kustomizations that no other
 kustomization found includes. A base used by overlays is checked through each overlay (what
 is deployed), not on its own, and files belonging to a Kustomize tree (resources, patches,
-generator inputs, or anything in a kustomization's directory) are never checked as raw
+generator inputs, or anything in or below a kustomization's directory) are never checked as raw
 manifests. Naming a base explicitly on the command line renders it too. Charts work the
 same way: rendered once per release that uses them (an Argo CD Application or a helmfile
 release), or standalone when nothing in the input uses them.
@@ -34,7 +34,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from generator.check.model import Finding, K8sObject
 from generator.errors import InputError, ShipcardError
@@ -45,8 +45,9 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 CARD_SUFFIX = ".service.yaml"
 CONFIG_NAME = "shipcard.yaml"
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "vendor"})
-NOT_MANIFESTS = frozenset({CONFIG_NAME, "Chart.yaml", "Chart.lock", "helmfile.yaml", "helmfile.yml",
-                           "package.json", "package-lock.json", "tsconfig.json", ".pre-commit-config.yaml"})
+HELMFILE_NAMES = frozenset({"helmfile.yaml", "helmfile.yml"})
+NOT_MANIFESTS = frozenset({CONFIG_NAME, "Chart.yaml", "Chart.lock", "package.json", "package-lock.json",
+                           "tsconfig.json", "values.schema.json"})
 RENDER_TIMEOUT_SECONDS = float(os.environ.get("SHIPCARD_RENDER_TIMEOUT", "120"))
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -168,6 +169,7 @@ def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
 def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
     kustomize_dirs: list[Path] = []
     chart_dirs: list[Path] = []
+    helmfiles: list[Path] = []
     files: list[Path] = []
     for root, dirs, names in os.walk(top):
         here = Path(root)
@@ -181,7 +183,12 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
         for name in sorted(names):
             if name.startswith("."):
                 continue
-            if name.endswith(MANIFEST_SUFFIXES) and name not in NOT_MANIFESTS:
+            if name in HELMFILE_NAMES:
+                helmfiles.append(here / name)
+                plan.skip(here / name, "helmfile: its releases of local charts are rendered")
+            elif name in NOT_MANIFESTS:
+                plan.skip(here / name, "configuration, not a manifest")
+            elif name.endswith(MANIFEST_SUFFIXES):
                 files.append(here / name)
             else:
                 plan.skip(here / name, "not a manifest file")
@@ -204,15 +211,14 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
     for path in files:
         if path in consumed:
             continue
-        if path.parent in kustomize_homes or any(parent in kustomize_homes for parent in path.parents):
+        if any(parent in kustomize_homes for parent in path.parents):
             plan.skip(path, "inside a Kustomize tree but not referenced by its kustomization")
             continue
         kind = "card" if path.name.endswith(CARD_SUFFIX) else "manifest"
         plan.add(Target(kind, path, [f"found under {display(top)}"], inputs=frozenset({path})))
     for chart in chart_dirs:
         plan.found_charts.append((chart, values, f"Helm chart found under {display(top)}"))
-    # helmfile releases of local charts
-    for path in _helmfiles(top):
+    for path in helmfiles:
         for release in _helmfile_releases(path):
             _add_chart(plan, release.chart, release.values, f"helmfile release {release.name} in {display(path)}",
                        release=release.name, namespace=release.namespace, extra_inputs={path})
@@ -346,13 +352,6 @@ class Release:
     chart: Path
     values: tuple[Path, ...]
     namespace: str
-
-
-def _helmfiles(top: Path) -> Iterator[Path]:
-    for name in ("helmfile.yaml", "helmfile.yml"):
-        for path in sorted(top.rglob(name)):
-            if not any(part.startswith(".") for part in path.relative_to(top).parts):
-                yield path
 
 
 def _helmfile_releases(path: Path) -> list[Release]:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from generator.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression
+from generator.check.inputs import display
+from generator.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
 from generator.errors import InputError, Location, ShipcardError
 from generator.yamlio import Document, load_documents, read_text
 
@@ -88,7 +89,6 @@ class CheckConfig:
 
     @property
     def shown(self) -> str:
-        from generator.check.inputs import display
         return display(self.file) if self.file else CONFIG_FILE
 
 
@@ -114,7 +114,6 @@ def load_config(path: Path | None) -> CheckConfig:
     """Read the `check:` section; a malformed config is a usage error (exit 2) with its line."""
     if path is None:
         return CheckConfig()
-    from generator.check.inputs import display
     shown = display(path)
     documents = list(load_documents(read_text(path), shown))
     document = documents[0] if documents else None
@@ -199,7 +198,7 @@ def _ignore_entry(entry: Any, where: tuple[str | int, ...], document: Document, 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
     """`apps/**/prod/*.yaml` as a regex over `/`-separated relative paths (`**` spans directories)."""
-    text = pattern.strip().lstrip("./") if pattern.startswith("./") else pattern.strip()
+    text = pattern.strip().removeprefix("./")
     out = ""
     i = 0
     while i < len(text):
@@ -313,7 +312,6 @@ class ObjectRef:
 def apply_suppressions(findings: list[Finding], objects: Iterable[K8sObject], config: CheckConfig,
                        known_rules: set[str], *, today: dt.date | None = None) -> list[Finding]:
     """Mark suppressed findings (kept, with their reason) and add findings about the suppressions themselves."""
-    from generator.check.model import finding_for
     today = today or dt.date.today()
     required = ALWAYS_REQUIRED | config.required
     objects = list(objects)

@@ -222,3 +222,19 @@ def test_rendered_examples_have_no_error_and_hand_edits_are_found(tmp_path, monk
     assert any("edited by hand" in m for m in messages)  # the digest in the header
     assert any("differs from its card" in m for m in messages)  # the card's drift
     assert result.exit_code == 1
+
+
+@pytest.mark.kubectl
+@pytest.mark.helm
+def test_rendered_tree_of_every_example_card_has_no_error(tmp_path, monkeypatch, kubectl, helm):
+    monkeypatch.setenv("SHIPCARD_KUBECTL", kubectl)
+    monkeypatch.setenv("SHIPCARD_HELM", helm)
+    (tmp_path / "services").mkdir()
+    for card in example_cards():
+        shutil.copy(card, tmp_path / "services" / card.name)
+    rendered = run_cli("render", "--out", str(tmp_path), cwd=tmp_path)
+    assert rendered.exit_code == 0, rendered.output
+    result = check(tmp_path, monkeypatch, ".")
+    assert [f"{f.file}:{f.line} {f.rule}: {f.message}" for f in result.findings if f.severity == "error"] == []
+    assert any(t.endswith("(helm release notifier)") for t in result.files)
+    assert result.exit_code == 0

@@ -189,3 +189,17 @@ def test_rules_command_lists_and_documents(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "generator", "rules", "no-such-rule"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
+
+
+def test_corpus_findings_have_lines_and_valid_sarif_and_junit(tmp_path):
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "online-boutique.yaml"
+    if not corpus.is_file():
+        pytest.skip("../shared/corpus is not there")
+    done = shipcard(str(corpus), "--format", "json", "--format", f"sarif={tmp_path / 'r.sarif'}",
+                    "--format", f"junit={tmp_path / 'r.xml'}", cwd=tmp_path)
+    findings = json.loads(done.stdout)["findings"]
+    unpinned = [f for f in findings if f["rule"] == "image-not-pinned"]
+    assert len(unpinned) >= 11 and all(f["line"] > 0 and f["container"] for f in unpinned)
+    assert not [f for f in findings if f["rule"] in ("schema", "yaml-invalid", "unknown-kind")]
+    check_sarif_structure(json.loads((tmp_path / "r.sarif").read_text()))
+    assert ET.fromstring((tmp_path / "r.xml").read_text()).get("failures") != "0"

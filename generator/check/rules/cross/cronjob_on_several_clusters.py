@@ -156,6 +156,7 @@ spec:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -215,8 +216,16 @@ def _fill(text: Any, params: dict[str, Any]) -> Any:
     return TEMPLATE.sub(value, text)
 
 
-def _deployments(context: Context) -> dict[tuple[str, str], list[Deployment]]:
-    groups: dict[tuple[str, str], list[Deployment]] = {}
+def _fill_all(value: Any, params: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill_all(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_all(v, params) for v in value]
+    return _fill(value, params)
+
+
+def _deployments(context: Context) -> dict[tuple[str, str, str], list[Deployment]]:
+    groups: dict[tuple[str, str, str], list[Deployment]] = {}
 
     def add(app: Prepared, source: dict[str, Any], destination: dict[str, Any], where: tuple[str | int, ...],
             params: dict[str, Any] | None, every_cluster: bool = False) -> None:
@@ -229,7 +238,9 @@ def _deployments(context: Context) -> dict[tuple[str, str], list[Deployment]]:
             return
         key = (normalise_repo_url(str(_fill(source.get("repoURL", ""), params or {}))),
                str(PurePosixPath(path.strip().strip("/") or ".")))
-        groups.setdefault(key, []).append(Deployment(app, cluster, where))
+        # One chart with different value files is a different deployment, not the same one twice.
+        variant = json.dumps(_fill_all(source.get("helm"), params or {}), sort_keys=True, default=str)
+        groups.setdefault(key + (variant,), []).append(Deployment(app, cluster, where))
 
     for app in context.of_kind("Application"):
         spec = as_dict(app.obj.data.get("spec"))
@@ -326,7 +337,7 @@ def _cronjobs_on_disk(root: Path, path: str) -> list[str]:
 
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
     context = context or Context(objects)
-    for (repo, path), deployments in sorted(_deployments(context).items()):
+    for (repo, path, _), deployments in sorted(_deployments(context).items()):
         clusters = sorted({d.cluster for d in deployments})
         several = len(clusters) >= 2 or any(c.startswith("every cluster") for c in clusters)
         if not several:
