@@ -76,13 +76,14 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
                                             "(default: the nearest shipcard.yaml).")
 def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...], config: Path | None) -> None:
     """List the policy rules, or print one rule's documentation."""
-    from generator.check.engine import _ruleset, all_rule_infos
+    from generator.check.engine import all_rule_infos
+    from generator.check.rules import load_rules
     from generator.check.suppress import find_config, load_config
     from generator.errors import ShipcardError
 
     settings = load_config(config or find_config(Path.cwd()))
-    directories = [p.resolve() for p in policy_dirs] + settings.policy_dirs
-    infos = all_rule_infos(_ruleset(directories, Path.cwd()))
+    infos = all_rule_infos(load_rules([p.resolve() for p in policy_dirs], config_dirs=settings.policy_dirs,
+                                      root=Path.cwd()))
     if rule_id is not None:
         chosen = [i for i in infos if i.id == rule_id]
         if not chosen:

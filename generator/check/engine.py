@@ -22,6 +22,7 @@ from typing import Any, Callable
 from generator.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
 from generator.check.inputs import MANIFEST_SUFFIXES, display, load_targets, plan_inputs, repository_root
 from generator.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
+from generator.check.rules import RuleSet, load_rules
 from generator.check.schema import SchemaValidator, schema_rule_infos
 from generator.check.suppress import (apply_suppressions, counts_against, find_config, load_config,
                                       suppression_rule_infos, validate_fail_on)
@@ -101,7 +102,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     fail_on = validate_fail_on(options.fail_on or config.fail_on or "error")
     validator = SchemaValidator(options.kubernetes_version or config.kubernetes_version,
                                 strict_kinds=options.strict_kinds or bool(config.strict_kinds))
-    root = repository_root(first if first.exists() else cwd) or cwd
+    # Outside a repository, a directory given on the command line is the root of the tree to check.
+    root = repository_root(first if first.exists() else cwd) or (first if first.is_dir() else cwd)
     paths = options.paths or [str(root)]
     plan = plan_inputs(paths, values=options.values)
     selection: list[str] = []
@@ -128,10 +130,9 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     findings += check_deprecations(objects, validator.target)
     lap("deprecations")
 
-    ruleset = _ruleset(options.policy_dirs + config.policy_dirs, root)
+    ruleset = load_rules(options.policy_dirs, config_dirs=config.policy_dirs, root=root)
     kube_objects = [o for o in objects if o.api_version and o.kind]
-    if ruleset is not None:
-        findings += _evaluate(ruleset, kube_objects, root, validator)
+    findings += _evaluate(ruleset, kube_objects, root, validator)
     lap("policy pack")
 
     infos = all_rule_infos(ruleset)
@@ -185,14 +186,6 @@ def _is_crd(data: dict[str, Any]) -> bool:
         and str(data.get("apiVersion", "")).startswith("apiextensions.k8s.io/")
 
 
-def _ruleset(policy_dirs: list[Path], root: Path) -> Any:
-    try:
-        from generator.check.rules import load_rules
-    except ImportError:
-        return None
-    return load_rules(policy_dirs, root=root)
-
-
 def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: SchemaValidator) -> list[Finding]:
     """Every rule over every object; if a rule trips over an object the schema already rejected,
     evaluate again without the schema-invalid objects (their schema findings stand)."""
@@ -205,12 +198,11 @@ def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: Sch
         return list(ruleset.evaluate(valid, root=root))
 
 
-def all_rule_infos(ruleset: Any = None) -> list[RuleInfo]:
+def all_rule_infos(ruleset: RuleSet | None = None) -> list[RuleInfo]:
     """The policy pack's rules plus the findings of the engine's own layers, by ID."""
     infos: dict[str, RuleInfo] = {i.id: i for i in engine_rule_infos()}
-    if ruleset is not None:
-        for info in ruleset.infos():
-            infos[info.id] = info
+    for info in (ruleset or load_rules()).infos():
+        infos[info.id] = info
     return sorted(infos.values(), key=lambda i: (i.category, i.id))
 
 

@@ -68,10 +68,10 @@ def display(path: Path | str) -> str:
 
 
 def repository_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` holding `.git`."""
+    """The nearest directory at or above `start` holding `.git` or shipcard.yaml."""
     current = start if start.is_dir() else start.parent
     for directory in (current, *current.parents):
-        if (directory / ".git").exists():
+        if (directory / ".git").exists() or (directory / CONFIG_NAME).is_file():
             return directory
     return None
 
@@ -422,13 +422,24 @@ def _add_argocd_sources(plan: Plan) -> None:
                 _add_application_sources(plan, target.path, data)
 
 
+def _root_holding(app_file: Path, sources: list[dict[str, Any]]) -> Path | None:
+    """Outside a repository: the nearest directory above the Application that holds its source paths."""
+    paths = [s["path"] for s in sources if isinstance(s.get("path"), str) and not s.get("chart")]
+    if not paths:
+        return None
+    for directory in app_file.resolve().parents:
+        if all((directory / p).exists() for p in paths):
+            return directory
+    return None
+
+
 def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any]) -> None:
     spec = app.get("spec") if isinstance(app.get("spec"), dict) else {}
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
     sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
     name = str((app.get("metadata") or {}).get("name") or app_file.stem)
     namespace = str((spec.get("destination") or {}).get("namespace") or "")
-    root = repository_root(app_file) or Path.cwd().resolve()
+    root = repository_root(app_file) or _root_holding(app_file, sources) or Path.cwd().resolve()
     remotes = _repo_remote_urls(root)
     for source in sources:
         path = source.get("path")

@@ -190,3 +190,21 @@ def test_yaml_errors_cannot_be_suppressed(tmp_path, monkeypatch):
     result = check(tmp_path, monkeypatch, "a: [\n", config)
     assert result.exit_code == 1
     assert [f.suppressed for f in of(result, "yaml-invalid")] == [False]
+
+
+def test_python_rules_from_a_policy_dir_named_in_shipcard_yaml_are_refused(tmp_path: Path) -> None:
+    """A pull request controls shipcard.yaml: the directories it names may hold YAML rules only."""
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    policies = tmp_path / "org-policies"
+    policies.mkdir()
+    marker = tmp_path / "ran"
+    (policies / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\nID = 'evil'\n")
+    (tmp_path / "shipcard.yaml").write_text("check:\n  policy-dirs: [org-policies]\n")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: b}\n")
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "cm.yaml"), "--config", str(tmp_path / "shipcard.yaml")])
+    assert result.exit_code == 2
+    assert "Python rules load only from --policy-dir" in result.output
+    assert not marker.exists()

@@ -132,13 +132,16 @@ def policy_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_policy_dir(directory: Path, *, label: str | None = None) -> list[Rule]:
+def load_policy_dir(directory: Path, *, label: str | None = None, allow_python: bool = True) -> list[Rule]:
     """Every rule file below `directory`; `label` replaces the directory in RuleInfo.source."""
     if not directory.is_dir():
         raise PolicyError(f"{directory}: policy directory not found")
     rules: list[Rule] = []
     for path in policy_files(directory):
         if path.suffix == ".py":
+            if not allow_python:
+                raise PolicyError(f"{path}: Python rules load only from --policy-dir; a directory named in "
+                                  "shipcard.yaml takes YAML rules, so that a pull request cannot run code in CI")
             rules.append(load_python_rule_file(path))
         else:
             source = f"{label}/{path.relative_to(directory).as_posix()}" if label else None
@@ -146,13 +149,18 @@ def load_policy_dir(directory: Path, *, label: str | None = None) -> list[Rule]:
     return rules
 
 
-def load_rules(policy_dirs: list[Path] | None = None, *, root: Path | None = None) -> RuleSet:
-    """The built-in pack plus every rule in `policy_dirs`; PolicyError (exit 2) on a bad file or a duplicate ID."""
+def load_rules(policy_dirs: list[Path] | None = None, *, config_dirs: list[Path] | None = None,
+               root: Path | None = None) -> RuleSet:
+    """The built-in pack, every rule in `policy_dirs` (trusted: given by whoever runs shipcard) and the
+    YAML rules in `config_dirs` (named by the repository's shipcard.yaml); PolicyError (exit 2) on a
+    bad file or a duplicate ID."""
     rules: list[Rule] = []
     rules += load_policy_dir(builtin_policy_dir(), label="policies")
     rules += builtin_python_rules()
     for directory in policy_dirs or []:
         rules += load_policy_dir(Path(directory))
+    for directory in config_dirs or []:
+        rules += load_policy_dir(Path(directory), allow_python=False)
     return RuleSet(rules, root=root)
 
 
