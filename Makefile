@@ -20,11 +20,20 @@ tools: $(VENV)/.installed
 
 demo: setup
 	rm -rf build/demo
-	$(BIN)/shipcard render examples/*.service.yaml --out build/demo
+	$(BIN)/shipcard init build/demo --no-input --no-git --set project=platform
+	cp examples/*.service.yaml build/demo/services/
+	cd build/demo && $(CURDIR)/$(BIN)/shipcard render
 	for overlay in build/demo/apps/*/overlays/*; do \
 	  $(BIN)/kubectl kustomize $$overlay > /dev/null && echo "kubectl kustomize $$overlay: ok" || exit 1; \
 	done
-	$(BIN)/shipcard check build/demo examples
+	for values in build/demo/apps/*/values/*.yaml; do \
+	  env=$$(basename $$values .yaml); dir=$$(dirname $$(dirname $$values)); name=$$(basename $$dir); \
+	  case $$env in common|*.custom) continue;; esac; \
+	  $(BIN)/helm template $$name build/demo/charts/service --namespace $$name-$$env \
+	    -f $$dir/values/common.yaml -f $$values > /dev/null \
+	    && echo "helm template $$name ($$env): ok" || exit 1; \
+	done
+	cd build/demo && $(CURDIR)/$(BIN)/shipcard check
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,24 +1,44 @@
 """The `shipcard` command line: one click group, one command per verb.
 
 Each command lives next to the code it drives; this module only wires them up
-and turns ShipcardError into a one-line message with exit code 2.
+and turns ShipcardError into a one-line message with exit code 2. A command's
+module is imported when the command runs (or help lists it), so that a no-op
+`shipcard render` does not pay for the checker's or the registry client's imports.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from generator import __version__
-from generator.check.command import check_command, rules_command
 from generator.errors import ShipcardError
-from generator.pin.command import pin_command
-from generator.render_command import render_command
+
+COMMANDS = {  # name → (module, attribute)
+    "init": ("generator.lifecycle.init", "init_command"),
+    "new": ("generator.lifecycle.new", "new_command"),
+    "render": ("generator.render_command", "render_command"),
+    "upgrade": ("generator.lifecycle.upgrade", "upgrade_command"),
+    "check": ("generator.check.command", "check_command"),
+    "rules": ("generator.check.command", "rules_command"),
+    "pin": ("generator.pin.command", "pin_command"),
+}
 
 
 class ShipcardGroup(click.Group):
     """A click group that reports ShipcardError as one line with its exit code, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -41,11 +61,6 @@ def cli() -> None:
     environment, pins images to digests, and checks manifests before merge.
     """
 
-
-cli.add_command(render_command)
-cli.add_command(check_command)
-cli.add_command(rules_command)
-cli.add_command(pin_command)
 
 
 def main() -> None:

@@ -6,9 +6,13 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_REGISTRY = "docker.io"
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+# docker/distribution's reference grammar, ASCII only (`\w` would admit look-alike letters such as
+# Cyrillic `а`), matched whole with fullmatch (a `$` would also match before a trailing newline).
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_DOMAIN_LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_REGISTRY = re.compile(rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
 
 
 class ReferenceError(ValueError):
@@ -73,18 +77,20 @@ def parse_reference(text: str) -> ImageReference:
     rest, digest = text, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not _DIGEST.match(digest):
+        if not _DIGEST.fullmatch(digest):
             raise ReferenceError(f"invalid digest {digest!r} (expected sha256:<64 hex digits>)")
     tag = None
     last = rest.rsplit("/", 1)[-1]
     if ":" in last:
         rest, tag = rest.rsplit(":", 1)
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise ReferenceError(f"invalid tag {tag!r}")
     registry, repository = "", rest
     first, _, remainder = rest.partition("/")
     if remainder and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first, remainder
-    if not repository or not all(_COMPONENT.match(part) for part in repository.split("/")):
+        if not _REGISTRY.fullmatch(registry):
+            raise ReferenceError(f"invalid registry host {registry!r} (ASCII host name or address, optional :port)")
+    if not repository or not all(_COMPONENT.fullmatch(part) for part in repository.split("/")):
         raise ReferenceError(f"invalid repository name {repository!r} (lower case letters, digits, . _ - and /)")
     return ImageReference(registry, repository, tag, digest)

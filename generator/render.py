@@ -2,22 +2,25 @@
 
 Each card renders in its `gitops.format` (kustomize or helmfile) unless the run overrides it.
 Helmfile-format cards share one chart, vendored once at `charts/service/` when any card needs it.
+Rendering a whole repository (parallel, incremental, orphans) is `generator.lifecycle.rendering`.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator.card.load import load_card
 from generator.card.model import Card
 from generator.chart import CHART_DIR, chart_files
 from generator.errors import ShipcardError
-from generator.writers.argocd import application_files
-from generator.writers.helmfile import helmfile_files
-from generator.writers.kustomize import kustomize_files
-from generator.writers.tree import Plan, plan_tree, with_header
+from generator.repo import load_repo
+from generator.writers import helmfile, kustomize
+from generator.writers.argocd import ARGOCD_NAMESPACE, application_files
+from generator.writers.tree import Plan, with_header
+
+if TYPE_CHECKING:
+    from generator.lifecycle.rendering import Outcome
 
 SERVICES_GLOB = "services/*.service.yaml"
 FORMATS = ("kustomize", "helmfile")
@@ -36,20 +39,25 @@ def find_cards(root: Path) -> list[Path]:
 
 def card_source(card_path: Path, out: Path) -> str:
     """How generated headers name a card: relative to the output tree when inside it, else its file name."""
+    if not card_path.is_absolute() and not out.is_absolute() and ".." not in card_path.parts \
+            and not card_path.is_symlink():
+        try:
+            return card_path.relative_to(out).as_posix()  # the usual services/x.service.yaml, without stat calls
+        except ValueError:
+            pass
     try:
         return card_path.resolve().relative_to(out.resolve()).as_posix()
     except ValueError:
         return card_path.name
 
 
-def load_cards(paths: list[Path], out: Path, pins: dict[str, str] | None = None) -> list[Card]:
-    cards = [load_card(path, card_source(path, out), pins) for path in paths]
+def check_unique_names(services: list[tuple[str, str]]) -> None:
+    """(service name, card source) pairs: two cards may not render the same service."""
     seen: dict[str, str] = {}
-    for card in cards:
-        if card.name in seen:
-            raise ShipcardError(f"{card.source}: service name {card.name!r} is also used by {seen[card.name]}")
-        seen[card.name] = card.source
-    return cards
+    for name, source in services:
+        if name in seen:
+            raise ShipcardError(f"{source}: service name {name!r} is also used by {seen[name]}")
+        seen[name] = source
 
 
 def card_format(card: Card, override: str | None = None) -> str:
@@ -57,24 +65,42 @@ def card_format(card: Card, override: str | None = None) -> str:
     return override or card.gitops.format
 
 
-def card_files(card: Card, fmt: str | None = None) -> dict[str, str]:
+def extension_files(card: Card, fmt: str | None = None) -> list[str]:
+    """The user's files (extension points) whose presence changes what the card renders."""
+    if card_format(card, fmt) == "helmfile":
+        return helmfile.extension_files(card)
+    return kustomize.extension_files(card)
+
+
+def present_extensions(card: Card, out: Path, fmt: str | None = None) -> frozenset[str]:
+    return frozenset(rel for rel in extension_files(card, fmt) if (out / rel).is_file())
+
+
+def card_files(card: Card, fmt: str | None = None, present: frozenset[str] = frozenset(),
+               argocd_namespace: str = ARGOCD_NAMESPACE) -> dict[str, str]:
     """Every generated file of one card, with headers (the shared chart excepted)."""
     if card_format(card, fmt) == "helmfile":
-        files = helmfile_files(card)
+        files = helmfile.helmfile_files(card, present, argocd_namespace)
     else:
-        files = {**kustomize_files(card), **application_files(card)}
+        files = {**kustomize.kustomize_files(card, present), **application_files(card, argocd_namespace)}
     return {rel: with_header(card.source, body) for rel, body in files.items()}
 
 
-def render_cards(cards: list[Card], fmt: str | None = None) -> Rendered:
-    """Render every card; `fmt` overrides each card's gitops.format for this run."""
-    if fmt is not None and fmt not in FORMATS:
-        raise ShipcardError(f"unknown format {fmt!r} (use {' or '.join(FORMATS)})")
+def owned_globs(card: Card) -> list[str]:
+    """Where stale generated files of a card may be, when no render state lists them."""
+    return [f"{card.gitops.path}/**/*", f"argocd/*/{card.name}.yaml"]
+
+
+def render_cards(cards: list[Card], fmt: str | None = None, out: Path | None = None,
+                 argocd_namespace: str = ARGOCD_NAMESPACE) -> Rendered:
+    """Render every card; `fmt` overrides each card's gitops.format; `out` is looked at for extension points."""
+    check_format(fmt)
     files: dict[str, str] = {}
     owned: list[str] = []
     for card in cards:
-        files.update(card_files(card, fmt))
-        owned += [f"{card.gitops.path}/**/*", f"argocd/*/{card.name}.yaml"]
+        present = present_extensions(card, out, fmt) if out is not None else frozenset()
+        files.update(card_files(card, fmt, present, argocd_namespace))
+        owned += owned_globs(card)
     if any(card_format(card, fmt) == "helmfile" for card in cards):
         # Only a run that renders the chart may prune it: a run over kustomize cards alone leaves it be.
         files.update(chart_files())
@@ -82,12 +108,17 @@ def render_cards(cards: list[Card], fmt: str | None = None) -> Rendered:
     return Rendered(cards, files, owned)
 
 
-def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None,
-                pins: dict[str, str] | None = None) -> tuple[Rendered, Plan]:
-    """Load, render and compare with the tree; `pins` is a lock file's reference → digest."""
-    rendered = render_cards(load_cards(paths, out, pins), fmt)
-    return rendered, plan_tree(out, rendered.files, rendered.owned)
+def check_format(fmt: str | None) -> None:
+    if fmt is not None and fmt not in FORMATS:
+        raise ShipcardError(f"unknown format {fmt!r} (use {' or '.join(FORMATS)})")
 
 
-def default_out() -> Path:
-    return Path(os.getcwd())
+def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None, pins: dict[str, str] | None = None,
+                force: bool = False) -> tuple["Outcome", Plan]:
+    """Render some cards and compare them with the tree, render state included; nothing is written."""
+    from generator.lifecycle.rendering import Options, plan_repository, read_cards
+
+    options = Options(fmt=fmt, pins=pins, everything=True, force=force, whole_repository=False)
+    outcome = plan_repository(out, read_cards(out, paths), load_repo(out), options)
+    return outcome, outcome.plan
+

@@ -12,6 +12,7 @@ Three ways in and out:
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tempfile
@@ -23,8 +24,9 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError as RuamelMarkedError
+from ruamel.yaml.error import YAMLError as RuamelYAMLError
 
-from generator.errors import InputError, Location
+from generator.errors import InputError, Location, WriteError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
@@ -50,7 +52,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     except OSError as exc:
         raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
     if size > max_bytes:
-        raise InputError(Location(str(path)), "", f"file is {size} bytes, more than the {max_bytes} allowed")
+        raise InputError(Location(str(path), 1, 1), "", f"file is {size} bytes, more than the {max_bytes} allowed")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -76,6 +78,12 @@ def _roundtrip_yaml() -> YAML:
 def load_roundtrip(text: str, filename: str) -> Any:
     """Parse one YAML document with ruamel round-trip; errors carry file:line:col."""
     _refuse_tabs_for_indentation(text, filename)
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        # ruamel's scanner slows down with every open flow collection (seconds for a few thousand):
+        # refuse deep flow nesting from libyaml's events first, in linear time.
+        deep = _first_too_deep(text, filename)
+        if deep is not None:
+            raise InputError(deep, "", f"nesting deeper than {MAX_DEPTH} levels")
     try:
         docs = list(_roundtrip_yaml().load_all(text))
     except RuamelMarkedError as exc:
@@ -86,12 +94,85 @@ def load_roundtrip(text: str, filename: str) -> Any:
             problem = "duplicate key" + _duplicate_key_name(str(exc))
         raise InputError(Location(filename, line, col), "", problem) from None
     except RecursionError:
-        raise InputError(Location(filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
+        raise InputError(too_deep_at(text, filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
+    except RuamelYAMLError as exc:  # no mark: the reader refusing a character (NUL, other control characters)
+        raise _unmarked_error(exc, text, filename) from None
+    except TypeError:  # ruamel cannot hash a mapping used as a mapping key (`? {a: {}}`)
+        raise InputError(_complex_key_at(text, filename), "", "a mapping key must be a plain value, "
+                         "not a mapping or a list") from None
     if len(docs) > 1:
-        raise InputError(Location(filename), "", "expected one YAML document, found several")
+        raise InputError(document_start(text, filename, 1), "", "expected one YAML document, found several")
     doc = docs[0] if docs else None
     _check_shape(doc, filename)
     return doc
+
+
+def _unmarked_error(exc: Exception, text: str, filename: str) -> InputError:
+    """An error of ruamel or PyYAML without a mark; a reader error knows the offset of the bad character."""
+    position, character = getattr(exc, "position", None), getattr(exc, "character", None)
+    if isinstance(position, int) and 0 <= position <= len(text):
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        code = character if isinstance(character, int) else ord(character) if isinstance(character, str) and \
+            len(character) == 1 else None
+        what = f"character U+{code:04X}" if code is not None else "a character"
+        return InputError(Location(filename, line, column), "", f"{what} is not allowed in YAML (control character)")
+    return InputError(Location(filename, 1, 1), "", f"invalid YAML ({type(exc).__name__})")
+
+
+def _complex_key_at(text: str, filename: str) -> Location:
+    """Where a mapping or a list is first used as a mapping key, from libyaml's events."""
+    stack: list[list[bool]] = []  # per open collection: [is a mapping, a key comes next]
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                if stack and stack[-1][0] and stack[-1][1]:
+                    return Location(filename, event.start_mark.line + 1, event.start_mark.column + 1)
+                stack.append([isinstance(event, yaml.MappingStartEvent), True])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                if stack and stack[-1][0]:
+                    stack[-1][1] = not stack[-1][1]
+            elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)) and stack and stack[-1][0]:
+                stack[-1][1] = not stack[-1][1]
+    except yaml.YAMLError:
+        pass
+    return Location(filename, 1, 1)
+
+
+def too_deep_at(text: str, filename: str) -> Location:
+    """Where collections first nest deeper than MAX_DEPTH (1:1 when libyaml cannot tell)."""
+    return _first_too_deep(text, filename) or Location(filename, 1, 1)
+
+
+def _first_too_deep(text: str, filename: str) -> Location | None:
+    """Where collections first nest deeper than MAX_DEPTH, from libyaml's events (which do not recurse)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return Location(filename, event.start_mark.line + 1, event.start_mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return None
+
+
+def document_start(text: str, filename: str, index: int) -> Location:
+    """Where the YAML document number `index` (from 0) of a stream starts."""
+    seen = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                if seen == index:
+                    return Location(filename, event.start_mark.line + 1, event.start_mark.column + 1)
+                seen += 1
+    except yaml.YAMLError:
+        pass
+    return Location(filename, 1, 1)
 
 
 def _duplicate_key_name(message: str) -> str:
@@ -152,8 +233,13 @@ def position_of(node: Any, key: str | int | None = None) -> tuple[int, int]:
 
 
 def locate(root: Any, path: PathKey) -> tuple[int, int]:
-    """Line and column of the deepest existing element of `path` inside a round-trip document."""
+    """Line and column of the deepest existing element of `path` inside a round-trip document.
+
+    A document whose root carries no position (a bare scalar) is placed at its start, 1:1.
+    """
     node, best = root, position_of(root)
+    if best == (0, 0):
+        best = (1, 1)
     for key in path:
         if isinstance(node, dict) and key in node:
             best = position_of(node, key)
@@ -181,6 +267,95 @@ def to_plain(node: Any) -> Any:
     if isinstance(node, str):
         return str(node)
     return node
+
+
+class NeedsRoundtrip(Exception):
+    """`load_plain_like_roundtrip` cannot promise ruamel's result for this text: use `load_roundtrip`."""
+
+
+_TAG_PROPERTY = re.compile(r"(?:^|[\s\[{,:-])!", re.MULTILINE)
+_CANONICAL = {
+    "tag:yaml.org,2002:int": re.compile(r"^[-+]?(0|[1-9][0-9]*)$"),
+    "tag:yaml.org,2002:float": re.compile(r"^[-+]?[0-9]+\.[0-9]+$"),
+    "tag:yaml.org,2002:bool": re.compile(r"^(true|True|TRUE|false|False|FALSE)$"),
+    "tag:yaml.org,2002:null": re.compile(r"^(~|null|Null|NULL|)$"),
+}
+_RUAMEL_TAGS: dict[str, str] = {}
+
+
+def _ruamel_tag(value: str) -> str:
+    """The tag ruamel's YAML 1.2 resolver gives a plain scalar (memoised: values repeat across cards)."""
+    tag = _RUAMEL_TAGS.get(value)
+    if tag is None:
+        from ruamel.yaml.resolver import implicit_resolvers
+
+        tag = _STR_TAG
+        first = value[:1]
+        for versions, candidate, pattern, starts in implicit_resolvers:
+            if (1, 2) in versions and first in starts and pattern.match(value):
+                tag = candidate
+                break
+        if len(_RUAMEL_TAGS) < _SCALAR_TAGS_MAX:
+            _RUAMEL_TAGS[value] = tag
+    return tag
+
+
+def load_plain_like_roundtrip(text: str, filename: str) -> Any:
+    """`to_plain(load_roundtrip(text))`, parsed by libyaml several times faster.
+
+    libyaml resolves YAML 1.1 and ruamel YAML 1.2 (`yes`, `010`, `1e3` differ), so every plain
+    scalar must resolve to the same tag under both and, when not a string, be written in a form
+    both read alike; merge keys, tags, directives and errors are left to ruamel as well.
+    Raises NeedsRoundtrip whenever the answer could differ from ruamel's.
+    """
+    _refuse_tabs_for_indentation(text, filename)
+    if text.lstrip("\ufeff").startswith("%") or "<<" in text or ("!" in text and _TAG_PROPERTY.search(text)):
+        raise NeedsRoundtrip
+    try:
+        documents = list(load_documents(text, filename))
+    except InputError:
+        raise NeedsRoundtrip from None
+    if len(documents) != 1:
+        raise NeedsRoundtrip
+    stack = [documents[0].node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style and node.tag != _ruamel_tag(node.value):
+                raise NeedsRoundtrip
+            canonical = _CANONICAL.get(node.tag)
+            if node.tag != _STR_TAG and (canonical is None or not canonical.match(node.value)):
+                raise NeedsRoundtrip
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag != _STR_TAG:
+                    raise NeedsRoundtrip
+                stack += (key, value)
+        else:
+            stack += node.value
+    return documents[0].data
+
+
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/]([A-Za-z0-9_./@:+-]*[A-Za-z0-9_./@+-])?$")
+
+
+def scalar_text(value: str | int | bool) -> str:
+    """YAML source for a scalar that reads back as exactly `value`, in block or flow context.
+
+    Plain when the text cannot be read as anything else (by YAML 1.1 or 1.2 readers), else a
+    double-quoted string (JSON's escapes, plus escapes for every non-printable character).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _PLAIN_SAFE.match(text) and _ruamel_tag(text) == _STR_TAG \
+            and yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+        return text
+    quoted = json.dumps(text, ensure_ascii=False)
+    return "".join(c if c.isprintable() else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+                   for c in quoted)
 
 
 def dump_roundtrip(doc: Any) -> str:
@@ -277,9 +452,9 @@ def load_documents(text: str, filename: str) -> Iterator[Document]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise InputError(Location(filename, line, col), "", (exc.problem or "invalid YAML").strip()) from None
     except yaml.YAMLError as exc:
-        raise InputError(Location(filename), "", f"invalid YAML: {exc}") from None
+        raise _unmarked_error(exc, text, filename) from None
     except RecursionError:
-        raise InputError(Location(filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
+        raise InputError(too_deep_at(text, filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
 
@@ -431,9 +606,27 @@ class _GeneratedDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: 
     """Block style, insertion order, literal blocks for multi-line strings (kubectl's layout)."""
 
 
+# Plain scalars that PyYAML (YAML 1.1) would write unquoted although other readers of generated
+# files take them for something else than a string: `y`/`n` are booleans for YAML 1.1 readers
+# such as go-yaml v2 (kustomize reads its kustomization with it); `0o17`, `1e3` or `7e12345` (a
+# commit hash as an image tag) are numbers for YAML 1.2 readers (go-yaml v3, ruamel).
+_OTHER_READERS_NOT_STR = re.compile(
+    r"[yYnN]|0o[0-7]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?0x[0-9a-fA-F]+")
+_MAYBE_NOT_STR = frozenset("yYnN0123456789+-.")
+
+
+# YAML 1.1 (PyYAML) breaks lines at NEL, LS and PS, YAML 1.2 (go-yaml, ruamel) does not: written
+# raw they would be read back differently, so such strings are double-quoted, where they are escaped.
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if any(ch in value for ch in _UNICODE_BREAKS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value and not any(ch in value for ch in "\t\r") and not value.endswith((" ", "\n\n")):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if value[:1] in _MAYBE_NOT_STR and _OTHER_READERS_NOT_STR.fullmatch(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
@@ -469,9 +662,16 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """`write_atomic` for bytes (reports in any format, caches)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """`write_atomic` for bytes (reports in any format, caches).
+
+    A failed write (a full disk, a file-size limit) leaves the old file and no temporary file, and
+    raises WriteError: an OSError that the command line reports in one line.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(path, exc) from None
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
@@ -479,6 +679,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -6,13 +6,13 @@ Every problem becomes an InputError `file:line:col: field: message` (exit 2).
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import best_match
+import fastjsonschema
 
 from generator.card.model import (
     DEFAULT_CLUSTER,
@@ -26,45 +26,128 @@ from generator.card.model import (
 from generator.card.schema import API_VERSION, service_schema, shipped_schema
 from generator.errors import InputError, Location
 from generator.images import ReferenceError, parse_reference
-from generator.yamlio import PathKey, load_roundtrip, locate, read_text, to_plain
+from generator.repo import REPO_FILE, RepoSettings, settings_for_card
+from generator.yamlio import (NeedsRoundtrip, PathKey, load_plain_like_roundtrip, load_roundtrip, locate, read_text,
+                              to_plain)
 
 ENVIRONMENT_ONLY_FIELDS = ("cluster", "namespace")
 ATOMIC_FIELDS = {("health", "liveness"), ("health", "readiness"), ("health", "startup")}
 MAX_CARD_BYTES = 1024 * 1024
 
 
-@cache
-def _card_validator() -> Draft202012Validator:
-    return Draft202012Validator(shipped_schema())
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
+
+
+class Schema:
+    """A JSON Schema, checked by fastjsonschema once it is worth compiling (several times faster).
+
+    Compiling costs about as much as checking a hundred cards with jsonschema, so the first
+    checks of a run use jsonschema and a large run compiles (`compile`, before forking workers).
+    The schemas use only keywords that mean the same in draft 7, which fastjsonschema implements;
+    jsonschema stays the judge of whatever the compiled check refuses, and explains it.
+    """
+
+    COMPILE_AFTER = 50
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._check: Callable[[Any], Any] | None = None
+        self._validator: Draft202012Validator | None = None
+        self._checked = 0
+
+    def compile(self) -> None:
+        if self._check is None:
+            self._check = fastjsonschema.compile({k: v for k, v in self.schema.items() if k not in ("$schema", "$id")})
+
+    def passes(self, instance: Any) -> bool:
+        self._checked += 1
+        if self._check is None and self._checked <= self.COMPILE_AFTER:
+            return bool(self.validator.is_valid(instance))
+        self.compile()
+        assert self._check is not None
+        try:
+            self._check(instance)
+            return True
+        except fastjsonschema.JsonSchemaException:
+            return False
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator
 
 
 @cache
-def _service_validator() -> Draft202012Validator:
-    return Draft202012Validator(service_schema())
+def card_schema() -> Schema:
+    return Schema(shipped_schema())
 
 
-def load_card(path: Path, source: str | None = None, pins: dict[str, str] | None = None) -> Card:
-    """Read, validate and resolve one service card; `pins` (a lock file's reference → digest) pins its images."""
-    filename = str(path)
+@cache
+def _service_schema() -> Schema:
+    return Schema(service_schema())
+
+
+def compile_schemas() -> None:
+    """Compile the card schemas now (a process about to fork workers that will load many cards)."""
+    card_schema().compile()
+    _service_schema().compile()
+
+
+def load_card(path: Path, source: str | None = None, pins: dict[str, str] | None = None,
+              repo: RepoSettings | None = None) -> Card:
+    """Read, validate and resolve one service card; `pins` (a lock file's reference → digest) pins its images.
+
+    Defaults come from `repo`, or else from the shipcard.yaml of the repository the card lives in.
+    """
     text = read_text(path, max_bytes=MAX_CARD_BYTES)
+    return load_card_text(text, str(path), source or path.name, pins,
+                          repo if repo is not None else settings_for_card(path))
+
+
+def load_card_text(text: str, filename: str, source: str, pins: dict[str, str] | None = None,
+                   repo: RepoSettings | None = None) -> Card:
+    """`load_card` for text already read (or not yet written, as during an upgrade).
+
+    The fast path parses with libyaml; anything it cannot promise to read as ruamel does, and
+    every error (for its exact line and column), goes through the round-trip parser.
+    """
+    try:
+        data = load_plain_like_roundtrip(text, filename)
+        return _card_from_plain(data, None, filename, source, pins, repo or RepoSettings())
+    except (NeedsRoundtrip, InputError):
+        pass
     doc = load_roundtrip(text, filename)
-    return card_from_document(doc, filename, source or path.name, pins)
+    return card_from_document(doc, filename, source, pins, repo)
 
 
-def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str] | None = None) -> Card:
+def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str] | None = None,
+                       repo: RepoSettings | None = None) -> Card:
     """Validate an already parsed round-trip document and build the Card."""
     if doc is None:
         raise InputError(Location(filename, 1, 1), "", "the card is empty")
     if not isinstance(doc, dict):
         raise InputError(Location(filename, *locate(doc, ())), "", "a card must be a YAML mapping")
-    raw = to_plain(doc)
+    return _card_from_plain(to_plain(doc), doc, filename, source, pins, repo or RepoSettings())
+
+
+def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[str, str] | None,
+                     repo: RepoSettings) -> Card:
+    if not isinstance(raw, dict):
+        raise InputError(Location(filename, 1, 1), "", "a card must be a YAML mapping")
+    where = _Locator(doc, filename)
+    _check_format(raw, where)
+    for env_name in repo.unknown_environments(raw):
+        raise where.error(("environments", env_name), f"environment {env_name!r} is not declared in "
+                          f"{REPO_FILE} (declared: {', '.join(repo.environments)})")
+    raw = repo.card_defaults(raw)
     if pins:
         _apply_pins(raw, pins)
-    where = _Locator(doc, filename)
-    if raw.get("apiVersion") not in (None, API_VERSION) and "apiVersion" in raw:
-        raise where.error(("apiVersion",), f"unsupported card format {raw['apiVersion']!r}; this shipcard reads "
-                          f"{API_VERSION} (run `shipcard upgrade` to migrate older cards)")
-    _validate(_card_validator(), raw, where, ())
+    _check_finite(raw, where, ())
+    _validate(card_schema(), raw, where, ())
     name = raw["name"]
     _check_service(raw, where, (), name)
     gitops = _gitops(raw, where)
@@ -74,7 +157,7 @@ def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str
         overrides = overrides or {}
         merged = merge(_service_fields(raw), {k: v for k, v in overrides.items() if k not in ENVIRONMENT_ONLY_FIELDS})
         env_where = _EnvironmentLocator(where, env_name, overrides)
-        _validate(_service_validator(), merged, env_where, ())
+        _validate(_service_schema(), merged, env_where, ())
         _check_service(merged, env_where, (), name)
         if len(f"{name}-{env_name}") > 63:
             raise where.error(("environments", env_name), f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
@@ -85,6 +168,36 @@ def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str
             namespace=overrides.get("namespace", f"{name}-{env_name}"),
         ))
     return Card(name=name, source=source, base=base, environments=environments, gitops=gitops, raw=raw)
+
+
+def _check_format(raw: dict[str, Any], where: "_Locator") -> None:
+    from generator.card.migrate import FORMATS
+
+    version = raw.get("apiVersion")
+    if "apiVersion" not in raw or version == API_VERSION:
+        return
+    if version in FORMATS:
+        raise where.error(("apiVersion",), f"card format {version} is older than {API_VERSION}, the one this "
+                          "shipcard reads: run `shipcard upgrade` to migrate it")
+    raise where.error(("apiVersion",), f"unsupported card format {version!r}; this shipcard reads {API_VERSION} "
+                      f"(and migrates {', '.join(FORMATS[:-1])} with `shipcard upgrade`)")
+
+
+def _check_finite(node: Any, where: "_Locator", path: PathKey) -> None:
+    """`.nan` and `.inf` pass numeric bounds (NaN compares false with everything): refuse them outright."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise where.error(path, f"{node} is not a finite number")
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, where, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_finite(value, where, path + (index,))
+
+
+def raise_first_error(schema: Schema, instance: Any, doc: Any, filename: str) -> None:
+    """Validate `instance` (the plain data of round-trip `doc`); raise its first error, located."""
+    _validate(schema, instance, _Locator(doc, filename), ())
 
 
 def _apply_pins(raw: dict[str, Any], pins: dict[str, str]) -> None:
@@ -179,8 +292,10 @@ def field_name(path: Iterable[str | int]) -> str:
     return text
 
 
-def _validate(validator: Draft202012Validator, instance: Any, where: _Locator, prefix: PathKey) -> None:
-    errors = list(validator.iter_errors(instance))
+def _validate(schema: Schema, instance: Any, where: _Locator, prefix: PathKey) -> None:
+    if schema.passes(instance):
+        return
+    errors = list(schema.validator.iter_errors(instance))
     if not errors:
         return
     first = min(errors, key=lambda e: (locate(where.doc, prefix + tuple(e.absolute_path)), -len(e.absolute_path)))
@@ -188,6 +303,8 @@ def _validate(validator: Draft202012Validator, instance: Any, where: _Locator, p
 
 
 def _explain(error: ValidationError, instance: Any, where: _Locator, prefix: PathKey) -> InputError:
+    from jsonschema.exceptions import best_match
+
     if error.validator in ("anyOf", "oneOf") and error.context:
         deeper = best_match(error.context)
         nullable = [i for i, s in enumerate(error.validator_value) if s.get("type") == "null"]
@@ -345,12 +462,19 @@ def _duplicates(values: list[Any]) -> list[tuple[int, Any]]:
     return found[:1]
 
 
+# Directories of the repository that hold something else than one service's tree.
+SHIPCARD_DIRECTORIES = ("services", "argocd", "charts")
+
+
 def _gitops(raw: dict[str, Any], where: _Locator) -> GitOps:
     g = raw["gitops"]
     path = g.get("path", f"apps/{raw['name']}")
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
         raise where.error(("gitops", "path"), f"{path!r} must be a relative path inside the repository, without '..'")
+    if not pure.parts or any(part.startswith(".") for part in pure.parts) or pure.parts[0] in SHIPCARD_DIRECTORIES:
+        raise where.error(("gitops", "path"), f"{path!r} must name a directory of its own: not the repository root, "
+                          f"not hidden, not under {', '.join(d + '/' for d in SHIPCARD_DIRECTORIES)}")
     fmt = g.get("format", "kustomize")
     return GitOps(format=fmt, repo_url=g["repoURL"], target_revision=g.get("targetRevision", "HEAD"),
                   path=str(pure), project=g.get("project", "default"), auto_sync=g.get("autoSync", True),

@@ -213,6 +213,16 @@ def build_spec(name: str, fields: dict[str, Any]) -> ServiceSpec:
     )
 
 
+def _whole(value: Any) -> Any:
+    """An integer written as `5.0` (which JSON Schema counts as an integer) as the int 5.
+
+    The Kubernetes API refuses `5.0` for an integer field, so no float reaches a manifest.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -222,7 +232,7 @@ def _literal(value: Any) -> str:
 def _ports(fields: dict[str, Any]) -> tuple[Port, ...]:
     if fields.get("ports"):
         return tuple(Port(name=p["name"], port=int(p["port"]), protocol=p.get("protocol", "http"),
-                          service_port=p.get("servicePort")) for p in fields["ports"])
+                          service_port=_whole(p.get("servicePort"))) for p in fields["ports"])
     if fields.get("port"):
         return (Port(name="http", port=int(fields["port"])),)
     return ()
@@ -249,14 +259,14 @@ def _probe(raw: Any, first_port: str | None) -> Probe | None:
         return None
     if isinstance(raw, str):
         return Probe(kind="http", port=first_port, path=raw)
-    timing = {"initial_delay": raw.get("initialDelay"), "period": raw.get("period"),
-              "failure_threshold": raw.get("failureThreshold")}
+    timing = {"initial_delay": _whole(raw.get("initialDelay")), "period": _whole(raw.get("period")),
+              "failure_threshold": _whole(raw.get("failureThreshold"))}
     if "http" in raw:
-        return Probe(kind="http", port=raw["http"], path=raw.get("path", "/"), **timing)
+        return Probe(kind="http", port=_whole(raw["http"]), path=raw.get("path", "/"), **timing)
     if "grpc" in raw:
         return Probe(kind="grpc", port=int(raw["grpc"]), service=raw.get("service"), **timing)
     if "tcp" in raw:
-        return Probe(kind="tcp", port=raw["tcp"], **timing)
+        return Probe(kind="tcp", port=_whole(raw["tcp"]), **timing)
     return Probe(kind="exec", command=tuple(raw["exec"]), **timing)
 
 

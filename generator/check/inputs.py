@@ -38,7 +38,12 @@ from typing import Any, Iterable
 
 from generator.check.model import Finding, K8sObject
 from generator.errors import InputError, ShipcardError
-from generator.yamlio import MAX_FILE_BYTES, Document, UnreadableFileError, dump, load_documents, read_text
+import fastjsonschema
+
+from generator.check.rules import builtin_policy_dir
+from generator.check.rules.data import load_data_rule
+from generator.yamlio import (MAX_FILE_BYTES, Document, UnreadableFileError, dump, load_documents, load_roundtrip,
+                              locate, read_text)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -545,7 +550,7 @@ def _load_file(loaded: Loaded, target: Target) -> None:
         loaded.findings.append(_input_finding(exc, shown))
         return
     if target.kind == "card" or "shipcard/" in text[:4096]:
-        if _looks_like_card(text):
+        if _looks_like_card(text) or (target.kind == "card" and _renders_as_card(target.path, text)):
             loaded.files.append(shown)
             loaded.findings.extend(check_card(target.path))
             return
@@ -568,6 +573,14 @@ def generated_file_findings(text: str, shown: str) -> list[Finding]:
 
 def _looks_like_card(text: str) -> bool:
     return re.search(r"^apiVersion:\s*['\"]?shipcard/", text, re.MULTILINE) is not None
+
+
+def _renders_as_card(path: Path, text: str) -> bool:
+    """`services/*.service.yaml` is what `shipcard render` reads as a card, whatever it holds (empty, a
+    list, comments only), unless it is a Kubernetes manifest that happens to be named like one."""
+    if path.parent.name != "services":
+        return False
+    return re.search(r"^(apiVersion|kind):", text, re.MULTILINE) is None
 
 
 def _load_text(loaded: Loaded, text: str, shown: str, *, explicit: bool, origin: str | None = None) -> None:
@@ -631,7 +644,64 @@ def check_card(path: Path) -> list[Finding]:
                         where.line, where.column)]
     except ShipcardError as exc:
         return [Finding("card-invalid", "error", str(exc), shown)]
-    return _card_drift(path, card)
+    return card_secret_literals(path, card) + _card_drift(path, card)
+
+
+SECRET_LITERAL_RULE = "secret-literal-in-env"
+
+
+def card_secret_literals(path: Path, card: Any) -> list[Finding]:
+    """`secret-literal-in-env` for a card's `env` (base or an environment's) holding a literal under a
+    secret-looking name. Such a value is rendered into the ConfigMap `<name>-env`, i.e. committed in
+    clear, so it is the same error as a literal `value` in a container's env. The value is never shown."""
+    validate = _secret_literal_validator()
+    raw = getattr(card, "raw", None)
+    if validate is None or not isinstance(raw, dict):
+        return []
+    places: list[tuple[tuple[str, ...], Any]] = [(("env",), raw.get("env"))]
+    environments = raw.get("environments")
+    if isinstance(environments, dict):
+        places += [(("environments", str(name), "env"), (overrides or {}).get("env"))
+                   for name, overrides in environments.items() if isinstance(overrides, dict) or overrides is None]
+    shown = display(path)
+    findings: list[Finding] = []
+    document = None
+    for prefix, env in places:
+        if not isinstance(env, dict):
+            continue
+        for name, value in env.items():
+            if not isinstance(value, str) or _passes(validate, {"env": [{"name": str(name), "value": value}]}):
+                continue
+            if document is None:
+                document = load_roundtrip(read_text(path), shown)
+            line, column = locate(document, prefix + (name,))
+            where = ".".join(prefix)
+            findings.append(Finding(SECRET_LITERAL_RULE, "error", f"card {where} sets {name} to a literal value (not "
+                                    "shown), which is rendered into a ConfigMap; move it to secrets.env", shown,
+                                    line, column))
+    return findings
+
+
+def _passes(validate: Any, instance: Any) -> bool:
+    try:
+        validate(instance)
+        return True
+    except fastjsonschema.JsonSchemaException:
+        return False
+
+
+_SECRET_LITERAL: list[Any] = []
+
+
+def _secret_literal_validator() -> Any:
+    """The built-in rule's own schema (policies/secrets/secret-literal-in-env.yaml), so both agree."""
+    if not _SECRET_LITERAL:
+        try:
+            rule = load_data_rule(builtin_policy_dir() / "secrets" / f"{SECRET_LITERAL_RULE}.yaml")
+            _SECRET_LITERAL.append(rule.validate)
+        except (ShipcardError, OSError):
+            _SECRET_LITERAL.append(None)
+    return _SECRET_LITERAL[0]
 
 
 def _card_drift(path: Path, card: Any) -> list[Finding]:

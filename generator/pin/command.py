@@ -8,6 +8,7 @@ import click
 
 from generator.errors import ShipcardError
 from generator.pin.cards import Card, ImageSite, discover, load_card
+from generator.pin import journal
 from generator.pin.credentials import CredentialStore
 from generator.pin.lock import load_lock, read_entries
 from generator.pin.pinning import (Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select,
@@ -38,10 +39,17 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
     CARDS default to services/*.service.yaml under the current directory. Credentials come from
     $SHIPCARD_REGISTRY_AUTH or the docker config file; see docs/pin.md.
     """
-    loaded = [load_card(path) for path in discover(cards, Path.cwd())]
+    paths = discover(cards, Path.cwd())
+    root = journal.journal_root(paths)
     if check:
-        _check(loaded, lock_file)
+        if journal.pending(root):
+            raise ShipcardError(f"an interrupted `shipcard pin` left cards half-written ({root / journal.STATE_DIR}"
+                                f"/{journal.JOURNAL}); run `shipcard pin` to complete it")
+        _check([load_card(path) for path in paths], lock_file)
         return
+    with journal.locked(root):
+        journal.recover(root)  # a run killed while writing cards is completed before they are read
+    loaded = [load_card(path) for path in paths]
     existing = read_entries(lock_file) if lock_file is not None and lock_file.exists() else {}
     locked = {reference: entry.digest for reference, entry in existing.items()} if lock_file else None
     selection = select(loaded, update=update, allow_latest=allow_latest, locked=locked)
@@ -52,7 +60,7 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
     if lock_file is not None:
         outcome = apply_to_lock(lock_file, existing, digests)
     else:
-        outcome = apply_to_cards(loaded, digests)
+        outcome = apply_to_cards(loaded, digests, root)
     _report(outcome, selection.untouched, update)
     if failures:
         for failure in failures:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import yamlio
-from generator.errors import ShipcardError
+from generator.errors import ShipcardError, WriteError
+from generator.pin import journal
 from generator.pin.cards import Card, ImageSite, PathKey
 from generator.pin.lock import LockEntry, now_utc, write_lock
 from generator.pin.writeback import rewrite
@@ -81,8 +82,12 @@ class Outcome:
     files: set[str] = field(default_factory=set)
 
 
-def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str]) -> Outcome:
-    """Rewrite every card that changes; all cards are written, or (on any error) none is."""
+def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str], root: Path | None = None) -> Outcome:
+    """Rewrite every card that changes; all cards are written, or (on any error, or killed) none is.
+
+    `root` holds the journal that makes the writes one transaction (generator/pin/journal.py);
+    by default the cards' repository.
+    """
     outcome = Outcome()
     new_texts: list[tuple[Card, str]] = []
     for card in cards:
@@ -105,28 +110,21 @@ def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str]) -> Outcome:
         if new_values:
             new_texts.append((card, rewrite(card, new_values)))
             outcome.files.add(card.name)
-    write_all(new_texts)
+    if new_texts:
+        write_all(new_texts, root or journal.journal_root([card.path for card in cards]))
     return outcome
 
 
-def write_all(new_texts: list[tuple[Card, str]]) -> None:
-    """Write each card atomically; if one write fails, put back the ones already written."""
-    for card, _ in new_texts:
-        if yamlio.read_text(card.path) != card.text:
-            raise ShipcardError(f"{card.name}: changed on disk while pinning; no card was changed")
-    written: list[Card] = []
-    try:
-        for card, text in new_texts:
-            _write_keeping_mode(card.path, text)
-            written.append(card)
-    except BaseException:
-        for card in written:
-            _write_keeping_mode(card.path, card.text)
-        raise
-
-
-def _write_keeping_mode(path: Path, text: str) -> None:
-    yamlio.write_atomic(path.resolve(), text)  # a symlinked card stays a symlink
+def write_all(new_texts: list[tuple[Card, str]], root: Path) -> None:
+    """Write the cards as one transaction (a symlinked card stays a symlink); none changes on failure."""
+    with journal.locked(root):
+        for card, _ in new_texts:
+            if yamlio.read_text(card.path) != card.text:
+                raise ShipcardError(f"{card.name}: changed on disk while pinning; no card was changed")
+        try:
+            journal.write_cards(root, [(card.path, text) for card, text in new_texts])
+        except WriteError as exc:
+            raise WriteError(exc.filename, exc, "no card was changed") from None
 
 
 def apply_to_lock(path: Path, existing: dict[str, LockEntry], digests: dict[ImageSite, str]) -> Outcome:

@@ -27,7 +27,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
-from typing import Callable
+from typing import Any, Callable
 
 from generator import __version__
 from generator.images import ImageReference
@@ -326,12 +326,12 @@ class RegistryClient:
         limit = MAX_MANIFEST_BYTES + 1
         try:
             with opener.open(request, timeout=self._timeout) as reply:
-                body = reply.read(limit) if method != "HEAD" else b""
+                body = self._read_body(reply, limit) if method != "HEAD" else b""
                 return _Response(reply.status, reply.headers, body)
         except urllib.error.HTTPError as exc:
             try:
-                body = exc.read(MAX_ERROR_BODY_BYTES) if method != "HEAD" else b""
-            except (OSError, http.client.HTTPException):
+                body = self._read_body(exc, MAX_ERROR_BODY_BYTES) if method != "HEAD" else b""
+            except (OSError, http.client.HTTPException, AttributeError):
                 body = b""
             finally:
                 exc.close()
@@ -340,6 +340,23 @@ class RegistryClient:
             raise _network_error(exc.reason, endpoint) from None
         except (TimeoutError, socket.timeout, OSError, http.client.HTTPException) as exc:
             raise _network_error(exc, endpoint) from None
+
+
+    def _read_body(self, reply: Any, limit: int) -> bytes:
+        """The body, but within `timeout` seconds in all: the socket's timeout only bounds each
+        read, and a registry sending a byte at a time would otherwise hold the run for hours."""
+        deadline = time.monotonic() + self._timeout
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit:
+            chunk = reply.read1(min(65536, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError("the answer did not arrive within the timeout")
+        return b"".join(chunks)
 
 
 # ---------------------------------------------------------------------- helpers

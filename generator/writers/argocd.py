@@ -13,7 +13,8 @@ def application_path(card: Card, env: Environment) -> str:
     return f"argocd/{env.name}/{card.name}.yaml"
 
 
-def application(card: Card, env: Environment, source_path: str) -> Obj:
+def application(card: Card, env: Environment, source_path: str, namespace: str = ARGOCD_NAMESPACE) -> Obj:
+    """The Application of one environment; `namespace` is where Argo CD runs (shipcard.yaml's argocdNamespace)."""
     gitops = card.gitops
     sync: Obj = {}
     if gitops.auto_sync:
@@ -25,7 +26,7 @@ def application(card: Card, env: Environment, source_path: str) -> Obj:
         "kind": "Application",
         "metadata": {
             "name": f"{card.name}-{env.name}",
-            "namespace": ARGOCD_NAMESPACE,
+            "namespace": namespace,
             "labels": {
                 "app.kubernetes.io/name": card.name,
                 "app.kubernetes.io/managed-by": "shipcard",
@@ -43,7 +44,8 @@ def application(card: Card, env: Environment, source_path: str) -> Obj:
     }
 
 
-def application_files(card: Card) -> dict[str, str]:
+def application_files(card: Card, namespace: str = ARGOCD_NAMESPACE) -> dict[str, str]:
     """`argocd/<env>/<name>.yaml` for every environment of a Kustomize-format card."""
-    return {application_path(card, env): dump(application(card, env, f"{card.gitops.path}/overlays/{env.name}"))
+    return {application_path(card, env): dump(application(card, env, f"{card.gitops.path}/overlays/{env.name}",
+                                                          namespace))
             for env in card.environments}

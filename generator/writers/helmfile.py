@@ -11,6 +11,11 @@ templates build from them the same objects as `generator.k8s.objects`. Per card:
   templating: helmfile 1.x only templates files named `*.gotmpl`);
 * `argocd/<env>/<name>.yaml`: an Application using Argo CD's own Helm support on the chart,
   with the two values files (in the same repository, so one source is enough).
+
+Extension point the user owns (docs/repository.md): `<path>/values/<env>.custom.yaml`, applied
+last. helmfile.yaml and the Application name it only while it exists (helm fails on a missing
+values file); the Application also sets `ignoreMissingValueFiles` so that deleting it before the
+next render does not break a sync.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from generator.chart import CHART_DIR
 from generator.errors import ShipcardError
 from generator.images import parse_reference
 from generator.k8s.objects import Obj, service_objects
-from generator.writers.argocd import application, application_path
+from generator.writers.argocd import ARGOCD_NAMESPACE, application, application_path
 from generator.yamlio import dump, dump_all
 
 COMMON = "common"
@@ -32,49 +37,68 @@ CONFIG_HASH_ANNOTATION = "shipcard.io/config-hash"
 Values = dict[str, Any]
 
 
-def helmfile_files(card: Card) -> dict[str, str]:
-    """Every file of the card's helmfile tree and its Applications (no headers yet; the chart is separate)."""
+def helmfile_files(card: Card, present: frozenset[str] = frozenset(),
+                   namespace: str = ARGOCD_NAMESPACE) -> dict[str, str]:
+    """Every file of the card's helmfile tree and its Applications (no headers yet; the chart is separate).
+
+    `present`: which of `extension_files(card)` exist; `namespace`: Argo CD's namespace.
+    """
     root = card.gitops.path
     clash = [env.name for env in card.environments if env.name == COMMON]
     if clash:
         raise ShipcardError(f"{card.source}: an environment named {COMMON!r} would overwrite values/{COMMON}.yaml "
                             "in the helmfile format; rename it")
     common = values_for(card.base)
-    files = {f"{root}/values/{COMMON}.yaml": dump(common), f"{root}/helmfile.yaml": helmfile_yaml(card)}
+    files = {f"{root}/values/{COMMON}.yaml": dump(common), f"{root}/helmfile.yaml": helmfile_yaml(card, present)}
     for env in card.environments:
         files[f"{root}/values/{env.name}.yaml"] = dump(overrides(common, values_for(env.spec)))
-        files[application_path(card, env)] = dump(helm_application(card, env))
+        files[application_path(card, env)] = dump(helm_application(card, env, present, namespace))
     return files
 
 
-def values_files(env: Environment) -> list[str]:
+def values_files(env: Environment, card: Card | None = None, present: frozenset[str] = frozenset()) -> list[str]:
     """The values files of one environment, relative to the card's directory, in helm's order."""
-    return [f"values/{COMMON}.yaml", f"values/{env.name}.yaml"]
+    files = [f"values/{COMMON}.yaml", f"values/{env.name}.yaml"]
+    if card is not None and f"{card.gitops.path}/{custom_values(env)}" in present:
+        files.append(custom_values(env))
+    return files
+
+
+def custom_values(env: Environment) -> str:
+    return f"values/{env.name}.custom.yaml"
+
+
+def extension_files(card: Card) -> list[str]:
+    """The user's values files whose presence changes what helmfile.yaml and the Applications name."""
+    return [f"{card.gitops.path}/{custom_values(env)}" for env in card.environments]
 
 
 # --------------------------------------------------------------------------- helmfile.yaml and Argo CD
 
 
-def helmfile_yaml(card: Card) -> str:
+def helmfile_yaml(card: Card, present: frozenset[str] = frozenset()) -> str:
     """Environments first, then (in a second part, as helmfile asks) one release per environment."""
     chart = posixpath.relpath(CHART_DIR, card.gitops.path)
     environments = {env.name: {"values": [{env.name: {"enabled": True}}]} for env in card.environments}
-    releases = [{
-        "name": card.name,
-        "namespace": env.namespace,
-        "chart": chart,
-        "condition": f"{env.name}.enabled",
-        "values": values_files(env),
-    } for env in card.environments]
+    releases = []
+    for env in card.environments:
+        release = {"name": card.name, "namespace": env.namespace, "chart": chart,
+                   "condition": f"{env.name}.enabled", "values": values_files(env, card, present)}
+        if custom_values(env) in release["values"]:
+            release["missingFileHandler"] = "Warn"  # the user's file may go before the next render
+        releases.append(release)
     return dump_all([{"environments": environments}, {"releases": releases}])
 
 
-def helm_application(card: Card, env: Environment) -> Obj:
+def helm_application(card: Card, env: Environment, present: frozenset[str] = frozenset(),
+                     namespace: str = ARGOCD_NAMESPACE) -> Obj:
     """The environment's Application: the shared chart, rendered by Argo CD with the card's values files."""
-    app = application(card, env, CHART_DIR)
+    app = application(card, env, CHART_DIR, namespace)
     app["spec"]["source"]["helm"] = {
         "releaseName": card.name,
-        "valueFiles": [posixpath.relpath(f"{card.gitops.path}/{rel}", CHART_DIR) for rel in values_files(env)],
+        "valueFiles": [posixpath.relpath(f"{card.gitops.path}/{rel}", CHART_DIR)
+                       for rel in values_files(env, card, present)],
+        "ignoreMissingValueFiles": True,
     }
     return app
 

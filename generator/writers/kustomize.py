@@ -1,5 +1,11 @@
 """Kustomize format: `<path>/base/` holds the shared objects, `<path>/overlays/<env>/` only what differs.
 
+Extension points the user owns (docs/repository.md): a Kustomize Component at `<path>/custom/`
+(every environment) and at `<path>/custom/<env>/` (one environment). An overlay lists them under
+`components:` only when their `kustomization.yaml` exists, since kustomize fails on missing
+paths; a render notices when one appears or goes. Components run before the overlay's own
+transformations, so the namespace and images apply to their resources too.
+
 An overlay expresses an environment as Kustomize transformations of the base:
 its namespace, `images:` (tag or digest), `replicas:`, whole objects that only
 that environment has (its ExternalSecret), deletions, and RFC 6902 patches for
@@ -10,7 +16,7 @@ built overlay equals `environment_objects(env)`; the tests prove it with a real
 
 from __future__ import annotations
 
-import copy
+import pickle
 from typing import Any
 
 from generator.card.model import Card, Environment
@@ -24,16 +30,31 @@ SHORT_KIND = {"HorizontalPodAutoscaler": "hpa", "PodDisruptionBudget": "pdb"}
 Key = tuple[str, str]
 
 
-def kustomize_files(card: Card) -> dict[str, str]:
-    """Every file of the card's Kustomize tree, relative to the repository root (no headers yet)."""
+def kustomize_files(card: Card, present: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Every file of the card's Kustomize tree, relative to the repository root (no headers yet).
+
+    `present`: which of `extension_files(card)` exist, so their components are included.
+    """
     root = card.gitops.path
     base = [o for o in service_objects(card.base) if o["kind"] not in PER_ENVIRONMENT_KINDS]
     files = {f"{root}/base/{object_file_name(o, card.name)}": dump(o) for o in base}
     files[f"{root}/base/kustomization.yaml"] = dump({
         **KUSTOMIZATION, "resources": [object_file_name(o, card.name) for o in base]})
     for env in card.environments:
-        files.update(overlay_files(card, env, base))
+        files.update(overlay_files(card, env, base, [c for c in _components(card, env) if c[1] in present]))
     return files
+
+
+def extension_files(card: Card) -> list[str]:
+    """The user's kustomization files whose presence changes what the overlays include."""
+    return sorted({marker for env in card.environments for _, marker in _components(card, env)})
+
+
+def _components(card: Card, env: Environment) -> list[tuple[str, str]]:
+    """(path from the overlay, marker file from the root) of each component the overlay may include."""
+    root = card.gitops.path
+    return [("../../custom", f"{root}/custom/kustomization.yaml"),
+            (f"../../custom/{env.name}", f"{root}/custom/{env.name}/kustomization.yaml")]
 
 
 def object_file_name(obj: Obj, service: str) -> str:
@@ -49,7 +70,8 @@ def _key(obj: Obj) -> Key:
     return (obj["kind"], obj["metadata"]["name"])
 
 
-def overlay_files(card: Card, env: Environment, base: list[Obj]) -> dict[str, str]:
+def overlay_files(card: Card, env: Environment, base: list[Obj],
+                  components: list[tuple[str, str]] | None = None) -> dict[str, str]:
     directory = f"{card.gitops.path}/overlays/{env.name}"
     target = environment_objects(env)
     base_by_key = {_key(o): o for o in base}
@@ -87,6 +109,8 @@ def overlay_files(card: Card, env: Environment, base: list[Obj]) -> dict[str, st
                 "metadata": {"name": obj["metadata"]["name"]}})
 
     kustomization: Obj = {**KUSTOMIZATION, "namespace": env.namespace, "resources": resources}
+    if components:
+        kustomization["components"] = [path for path, _ in components]
     if images:
         kustomization["images"] = images
     if replicas:
@@ -97,6 +121,11 @@ def overlay_files(card: Card, env: Environment, base: list[Obj]) -> dict[str, st
     return files
 
 
+def _clone(obj: Obj) -> Obj:
+    """A deep copy of plain data, about three times faster than copy.deepcopy (render's hot path)."""
+    return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+
+
 def _target(obj: Obj) -> Obj:
     group, _, version = obj["apiVersion"].rpartition("/")
     target: Obj = {"group": group} if group else {}
@@ -105,7 +134,7 @@ def _target(obj: Obj) -> Obj:
 
 
 def _without_namespace(obj: Obj) -> Obj:
-    result = copy.deepcopy(obj)
+    result = _clone(obj)
     result["metadata"].pop("namespace", None)
     return result
 
@@ -179,7 +208,7 @@ def _apply_images(image: str, entries: dict[str, Obj]) -> str:
 
 def _apply_transforms(obj: Obj, namespace: str, images: list[Obj]) -> Obj:
     """What Kustomize makes of a base object before patches: namespace and images."""
-    result = copy.deepcopy(obj)
+    result = _clone(obj)
     result["metadata"]["namespace"] = namespace
     by_name = {e["name"]: e for e in images}
     for container in _containers(result):

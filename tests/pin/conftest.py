@@ -7,16 +7,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from pinhelpers import (PASSWORD, USER, Proxy, ProxyServer, Registry, Run, htpasswd_line, run_shipcard,
-                        start_proxy, start_registry, stop_registry)
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """An anonymous docker-registry on 127.0.0.1 (plain HTTP, like any loopback registry)."""
-    process, host = start_registry(tmp_path_factory.mktemp("registry"), None)
-    yield Registry(host)
-    stop_registry(process)
+from pinhelpers import (PASSWORD, USER, Registry, Run, htpasswd_line, run_shipcard, start_registry, stop_registry)
+from pinhelpers import docker_config, make_proxy, registry  # noqa: F401  (fixtures shared with tests/hardening)
 
 
 @pytest.fixture(scope="session")
@@ -25,29 +17,6 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
     process, host = start_registry(tmp_path_factory.mktemp("auth-registry"), htpasswd_line(USER, PASSWORD))
     yield Registry(host, (USER, PASSWORD))
     stop_registry(process)
-
-
-@pytest.fixture
-def make_proxy() -> Iterator[Callable[[str], Proxy]]:
-    """Start loopback proxies in front of a host; all are stopped after the test."""
-    servers: list[ProxyServer] = []
-
-    def start(upstream: str) -> Proxy:
-        servers.append(start_proxy(upstream))
-        return servers[-1].proxy
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def docker_config(tmp_path: Path) -> Path:
-    """An empty DOCKER_CONFIG directory, so the machine's own ~/.docker is never read."""
-    directory = tmp_path / "docker-config"
-    directory.mkdir()
-    return directory
 
 
 @pytest.fixture

@@ -350,3 +350,37 @@ def write_card(directory: Path, name: str, text: str, *, newline: str = "\n") ->
     path = directory / name
     path.write_bytes(text.replace("\n", newline).encode("utf-8"))
     return path
+
+
+# --------------------------------------------------------------------------- fixtures (imported by the conftests)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """An anonymous docker-registry on 127.0.0.1 (plain HTTP, like any loopback registry)."""
+    process, host = start_registry(tmp_path_factory.mktemp("registry"), None)
+    yield Registry(host)
+    stop_registry(process)
+
+
+@pytest.fixture
+def make_proxy() -> Iterator[Callable[[str], Proxy]]:
+    """Start (fault-injecting) loopback proxies in front of a host; all are stopped after the test."""
+    servers: list[ProxyServer] = []
+
+    def start(upstream: str) -> Proxy:
+        servers.append(start_proxy(upstream))
+        return servers[-1].proxy
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path) -> Path:
+    """An empty DOCKER_CONFIG directory, so the machine's own ~/.docker is never read."""
+    directory = tmp_path / "docker-config"
+    directory.mkdir()
+    return directory

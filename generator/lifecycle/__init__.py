@@ -1,0 +1,1 @@
+"""Repository lifecycle: init, new, render of every card, upgrade (issue 6)."""

@@ -1,0 +1,203 @@
+"""Issue 6, scaffolding: `init` → `new` (each blueprint) → `render` → `check` on a fresh repository,
+and the commands its generated CI runs are run here, parsed from the CI files themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import git
+import pytest
+from jsonschema import Draft202012Validator
+
+from generator.card.load import load_card
+from generator.lifecycle.blueprints import SERVICE_KINDS
+from generator.repo import load_repo
+from generator.schemas import crd_schema
+from generator.yamlio import load_plain, load_plain_all
+from tests.conftest import ROOT, run_cli
+from tests.lifecycle.helpers import DIGEST, SHIPCARD, commit_all, init_repository, shipcard, snapshot
+
+EXPECTED_FILES = {"shipcard.yaml", "services/README.md", "argocd/root.yaml", ".github/workflows/shipcard.yml",
+                  ".gitlab-ci.yml", ".pre-commit-config.yaml", "CODEOWNERS", "README.md", ".gitignore"}
+
+
+def new_service(repo: Path, name: str, kind: str, *sets: str) -> None:
+    image = f"ghcr.io/example/{name}:1.0.0@{DIGEST}"
+    result = run_cli("new", name, "--blueprint", kind, "--no-input", "--set", f"image={image}", *sets, cwd=repo)
+    assert result.exit_code == 0, result.output
+
+
+def ci_commands(repo: Path) -> dict[str, list[str]]:
+    """The shipcard command lines of each generated CI file, in order."""
+    workflow = load_plain((repo / ".github/workflows/shipcard.yml").read_text())
+    github = [step["run"] for step in workflow["jobs"]["shipcard"]["steps"] if "run" in step]
+    gitlab = load_plain((repo / ".gitlab-ci.yml").read_text())["shipcard"]["script"]
+    return {name: [line for line in lines if line.startswith("shipcard ")]
+            for name, lines in (("github", github), ("gitlab", gitlab))}
+
+
+def test_init_writes_the_repository_and_makes_the_first_commit(repository: Path) -> None:
+    files = set(snapshot(repository))
+    assert files == EXPECTED_FILES
+    repo = git.Repo(repository)
+    assert repo.active_branch.name == "main"
+    assert not repo.is_dirty(untracked_files=True)
+    assert {item.path for item in repo.head.commit.tree.traverse() if item.type == "blob"} == EXPECTED_FILES
+    settings = load_repo(repository)
+    assert settings.repo_url == "https://github.com/example/gitops.git" and settings.project == "platform"
+    assert list(settings.environments) == ["dev", "staging", "prod"]
+    assert settings.kubernetes_version == "1.31" and settings.blueprint_version == "1"
+    assert ".shipcard/" in (repository / ".gitignore").read_text().splitlines()
+    assert "@example/platform" in (repository / "CODEOWNERS").read_text()
+
+
+def test_the_root_is_an_applicationset_per_environment_directory_that_keeps_resources(repository: Path) -> None:
+    root = load_plain((repository / "argocd/root.yaml").read_text())
+    assert not list(Draft202012Validator(crd_schema("argoproj.io/v1alpha1", "ApplicationSet")).iter_errors(root))
+    spec = root["spec"]
+    assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True, "applicationsSync": "create-update"}
+    assert spec["generators"][0]["git"]["directories"] == [{"path": "argocd/*"}]
+    assert spec["template"]["spec"]["source"]["path"] == "{{ .path.path }}"  # Argo CD's template, left as it is
+    assert spec["template"]["spec"]["project"] == "platform"
+
+
+@pytest.mark.parametrize("kind", SERVICE_KINDS)
+def test_each_blueprint_writes_a_short_valid_card(repository: Path, kind: str) -> None:
+    new_service(repository, f"my-{kind}", kind, "--set", "team=payments")
+    path = repository / "services" / f"my-{kind}.service.yaml"
+    text = path.read_text()
+    assert "gitops:" not in text and "environments:" not in text  # both come from shipcard.yaml
+    assert len(text.splitlines()) <= 30
+    card = load_card(path)
+    assert card.name == f"my-{kind}" and card.base.team == "payments"
+    assert card.gitops.repo_url == "https://github.com/example/gitops.git" and card.gitops.project == "platform"
+    assert [env.name for env in card.environments] == ["dev", "staging", "prod"]
+    assert not list((repository / ".shipcard").glob("blueprint-*"))  # the staging directory is gone
+
+
+def test_init_new_render_check_and_the_ci_commands_pass(repository: Path, tmp_path: Path) -> None:
+    for kind in SERVICE_KINDS:
+        new_service(repository, f"my-{kind}", kind)
+    assert run_cli("render", cwd=repository).exit_code == 0
+    repo = git.Repo(repository)
+    commit_all(repo, "four services")
+    repo.remote("origin").push("main")
+    # A pull request: one more service on a branch, checked against main as CI checks it.
+    repo.create_head("add-api").checkout()
+    new_service(repository, "api", "web", "--set", "host=api.example.com")
+    assert run_cli("render", cwd=repository).exit_code == 0
+    commit_all(repo, "api")
+    checked = shipcard("check", cwd=repository)
+    assert "ok:" in checked.stdout + checked.stderr
+    commands = ci_commands(repository)
+    assert commands["github"][:2] == commands["gitlab"][:2] == ["shipcard render --check", "shipcard pin --check"]
+    for platform in ("github", "gitlab"):
+        check = commands[platform][2]
+        assert check.startswith('shipcard check --base "origin/${SHIPCARD_BASE:-main}"') and "sarif=" in check
+    environment = {**os.environ, "PATH": f"{SHIPCARD.parent}{os.pathsep}{os.environ['PATH']}", "SHIPCARD_BASE": "main"}
+    for platform, lines in commands.items():
+        for line in lines:
+            done = subprocess.run(["bash", "-c", line], cwd=repository, env=environment, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0, f"{platform}: {line}\n{done.stdout}\n{done.stderr}"
+    sarif = json.loads((repository / "shipcard.sarif").read_text())
+    assert sarif["runs"][0]["tool"]["driver"]["name"] == "shipcard"
+    assert "api" in (repository / "shipcard.junit.xml").read_text()  # --base saw the branch's change
+
+
+def test_example_cards_render_in_an_initialised_repository_unchanged(repository: Path) -> None:
+    from tests.conftest import example_cards
+
+    for card in example_cards():
+        (repository / "services" / card.name).write_bytes(card.read_bytes())
+    result = run_cli("render", cwd=repository)
+    assert result.exit_code == 0, result.output
+    billing = load_plain_all((repository / "argocd/prod/billing-api.yaml").read_text())[0]
+    assert billing["spec"]["destination"]["server"] == "https://prod.k8s.example.com"  # the card's own wins
+    assert billing["spec"]["project"] == "payments"
+
+
+def test_a_bad_name_is_refused_before_anything_is_written(repository: Path) -> None:
+    before = snapshot(repository)
+    for name in ("Billing", "9lives", "-x", "a" * 64, "../evil", "x_y"):
+        result = run_cli("new", "--no-input", "--", name, cwd=repository)
+        assert result.exit_code == 2 and "NAME" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert snapshot(repository) == before
+    assert not (repository / ".shipcard").exists()
+
+
+def test_new_refuses_an_existing_card_an_unknown_key_and_a_missing_repository(repository: Path, tmp_path: Path) -> None:
+    new_service(repository, "api", "web")
+    before = snapshot(repository)
+    assert "already exists" in run_cli("new", "api", "--no-input", cwd=repository).stderr
+    assert "KEY one of" in run_cli("new", "b", "--no-input", "--set", "colour=red", cwd=repository).stderr
+    assert "whole number" in run_cli("new", "b", "--no-input", "--set", "port=eighty", cwd=repository).stderr
+    bad = run_cli("new", "b", "--no-input", "--set", "host=Not A Host", cwd=repository)
+    assert bad.exit_code == 2 and "ingress.host" in bad.stderr
+    assert snapshot(repository) == before
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert "shipcard init" in run_cli("new", "api", "--no-input", cwd=elsewhere).stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_init_never_replaces_a_file_and_writes_nothing_then(tmp_path: Path) -> None:
+    directory = tmp_path / "existing"
+    directory.mkdir()
+    (directory / "README.md").write_text("mine\n")
+    result = run_cli("init", str(directory), "--no-input", "--no-git")
+    assert result.exit_code == 2 and "README.md: already exists" in result.stderr
+    assert [p.name for p in directory.iterdir()] == ["README.md"] and (directory / "README.md").read_text() == "mine\n"
+
+
+def test_init_without_git_and_with_other_environments(tmp_path: Path) -> None:
+    directory = init_repository(tmp_path / "plain", "--no-git", "--set", "environments=qa,live",
+                                "--set", "target_revision=release")
+    assert not (directory / ".git").exists()
+    settings = load_repo(directory)
+    assert list(settings.environments) == ["qa", "live"] and settings.target_revision == "release"
+    assert "origin/${SHIPCARD_BASE:-release}" in (directory / ".github/workflows/shipcard.yml").read_text()
+
+
+def test_init_inside_a_work_tree_leaves_the_files_uncommitted(tmp_path: Path) -> None:
+    outer = git.Repo.init(tmp_path / "mono")
+    result = run_cli("init", str(tmp_path / "mono" / "deploy"), "--no-input")
+    assert result.exit_code == 0 and "uncommitted" in result.output
+    assert not outer.head.is_valid() and "deploy/shipcard.yaml" in outer.untracked_files
+
+
+def test_pre_commit_hooks_are_published_and_used(repository: Path) -> None:
+    published = load_plain((ROOT / ".pre-commit-hooks.yaml").read_text())
+    config = load_plain((repository / ".pre-commit-config.yaml").read_text())
+    used = [hook for repo in config["repos"] for hook in repo["hooks"]]
+    assert {h["id"] for h in used} <= {h["id"] for h in published}
+    for hook in published + used:
+        assert hook["entry"].startswith("shipcard ") and hook["pass_filenames"] is False
+    try:
+        from pre_commit.clientlib import load_config, load_manifest
+    except ImportError:
+        return  # pre-commit is not installed here; the structure above is what it reads
+    load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    load_config(str(repository / ".pre-commit-config.yaml"))
+
+
+def test_on_a_terminal_new_asks_for_what_set_does_not_give(repository: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    import generator.lifecycle.new as new_module
+
+    monkeypatch.setattr(new_module, "interactive", lambda no_input: not no_input)
+    marker = tmp_path / "pwned"
+    answers = ["payments", "{{ cycler.__init__.__globals__.os.system('touch %s') }}" % marker, "9090", "", ""]
+    result = run_cli("new", "api", "--set", f"image=ghcr.io/example/api:2.0.0@{DIGEST}", cwd=repository,
+                     input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Team that owns the service" in result.output and "Container image" not in result.output  # --set given
+    card = load_card(repository / "services/api.service.yaml")
+    assert card.base.team == "payments" and card.base.ports[0].port == 9090
+    assert card.base.description == answers[1] and not marker.exists()  # a typed answer is data too
+    assert card.base.ingress is not None and card.base.ingress.host == "api.example.com"  # the default
+    no_input = run_cli("new", "other", "--no-input", cwd=repository, input="ignored\n")
+    assert no_input.exit_code == 0 and "Team" not in no_input.output
