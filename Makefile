@@ -36,10 +36,11 @@ demo: setup
 	cd build/demo && $(CURDIR)/$(BIN)/shipcard check
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -v $(PYTEST_ARGS)  # -v: every case named in the output (CI reads it)
 
 bench: setup
 	$(BIN)/python bench/check_bench.py
+	$(BIN)/python bench/render_bench.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

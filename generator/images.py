@@ -8,6 +8,7 @@ from dataclasses import dataclass
 DEFAULT_REGISTRY = "docker.io"
 # docker/distribution's reference grammar, ASCII only (`\w` would admit look-alike letters such as
 # Cyrillic `а`), matched whole with fullmatch (a `$` would also match before a trailing newline).
+_SPACE = re.compile(r"\s")  # str.isspace() characters, as CPython's re defines \s for str
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
@@ -72,7 +73,7 @@ class ImageReference:
 
 def parse_reference(text: str) -> ImageReference:
     """Parse `[registry/]repository[:tag][@digest]`; raise ReferenceError with a reason."""
-    if not text or text != text.strip() or any(c.isspace() for c in text):
+    if not text or _SPACE.search(text):
         raise ReferenceError("an image reference cannot be empty or contain spaces")
     rest, digest = text, None
     if "@" in rest:

@@ -34,11 +34,14 @@ class Rendered:
 
 
 def find_cards(root: Path) -> list[Path]:
-    return sorted(root.glob(SERVICES_GLOB))
+    return sorted(root.glob(SERVICES_GLOB), key=str)  # one directory: the order of Paths, faster
 
 
-def card_source(card_path: Path, out: Path) -> str:
-    """How generated headers name a card: relative to the output tree when inside it, else its file name."""
+def card_source(card_path: Path, out: Path, resolved_out: Path | None = None) -> str:
+    """How generated headers name a card: relative to the output tree when inside it, else its file name.
+
+    `resolved_out` is `out.resolve()` for callers naming many cards.
+    """
     if not card_path.is_absolute() and not out.is_absolute() and ".." not in card_path.parts \
             and not card_path.is_symlink():
         try:
@@ -46,7 +49,7 @@ def card_source(card_path: Path, out: Path) -> str:
         except ValueError:
             pass
     try:
-        return card_path.resolve().relative_to(out.resolve()).as_posix()
+        return card_path.resolve().relative_to(resolved_out or out.resolve()).as_posix()
     except ValueError:
         return card_path.name
 

@@ -11,6 +11,7 @@ import click
 from generator.errors import ShipcardError
 from generator.lifecycle.rendering import Options, Outcome, plan_repository, read_cards
 from generator.lifecycle.report import progress_bar, report_outcome
+from generator.lifecycle.state import VerifiedFiles
 from generator.pin.lock import load_lock
 from generator.render import FORMATS, find_cards
 from generator.repo import find_repo_root, load_repo
@@ -60,8 +61,11 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
     with locked(out), transaction(out) as txn, progress_bar(len(inputs)) as advance:
         # Transaction() first completes a killed run's journal: the plan compares with the tree as it ends up.
         # Each service's files are staged as soon as it is rendered, while the others still render.
-        outcome = plan_repository(out, inputs, repo, options, advance, lambda service: txn.stage(service.plan.writes))
+        verified = VerifiedFiles(out)
+        outcome = plan_repository(out, inputs, repo, options, advance, lambda service: txn.stage(service.plan.writes),
+                                  verified)
         txn.commit(outcome.plan)
+        verified.save(options.whole_repository)
     report_outcome(outcome, prune=prune)
     if outcome.plan.conflicts:
         sys.exit(1)

@@ -620,17 +620,66 @@ _MAYBE_NOT_STR = frozenset("yYnN0123456789+-.")
 _UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+_NEEDS_A_STYLE = re.compile("[\n\x85\u2028\u2029]")
+_STR, _INT, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "map", "seq"))
+
+
+def _str_node(value: str) -> yaml.ScalarNode:
+    if _NEEDS_A_STYLE.search(value) is None:  # the common case: one regex scan, no style
+        if value[:1] in _MAYBE_NOT_STR and _OTHER_READERS_NOT_STR.fullmatch(value):
+            return yaml.ScalarNode(_STR, value, style="'")
+        return yaml.ScalarNode(_STR, value)
     if any(ch in value for ch in _UNICODE_BREAKS):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-    if "\n" in value and not any(ch in value for ch in "\t\r") and not value.endswith((" ", "\n\n")):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    if value[:1] in _MAYBE_NOT_STR and _OTHER_READERS_NOT_STR.fullmatch(value):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+        return yaml.ScalarNode(_STR, value, style='"')
+    if not any(ch in value for ch in "\t\r") and not value.endswith((" ", "\n\n")):
+        return yaml.ScalarNode(_STR, value, style="|")
+    return yaml.ScalarNode(_STR, value)
 
 
-_GeneratedDumper.add_representer(str, _represent_str)
+def _represent_data(dumper: _GeneratedDumper, data: Any) -> yaml.Node:
+    """PyYAML's representer without its alias bookkeeping, for the types generated files hold.
+
+    Generated files never share a node (no anchors), and this runs for every value of every
+    file a render writes: a direct dispatch on the exact type is most of the dumping time saved.
+    """
+    kind = type(data)
+    if kind is str:
+        return _str_node(data)
+    if kind is dict:
+        return yaml.MappingNode(_MAP, [(_represent_data(dumper, k), _represent_data(dumper, v))
+                                       for k, v in data.items()], flow_style=False)
+    if kind is list:
+        return yaml.SequenceNode(_SEQ, [_represent_data(dumper, v) for v in data], flow_style=False)
+    if kind is int:
+        return yaml.ScalarNode(_INT, str(data))
+    return yaml.SafeDumper.represent_data(dumper, data)
+
+
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+
+def _resolve(dumper: _GeneratedDumper, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+    """The emitter asks, twice for every scalar, which tag its text would read back as: remembered."""
+    if kind is not yaml.ScalarNode:
+        return _MAP if kind is yaml.MappingNode else _SEQ
+    key = (value, implicit)
+    tag = _RESOLVED.get(key)
+    if tag is None:
+        if len(_RESOLVED) > 200_000:
+            _RESOLVED.clear()
+        tag = _RESOLVED[key] = yaml.resolver.Resolver.resolve(dumper, kind, value, implicit)
+    return tag
+
+
+def _no_path_resolvers(*_: Any) -> None:
+    """Path resolvers are never registered on the generated dumper: nothing to track per node."""
+
+
+_GeneratedDumper.represent_data = _represent_data  # type: ignore[method-assign]
+_GeneratedDumper.resolve = _resolve  # type: ignore[method-assign]
+_GeneratedDumper.descend_resolver = _no_path_resolvers  # type: ignore[method-assign]
+_GeneratedDumper.ascend_resolver = _no_path_resolvers  # type: ignore[method-assign]
+_GeneratedDumper.add_representer(str, lambda dumper, value: _str_node(value))
 
 
 def dump(data: Any) -> str:

@@ -50,8 +50,9 @@ class Schema:
 
     COMPILE_AFTER = 50
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], compile_after: int = COMPILE_AFTER) -> None:
         self.schema = schema
+        self.compile_after = compile_after
         self._check: Callable[[Any], Any] | None = None
         self._validator: Draft202012Validator | None = None
         self._checked = 0
@@ -62,7 +63,7 @@ class Schema:
 
     def passes(self, instance: Any) -> bool:
         self._checked += 1
-        if self._check is None and self._checked <= self.COMPILE_AFTER:
+        if self._check is None and self._checked <= self.compile_after:
             return bool(self.validator.is_valid(instance))
         self.compile()
         assert self._check is not None

@@ -25,7 +25,7 @@ from yaml import YAMLError
 from generator.card.load import MAX_CARD_BYTES, compile_schemas, load_card_text
 from generator.chart import CHART_DIR, chart_files
 from generator.errors import InputError, Location, ShipcardError
-from generator.lifecycle.state import STATE_DIR, State, inputs_hash, read_states
+from generator.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
 from generator.render import (card_files, card_format, card_source, check_format, check_unique_names,
                               extension_files, owned_globs)
 from generator.repo import RepoSettings
@@ -96,15 +96,19 @@ class Outcome:
 
 
 def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
-    return [CardInput(path, card_source(path, out), read_text(path, max_bytes=MAX_CARD_BYTES)) for path in paths]
+    resolved_out = out.resolve()
+    return [CardInput(path, card_source(path, out, resolved_out), read_text(path, max_bytes=MAX_CARD_BYTES))
+            for path in paths]
 
 
 def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, options: Options,
                     progress: Callable[[int], None] | None = None,
-                    rendered: Callable[[ServiceResult], None] | None = None) -> Outcome:
+                    rendered: Callable[[ServiceResult], None] | None = None,
+                    verified: VerifiedFiles | None = None) -> Outcome:
     """Render what needs rendering and compare it with the tree; nothing is written.
 
-    `progress(n)` hears of services done; `rendered(service)` gets each rendered service as it comes.
+    `progress(n)` hears of services done; `rendered(service)` gets each rendered service as it comes;
+    `verified` spares reading the files of unchanged services that earlier runs found intact.
     """
     check_format(options.fmt)
     # Cards named on the command line: only their states (by the usual file name), not a thousand others'.
@@ -117,7 +121,7 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
     to_render = []
     for card in cards:
         state = by_source.get(card.source)
-        if not options.everything and state is not None and state.still_valid(out, inputs[card.source]):
+        if not options.everything and state is not None and state.still_valid(out, inputs[card.source], verified):
             services[card.source] = ServiceResult(state.service, card.source, state.tree, state.format, Plan(out),
                                                   skipped=True)
         else:

@@ -13,13 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator import __version__
+from generator.errors import WriteError
 from generator.repo import RepoSettings
+from generator.writers.tree import STATE_DIR as LOCAL_DIR
 from generator.writers.tree import intact, with_header
+from generator.yamlio import write_atomic
 
 STATE_DIR = ".shipcard-state"
 
@@ -45,14 +49,62 @@ class State:
                            "files": sorted(self.files)}, indent=1)
         return with_header(self.card, body + "\n")
 
-    def still_valid(self, out: Path, inputs: str) -> bool:
+    def still_valid(self, out: Path, inputs: str, verified: VerifiedFiles | None = None) -> bool:
         """Nothing this service's render depends on changed, and its files are as it wrote them."""
         if inputs != self.inputs:
             return False
         root = str(out)
         if any(os.path.isfile(os.path.join(root, rel)) != there for rel, there in self.extensions.items()):
             return False
-        return all(_intact(os.path.join(root, rel), self.card) for rel in (*self.files, self.path))
+        if verified is None:
+            return all(_intact(os.path.join(root, rel), self.card) for rel in (*self.files, self.path))
+        return all(verified.intact(root, rel, self.card) for rel in (*self.files, self.path))
+
+
+class VerifiedFiles:
+    """Generated files found intact by earlier runs, by their stat signature (`.shipcard/verified.json`).
+
+    A no-op render of a thousand services would otherwise read and hash some 16,000 files. Like
+    git's index, a file whose size, mtime, ctime and inode are those recorded when it was last
+    found intact is taken as still intact; any write changes its ctime. Files changed less than
+    two seconds before a run are not recorded (a write in the same clock tick could go unseen).
+    The cache is local (`.shipcard/` is git-ignored) and only ever saves reading a file.
+    """
+
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / LOCAL_DIR / "verified.json"
+        try:
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries: dict[str, list[Any]] = entries if isinstance(entries, dict) else {}
+        except (OSError, UnicodeDecodeError, ValueError):
+            self.entries = {}
+        self.found: dict[str, list[Any]] = {}
+        self.horizon_ns = time.time_ns() - self.RACY_NS
+
+    def intact(self, root: str, rel: str, source: str) -> bool:
+        path = os.path.join(root, rel)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return False
+        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, source]
+        if self.entries.get(rel) == signature or _intact(path, source):
+            if max(stat.st_mtime_ns, stat.st_ctime_ns) < self.horizon_ns:
+                self.found[rel] = signature
+            return True
+        return False
+
+    def save(self, whole_repository: bool) -> None:
+        """Record what this run found (plus, for a run over some cards, what earlier runs found)."""
+        entries = self.found if whole_repository else {**self.entries, **self.found}
+        if entries == self.entries:
+            return
+        try:
+            write_atomic(self.path, json.dumps(entries, separators=(",", ":")))
+        except WriteError:
+            pass  # a cache: a full disk costs the next run some reading, nothing else
 
 
 def state_path(service: str) -> str:
@@ -75,7 +127,10 @@ def read_states(out: Path, services: list[str] | None = None) -> list[State]:
     directory = out / STATE_DIR
     if not directory.is_dir():
         return states
-    paths = sorted(directory.glob("*.yaml")) if services is None else [out / state_path(s) for s in services]
+    if services is None:
+        paths = sorted(directory.glob("*.yaml"), key=str)
+    else:
+        paths = [out / state_path(s) for s in services]
     for path in paths:
         state = _parse(path)
         if state is not None and path.name == f"{state.service}.yaml":

@@ -239,9 +239,15 @@ def safe_target(out: Path, rel: str, resolved: dict[str, str] | None = None) -> 
 
 
 def _realpath(directory: str, cache: dict[str, str]) -> str:
+    """`os.path.realpath(directory)` from its parent's (cached): one lstat a directory, not one a component."""
     real = cache.get(directory)
     if real is None:
-        real = cache[directory] = os.path.realpath(directory)
+        parent, name = os.path.split(directory)
+        if name in ("", ".", "..") or not parent or os.path.islink(directory):
+            real = os.path.realpath(directory)
+        else:
+            real = os.path.join(_realpath(parent, cache), name)
+        cache[directory] = real
     return real
 
 

@@ -4,6 +4,8 @@ real `kubectl kustomize` and `helm template`; removed cards' files reported, pru
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.lifecycle.rendering import PARALLEL_FROM
-from generator.lifecycle.state import STATE_DIR
+from generator.lifecycle.state import STATE_DIR, VerifiedFiles
 from generator.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand
 from generator.yamlio import dump_roundtrip, load_plain, load_plain_all, load_roundtrip
 from tests.conftest import example_cards, run_cli
@@ -83,6 +85,24 @@ def test_a_deleted_or_edited_generated_file_makes_its_service_render_again(repo:
     (repo / "argocd/prod/web-frontend.yaml").unlink()
     output = render(repo)
     assert "rendered 1 service(s)" in output and "1 added" in output
+
+
+def test_files_found_intact_are_remembered_but_an_edit_keeping_size_and_mtime_is_seen(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(VerifiedFiles, "RACY_NS", 0)  # files just written count as old enough to remember
+    render(repo)
+    remembered = json.loads((repo / ".shipcard/verified.json").read_text())
+    target = "apps/web-frontend/base/deployment.yaml"
+    assert target in remembered and len(remembered) > 30
+    assert "rendered 0 service(s)" in render(repo)  # from the signatures, the same verdict
+    path = repo / target
+    before = path.stat()
+    text = path.read_text()
+    path.write_text(text.replace("replicas:", "replicaz:", 1) if "replicas:" in text else text[:-2] + "x\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime: only ctime moved
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    output = render(repo, code=1)
+    assert EDITED in output and target in output
 
 
 def test_parallel_and_sequential_renders_write_the_same_tree(tmp_path: Path) -> None:
