@@ -679,7 +679,6 @@ _GeneratedDumper.represent_data = _represent_data  # type: ignore[method-assign]
 _GeneratedDumper.resolve = _resolve  # type: ignore[method-assign]
 _GeneratedDumper.descend_resolver = _no_path_resolvers  # type: ignore[method-assign]
 _GeneratedDumper.ascend_resolver = _no_path_resolvers  # type: ignore[method-assign]
-_GeneratedDumper.add_representer(str, lambda dumper, value: _str_node(value))
 
 
 def dump(data: Any) -> str:
