@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from generator.card.schema import CLUSTER_URL, DNS_LABEL, END
 from generator.errors import InputError, Location
 from generator.yamlio import load_roundtrip, locate, read_text, to_plain
 
@@ -25,13 +26,12 @@ KIND = "Repository"
 DEFAULT_ARGOCD_NAMESPACE = "argocd"
 SERVICE_PLACEHOLDER = "{service}"
 
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _ENVIRONMENT = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "cluster": {"type": "string", "pattern": "^https://"},
-        "namespace": {"type": "string", "pattern": r"^([a-z0-9-]|\{service\})+$", "maxLength": 63,
+        "cluster": {"type": "string", "pattern": CLUSTER_URL},
+        "namespace": {"type": "string", "pattern": r"^([a-z0-9-]|\{service\})+" + END, "maxLength": 63,
                       "description": "A namespace, where {service} stands for the service name."},
     },
 }
@@ -45,12 +45,12 @@ SCHEMA: dict[str, Any] = {
         "kind": {"const": KIND},
         "repoURL": {"type": "string", "minLength": 1},
         "targetRevision": {"type": "string", "minLength": 1},
-        "project": {"type": "string", "pattern": _DNS_LABEL},
-        "argocdNamespace": {"type": "string", "pattern": _DNS_LABEL, "maxLength": 63},
-        "kubernetesVersion": {"type": "string", "pattern": r"^v?[0-9]+\.[0-9]+$"},
+        "project": {"type": "string", "pattern": DNS_LABEL},
+        "argocdNamespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+        "kubernetesVersion": {"type": "string", "pattern": r"^v?[0-9]+\.[0-9]+" + END},
         "blueprintVersion": {"type": "string", "minLength": 1},
         "environments": {"type": "object", "minProperties": 1,
-                         "propertyNames": {"pattern": _DNS_LABEL, "maxLength": 30},
+                         "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30},
                          "additionalProperties": {"anyOf": [{"type": "null"}, _ENVIRONMENT]}},
         "check": {"description": "Settings of `shipcard check` (see docs/check.md)."},
     },

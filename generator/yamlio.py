@@ -351,7 +351,7 @@ def scalar_text(value: str | int | bool) -> str:
         return str(value)
     text = str(value)
     if _PLAIN_SAFE.match(text) and _ruamel_tag(text) == _STR_TAG \
-            and yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+            and _plain_scalar_tag(text) == _STR_TAG:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     return "".join(c if c.isprintable() else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
@@ -385,6 +385,18 @@ class Document:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag (depends on the text only)
 _SCALAR_TAGS_MAX = 200_000
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _plain_scalar_tag(value: str) -> str:
+    """The tag YAML 1.1 gives `value` written as a plain scalar (memoised: texts repeat across files)."""
+    tag = _SCALAR_TAGS.get(value)
+    if tag is None:
+        tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+        if len(_SCALAR_TAGS) >= _SCALAR_TAGS_MAX:
+            _SCALAR_TAGS.clear()
+        _SCALAR_TAGS[value] = tag
+    return tag
 
 
 class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
@@ -392,13 +404,7 @@ class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
-            tag = _SCALAR_TAGS.get(value)
-            if tag is None:
-                tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)
-                if len(_SCALAR_TAGS) >= _SCALAR_TAGS_MAX:
-                    _SCALAR_TAGS.clear()
-                _SCALAR_TAGS[value] = tag
-            return tag
+            return _plain_scalar_tag(value)
         return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
 
 
@@ -621,19 +627,19 @@ _UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
 _NEEDS_A_STYLE = re.compile("[\n\x85\u2028\u2029]")
-_STR, _INT, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "map", "seq"))
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 def _str_node(value: str) -> yaml.ScalarNode:
     if _NEEDS_A_STYLE.search(value) is None:  # the common case: one regex scan, no style
         if value[:1] in _MAYBE_NOT_STR and _OTHER_READERS_NOT_STR.fullmatch(value):
-            return yaml.ScalarNode(_STR, value, style="'")
-        return yaml.ScalarNode(_STR, value)
+            return yaml.ScalarNode(_STR_TAG, value, style="'")
+        return yaml.ScalarNode(_STR_TAG, value)
     if any(ch in value for ch in _UNICODE_BREAKS):
-        return yaml.ScalarNode(_STR, value, style='"')
+        return yaml.ScalarNode(_STR_TAG, value, style='"')
     if not any(ch in value for ch in "\t\r") and not value.endswith((" ", "\n\n")):
-        return yaml.ScalarNode(_STR, value, style="|")
-    return yaml.ScalarNode(_STR, value)
+        return yaml.ScalarNode(_STR_TAG, value, style="|")
+    return yaml.ScalarNode(_STR_TAG, value)
 
 
 def _represent_data(dumper: _GeneratedDumper, data: Any) -> yaml.Node:
@@ -646,29 +652,20 @@ def _represent_data(dumper: _GeneratedDumper, data: Any) -> yaml.Node:
     if kind is str:
         return _str_node(data)
     if kind is dict:
-        return yaml.MappingNode(_MAP, [(_represent_data(dumper, k), _represent_data(dumper, v))
+        return yaml.MappingNode(_MAP_TAG, [(_represent_data(dumper, k), _represent_data(dumper, v))
                                        for k, v in data.items()], flow_style=False)
     if kind is list:
-        return yaml.SequenceNode(_SEQ, [_represent_data(dumper, v) for v in data], flow_style=False)
+        return yaml.SequenceNode(_SEQ_TAG, [_represent_data(dumper, v) for v in data], flow_style=False)
     if kind is int:
-        return yaml.ScalarNode(_INT, str(data))
+        return yaml.ScalarNode(_INT_TAG, str(data))
     return yaml.SafeDumper.represent_data(dumper, data)
 
 
-_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
-
-
 def _resolve(dumper: _GeneratedDumper, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-    """The emitter asks, twice for every scalar, which tag its text would read back as: remembered."""
+    """The emitter asks, twice for every scalar, which tag its text would read back as (the loader's memo)."""
     if kind is not yaml.ScalarNode:
-        return _MAP if kind is yaml.MappingNode else _SEQ
-    key = (value, implicit)
-    tag = _RESOLVED.get(key)
-    if tag is None:
-        if len(_RESOLVED) > 200_000:
-            _RESOLVED.clear()
-        tag = _RESOLVED[key] = yaml.resolver.Resolver.resolve(dumper, kind, value, implicit)
-    return tag
+        return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
+    return _plain_scalar_tag(value) if implicit[0] else _STR_TAG
 
 
 def _no_path_resolvers(*_: Any) -> None:

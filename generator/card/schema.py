@@ -40,6 +40,7 @@ QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?" + END
 CRON = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9A-Za-z*/,?-]+[ \t]+){4}[0-9A-Za-z*/,?-]+)" + END
 _VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff]"  # no space, no control character
 NO_SPACE = "^" + _VISIBLE + "+" + END
+CLUSTER_URL = "^https://" + _VISIBLE + "+" + END
 # Free text (descriptions, commands, scripts, env values) may hold any character YAML can carry
 # except control characters: the YAML readers of kubectl and Argo CD refuse them even escaped
 # (and read an escaped NEL, U+0085, as something else).
@@ -150,7 +151,7 @@ SERVICE_FIELDS: dict[str, Any] = {
 }
 
 ENVIRONMENT_ONLY: dict[str, Any] = {
-    "cluster": {"type": "string", "pattern": "^https://" + _VISIBLE + "+" + END, "description": "Argo CD destination server."},
+    "cluster": {"type": "string", "pattern": CLUSTER_URL, "description": "Argo CD destination server."},
     "namespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
 }
 

@@ -33,6 +33,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -690,18 +691,13 @@ def _passes(validate: Any, instance: Any) -> bool:
         return False
 
 
-_SECRET_LITERAL: list[Any] = []
-
-
+@cache
 def _secret_literal_validator() -> Any:
     """The built-in rule's own schema (policies/secrets/secret-literal-in-env.yaml), so both agree."""
-    if not _SECRET_LITERAL:
-        try:
-            rule = load_data_rule(builtin_policy_dir() / "secrets" / f"{SECRET_LITERAL_RULE}.yaml")
-            _SECRET_LITERAL.append(rule.validate)
-        except (ShipcardError, OSError):
-            _SECRET_LITERAL.append(None)
-    return _SECRET_LITERAL[0]
+    try:
+        return load_data_rule(builtin_policy_dir() / "secrets" / f"{SECRET_LITERAL_RULE}.yaml").validate
+    except (ShipcardError, OSError):
+        return None
 
 
 def _card_drift(path: Path, card: Any) -> list[Finding]:

@@ -70,7 +70,7 @@ def init_command(directory: Path, sets: tuple[str, ...], no_input: bool, no_git:
 
 def check_values(values: dict[str, str]) -> None:
     for key, (pattern, meaning) in PATTERNS.items():
-        if not re.match(pattern, values[key]):
+        if not re.fullmatch(pattern, values[key]):  # `$` alone would let a final newline through
             raise ShipcardError(f"{key} {values[key]!r}: expected {meaning}")
     environments = values["environments"].split(",")
     if len(set(environments)) != len(environments) or any(len(env) > 30 for env in environments):

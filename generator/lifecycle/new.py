@@ -16,13 +16,13 @@ from typing import Any
 import click
 
 from generator.card.load import MAX_CARD_BYTES, load_card_text
+from generator.card.schema import SERVICE_NAME
 from generator.errors import InputError, Location, ShipcardError
 from generator.lifecycle.blueprints import (SERVICE_KINDS, ask, interactive, load_blueprint, parse_sets,
                                             render_blueprint, rendered_defaults, staging)
 from generator.repo import REPO_FILE, find_repo_root, load_repo
 from generator.yamlio import load_roundtrip, read_text, scalar_text, to_plain, write_atomic
 
-SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME = 63
 
 
@@ -50,7 +50,7 @@ def new_command(name: str, kind: str, sets: tuple[str, ...], no_input: bool) -> 
 
 def check_name(name: str) -> None:
     """A service name is a DNS-1035 label: it names the Service, the Deployment and the card file."""
-    if len(name) > MAX_NAME or not SERVICE_NAME.match(name):
+    if len(name) > MAX_NAME or not re.match(SERVICE_NAME, name):
         raise ShipcardError(f"NAME {name!r}: a service name is at most {MAX_NAME} lower-case letters, digits and "
                             "'-', starting with a letter and ending with a letter or digit")
 

@@ -29,7 +29,7 @@ from generator.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_ha
 from generator.render import (card_files, card_format, card_source, check_format, check_unique_names,
                               extension_files, owned_globs)
 from generator.repo import RepoSettings
-from generator.writers.tree import Plan, header_source, plan_tree
+from generator.writers.tree import Plan, header_source, plan_tree, safe_target
 from generator.yamlio import load_plain, read_text
 
 CARD_SUFFIX = ".service.yaml"
@@ -307,8 +307,11 @@ def _tree_of_application(out: Path, app_file: Path, source: str) -> list[str]:
         tree = PurePosixPath(posixpath.normpath(str(path / value_files[0]))).parent.parent
     else:
         return []
-    root = out / tree
-    if ".." in tree.parts or tree.is_absolute() or not root.is_dir() or root.is_symlink():
+    try:  # a tree through a link leading outside `out` is not ours to list
+        root = safe_target(out, tree.as_posix())
+    except ShipcardError:
+        return []
+    if not root.is_dir() or root.is_symlink():
         return []
     return sorted(p.relative_to(out).as_posix() for p in root.rglob("*")
                   if p.is_file() and not p.is_symlink() and _header_source(p) == source)

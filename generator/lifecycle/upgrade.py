@@ -154,10 +154,10 @@ def _upgraded_settings(root: Path, upgrade: Upgrade, writes: dict[str, str]) -> 
 
 
 def _files_changed(service: ServiceResult) -> str:
-    plan = service.plan
-    counts = [(len([r for r in plan.added if not r.startswith(STATE_DIR)]), "added"),
-              (len([r for r in plan.modified if not r.startswith(STATE_DIR)]), "modified"),
-              (len([r for r in plan.deletes if not r.startswith(STATE_DIR)]), "removed")]
+    plan, tree_files = service.plan, set(service.changed_files)  # render states aside
+    counts = [(len(tree_files.intersection(plan.added)), "added"),
+              (len(tree_files.intersection(plan.modified)), "modified"),
+              (len(tree_files.intersection(plan.deletes)), "removed")]
     return "files " + ", ".join(f"{n} {what}" for n, what in counts if n)
 
 

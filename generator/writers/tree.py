@@ -47,8 +47,8 @@ def with_header(source: str, body: str) -> str:
     return f"{HEADER_PREFIX} from {source}. DO NOT EDIT.\n{DIGEST_PREFIX}{body_digest(body)}\n{body}"
 
 
-def body_digest(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()[:32]
+def body_digest(body: str | bytes) -> str:
+    return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()[:32]
 
 
 def is_generated(text: str) -> bool:
@@ -100,7 +100,7 @@ def intact(data: bytes, source: str) -> bool:
     digest = data[first + 1:second]
     prefix = DIGEST_PREFIX.encode()
     return second > 0 and digest.startswith(prefix) and \
-        digest[len(prefix):] == hashlib.sha256(data[second + 1:]).hexdigest()[:32].encode()
+        digest[len(prefix):] == body_digest(data[second + 1:]).encode()
 
 
 def header_source(text: str) -> str | None:
@@ -378,7 +378,10 @@ def pending(out: Path) -> bool:
 
 
 def _roll_forward(out: Path, txn: Path) -> None:
-    """Move every staged file into place and delete what the plan deletes; safe to repeat."""
+    """Move every staged file into place and delete what the plan deletes; safe to repeat.
+
+    Paths are checked again here, with a fresh cache: a link made since staging is not written through.
+    """
     plan = json.loads((txn / "plan.json").read_text())
     resolved: dict[str, str] = {}
     made: set[Path] = set()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.card.load import card_schema, load_card, load_card_text
+from generator.card.load import Schema, card_schema, load_card, load_card_text
 from generator.card.migrate import FORMATS, migrate_text, v1alpha1_to_v1
 from generator.errors import InputError
 from generator.repo import RepoSettings, parse_repo
@@ -136,6 +136,8 @@ def test_an_environment_shipcard_yaml_does_not_declare_is_refused(tmp_path: Path
     ("environments:\n  prod: {clster: x}\n", "shipcard.yaml:2:10: environments.prod.clster: unknown field"),
     ("reopURL: x\n", "shipcard.yaml:1:1: reopURL: unknown field (did you mean 'repoURL'?)"),
     ("check: {anything: [goes, here]}\nproject: Platform\n", "shipcard.yaml:2:1: project:"),
+    ('argocdNamespace: "argocd\\n"\n', "shipcard.yaml:1:1: argocdNamespace:"),  # `$` matches before a newline
+    ('environments:\n  prod: {cluster: "https://k8s.example.com\\n"}\n', "shipcard.yaml:2:10: environments.prod.cluster:"),
 ])
 def test_a_bad_setting_is_one_located_line(tmp_path: Path, text: str, where: str) -> None:
     path = tmp_path / "shipcard.yaml"
@@ -182,8 +184,9 @@ def test_the_fast_reader_reads_what_ruamel_reads(text: str) -> None:
 
 
 def test_the_compiled_schema_accepts_only_what_jsonschema_accepts() -> None:
-    schema = card_schema()
+    schema = Schema(card_schema().schema, compile_after=0)  # the compiled check from the first card on
     base = to_plain(load_roundtrip(example_cards()[0].read_text(), "x"))
+    assert schema.passes(base) and schema._check is not None
     variants = [base, {**base, "replicas": True}, {**base, "replicas": 2.5}, {**base, "name": "web\n"},
                 {**base, "extra": 1}, {**base, "resources": {"cpu": float("nan")}}, {**base, "port": 0}]
     for variant in variants:

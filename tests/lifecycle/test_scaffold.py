@@ -122,7 +122,7 @@ def test_example_cards_render_in_an_initialised_repository_unchanged(repository:
 
 def test_a_bad_name_is_refused_before_anything_is_written(repository: Path) -> None:
     before = snapshot(repository)
-    for name in ("Billing", "9lives", "-x", "a" * 64, "../evil", "x_y"):
+    for name in ("Billing", "9lives", "-x", "a" * 64, "../evil", "x_y", "web\n"):
         result = run_cli("new", "--no-input", "--", name, cwd=repository)
         assert result.exit_code == 2 and "NAME" in result.stderr and len(result.stderr.splitlines()) == 1
     assert snapshot(repository) == before
