@@ -7,9 +7,10 @@ example cards (../shared/examples, else examples/): renamed, image tags and repl
 three environments each (dev, staging, prod). Then times, each as a child process
 (`shipcard render`, so start-up counts as it does for a user):
 
-* a full render of every card into an empty tree (and the same with --jobs 1, for the speed-up);
+* a full render of every card into an empty tree;
 * a no-op render (nothing changed: every service skipped);
-* a render after changing one card;
+* a render after changing one card's image tag (its Deployment, overlays and state are rewritten);
+* for reference, once: every service rendered again in one process (`--all --jobs 1`), nothing to write;
 * the floor: serialising the very objects of the rendered files with PyYAML's C emitter
   (`yaml.dump(..., Dumper=yaml.CSafeDumper)`), in this process.
 
@@ -100,9 +101,13 @@ def fresh(repo: Path) -> Path:
 
 
 def change_one_card(repo: Path, number: int) -> None:
+    """A new image tag for one card: a change that rewrites generated files, not only the render state."""
     cards = sorted((repo / "services").glob("*.service.yaml"))
     card = cards[(len(cards) // 2 + number) % len(cards)]
-    card.write_text(card.read_text() + f"# changed {number}\n")
+    lines = card.read_text().split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("image: "))
+    lines[at] += f"-rebuild{number}"
+    card.write_text("\n".join(lines))
 
 
 def floor(repo: Path) -> tuple[float, int]:

@@ -106,6 +106,7 @@ YAML_ATTACKS: list[tuple[str, str | bytes, str]] = [
     ("nul-byte", VALID + "description: a\x00b\n", ""),
     ("python-object-tag", VALID.replace("name: bad", "name: !!python/object/apply:os.system ['touch PWNED']"), ""),
     ("ruamel-custom-tag", VALID + "description: !include /etc/passwd\n", ""),
+    ("mapping-as-key", VALID + "? {a: 1}\n: x\n", ""),
 ]
 
 
@@ -222,29 +223,31 @@ def test_a_thousand_environments_render_or_are_refused_quickly(tmp_path: Path) -
 # --------------------------------------------------------------------------- symbolic links
 
 
-def test_a_tree_directory_linked_outside_is_not_written_through(sandbox: Path) -> None:
+def assert_link_refused(sandbox: Path) -> None:
+    """Render the sandbox's repository, whose tree now holds a link leading to `outside`: exit 2 with one
+    line naming the link, no traceback, nothing changed outside."""
     repo, outside = sandbox / "repo", sandbox / "outside"
-    (outside / "elsewhere").mkdir()
     before_outside = snapshot(outside)
-    target = repo / "apps" / "small" / "overlays" / "dev"
-    shutil.rmtree(target)
-    target.symlink_to(outside / "elsewhere")
     run = render_in_process(repo)
-    assert run.code == 2 and "Traceback" not in run.output
-    assert "symbolic link" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert run.code == 2 and "Traceback" not in run.output, run.output
+    assert "symbolic link" in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert snapshot(outside) == before_outside
+
+
+def test_a_tree_directory_linked_outside_is_not_written_through(sandbox: Path) -> None:
+    (sandbox / "outside" / "elsewhere").mkdir()
+    target = sandbox / "repo" / "apps" / "small" / "overlays" / "dev"
+    shutil.rmtree(target)
+    target.symlink_to(sandbox / "outside" / "elsewhere")
+    assert_link_refused(sandbox)
 
 
 def test_a_generated_file_linked_outside_is_not_overwritten(sandbox: Path) -> None:
-    repo, outside = sandbox / "repo", sandbox / "outside"
-    victim = repo / "apps" / "small" / "base" / "deployment.yaml"
-    (outside / "deployment.yaml").write_text(victim.read_text().replace("replicas: 2", "replicas: 7"))
+    victim = sandbox / "repo" / "apps" / "small" / "base" / "deployment.yaml"
+    (sandbox / "outside" / "deployment.yaml").write_text(victim.read_text().replace("replicas: 2", "replicas: 7"))
     victim.unlink()
-    victim.symlink_to(outside / "deployment.yaml")
-    before_outside = snapshot(outside)
-    run = render_in_process(repo)
-    assert run.code == 2 and "symbolic link" in run.stderr
-    assert snapshot(outside) == before_outside
+    victim.symlink_to(sandbox / "outside" / "deployment.yaml")
+    assert_link_refused(sandbox)
 
 
 def test_argocd_directory_linked_outside_is_not_written_through(sandbox: Path) -> None:
@@ -252,10 +255,7 @@ def test_argocd_directory_linked_outside_is_not_written_through(sandbox: Path) -
     shutil.move(str(repo / "argocd"), str(outside / "argocd"))
     (repo / "argocd").symlink_to(outside / "argocd")
     (repo / "services" / "small.service.yaml").write_text(dump_card(card(SMALL_CARD, environments={"qa": {}})))
-    before_outside = snapshot(outside)
-    run = render_in_process(repo)
-    assert run.code == 2 and "symbolic link" in run.stderr
-    assert snapshot(outside) == before_outside
+    assert_link_refused(sandbox)
 
 
 def test_state_directory_linked_outside_is_refused(sandbox: Path) -> None:
@@ -264,7 +264,7 @@ def test_state_directory_linked_outside_is_refused(sandbox: Path) -> None:
     (outside / "state").mkdir()
     (repo / ".shipcard").symlink_to(outside / "state")
     (repo / "services" / "small.service.yaml").write_text(dump_card(card(SMALL_CARD, replicas=3)))
-    render_in_process(repo)
+    assert_link_refused(sandbox)
     assert list((outside / "state").iterdir()) == []
 
 

@@ -205,7 +205,8 @@ def test_check_report_on_a_full_disk_fails_clearly(tmp_path: Path) -> None:
     done = run_limited(["check", "services", "--format", "json=report.json"], repo, 200)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("shipcard: cannot write") and "File too large" in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("shipcard: cannot write") and "File too large" in lines[0], lines
     assert (repo / "report.json").read_text() == "{}\n"
     assert temporary_files(repo) == []
 
@@ -316,8 +317,9 @@ def test_pin_on_a_full_disk_fails_clearly_and_changes_no_card(registry: Registry
     done = run_limited(["pin"], repo, 150, {"DOCKER_CONFIG": str(docker_config), "HOME": str(tmp_path)})
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("shipcard: cannot write") and "File too large" in last and "no card was changed" in last
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("shipcard: cannot write") and "File too large" in lines[0] and "no card was changed" in lines[0]
     assert {k: v for k, v in snapshot(repo).items() if not k.startswith(".shipcard")} == old
     assert temporary_files(repo) == []
 

@@ -242,23 +242,24 @@ def test_an_issued_bearer_token_never_reaches_the_output_or_the_files(registry: 
     assert_clean(everything, CANARY_ISSUED, CANARY_PASSWORD, where="pin output and files")
 
 
-def test_credentials_and_registry_errors_keep_secrets_out_of_their_messages(tmp_path: Path) -> None:
+@pytest.mark.registry
+def test_credentials_and_registry_errors_keep_secrets_out_of_their_messages(
+        registry: Registry, make_proxy: Callable[[str], Any], tmp_path: Path) -> None:
     """The objects themselves: repr of a credential, str of errors built around them."""
+    proxy = canary_proxy(make_proxy, registry, 401)  # refuses the credential it is sent
     config = tmp_path / "docker"
     config.mkdir()
-    write_docker_config(config, {"auths": {"registry.example.com": basic_auth_entry("pinbot", CANARY_PASSWORD)}})
+    write_docker_config(config, {"auths": {proxy.host: basic_auth_entry("pinbot", CANARY_PASSWORD)}})
     store = CredentialStore({"DOCKER_CONFIG": str(config), "SHIPCARD_REGISTRY_AUTH": json.dumps(
         {"other.example.com": {"registrytoken": CANARY_TOKEN}})})
-    credentials = [store.lookup("registry.example.com"), store.lookup("other.example.com")]
+    credentials = [store.lookup(proxy.host), store.lookup("other.example.com")]
     assert all(c is not None for c in credentials)
     text = " ".join(repr(c) + str(c) for c in credentials)
-    client = RegistryClient(store, timeout=0.5, retries=0)
-    try:
-        client.resolve(parse_reference("127.0.0.1:1/secret/app:1.0"))
-    except RegistryError as exc:
-        text += str(exc) + repr(exc)
-    try:
+    client = RegistryClient(store, timeout=5, retries=0)
+    with pytest.raises(RegistryError) as refused:
+        client.resolve(parse_reference(f"{proxy.host}/secret/app:1.0"))
+    assert "401" in str(refused.value) or "unauthorized" in str(refused.value).lower(), str(refused.value)
+    with pytest.raises(ShipcardError) as malformed:
         CredentialStore({"SHIPCARD_REGISTRY_AUTH": "{" + CANARY_ENV_AUTH})
-    except ShipcardError as exc:
-        text += str(exc) + repr(exc)
-    assert_clean(text, CANARY_PASSWORD, CANARY_TOKEN, CANARY_ENV_AUTH, where="messages")
+    text += "".join(str(e) + repr(e) for e in (refused.value, malformed.value))
+    assert_clean(text, CANARY_PASSWORD, CANARY_TOKEN, CANARY_ENV_AUTH, CANARY_BODY, where="messages")
