@@ -67,8 +67,8 @@ def build_corpus(directory: Path, copies: int) -> list[Path]:
 def shipcard_verdicts(files: list[Path], version: str) -> dict[tuple[str, str], str]:
     """Per-object verdicts of shipcard's schema layer on the same files (valid / invalid / no-schema)."""
     sys.path.insert(0, str(ROOT))
-    from generator.check.schema import SchemaValidator
-    from generator.yamlio import load_documents, read_text
+    from shipcard.check.schema import SchemaValidator
+    from shipcard.yamlio import load_documents, read_text
 
     validator = SchemaValidator(version)
     verdicts = {}
@@ -136,7 +136,7 @@ def main() -> int:
         print(f"corpus: {len(files)} files from {MAKE_CORPUS.name} {args.copies}, Kubernetes {version}")
 
         env = {**os.environ, "SHIPCARD_CACHE_DIR": str(Path(scratch) / "cache"), "NO_COLOR": "1"}
-        shipcard = [sys.executable, "-m", "generator", "check", str(corpus), "--verbose",
+        shipcard = [sys.executable, "-m", "shipcard", "check", str(corpus), "--verbose",
                     "--format", f"json={Path(scratch) / 'findings.json'}"]
         cold = run_child(shipcard, env=env, cwd=ROOT)
         warm = min((run_child(shipcard, env=env, cwd=ROOT) for _ in range(3)), key=lambda r: r.seconds)

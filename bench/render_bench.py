@@ -40,7 +40,7 @@ GENERATED = ("apps", "argocd", "charts", ".shipcard-state", ".shipcard")
 TARGETS = {"full": 10.0, "no-op": 2.0, "one card": 1.0}
 
 sys.path.insert(0, str(ROOT))
-from generator.yamlio import dump_roundtrip, load_plain_all, load_roundtrip  # noqa: E402
+from shipcard.yamlio import dump_roundtrip, load_plain_all, load_roundtrip  # noqa: E402
 
 REPO_SETTINGS = """\
 apiVersion: shipcard/v1

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from generator.card.schema import build_schema, schema_json, shipped_schema
-from generator.card.load import card_from_document
-from generator.yamlio import load_roundtrip, read_text
+from shipcard.card.schema import build_schema, schema_json, shipped_schema
+from shipcard.card.load import card_from_document
+from shipcard.yamlio import load_roundtrip, read_text
 from tests.conftest import ROOT, example_cards
 
 
 def test_shipped_and_docs_schema_equal_the_built_one() -> None:
     assert shipped_schema() == build_schema()
     assert (ROOT / "docs" / "card-v1.schema.json").read_text() == schema_json()
-    assert (ROOT / "generator" / "card" / "card-v1.schema.json").read_text() == schema_json()
+    assert (ROOT / "generator" / "shipcard" / "card" / "card-v1.schema.json").read_text() == schema_json()
 
 
 def test_bundled_examples_are_the_users_cards() -> None:

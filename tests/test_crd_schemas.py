@@ -9,7 +9,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from generator.schemas import bundled_kinds, crd_schema
+from shipcard.schemas import bundled_kinds, crd_schema
 
 # --------------------------------------------------------------------------- helpers
 

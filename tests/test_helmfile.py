@@ -14,15 +14,15 @@ import kubernetes_validate
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator import __version__
-from generator.card.load import load_card
-from generator.card.model import Card, Environment
-from generator.chart import CHART_DIR, chart_semver
-from generator.k8s.objects import environment_objects
-from generator.schemas import crd_schema
-from generator.writers.helmfile import values_for
-from generator.writers.tree import GENERATED_LIST, HEADER_PREFIX, STATE_DIR, is_generated
-from generator.yamlio import load_plain, load_plain_all
+from shipcard import __version__
+from shipcard.card.load import load_card
+from shipcard.card.model import Card, Environment
+from shipcard.chart import CHART_DIR, chart_semver
+from shipcard.k8s.objects import environment_objects
+from shipcard.schemas import crd_schema
+from shipcard.writers.helmfile import values_for
+from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, STATE_DIR, is_generated
+from shipcard.yamlio import load_plain, load_plain_all
 from tests.conftest import example_cards, run_cli
 
 KUBERNETES_VERSION = kubernetes_validate.utils.latest_version()

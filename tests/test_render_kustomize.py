@@ -10,9 +10,9 @@ import kubernetes_validate
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator.card.load import load_card
-from generator.k8s.objects import environment_objects
-from generator.yamlio import load_plain_all
+from shipcard.card.load import load_card
+from shipcard.k8s.objects import environment_objects
+from shipcard.yamlio import load_plain_all
 from tests.conftest import example_cards, run_cli
 
 KUSTOMIZE_CARDS = [c for c in example_cards() if "format: helmfile" not in c.read_text()]
@@ -66,7 +66,7 @@ def test_every_built_object_passes_strict_schema_validation(rendered: Path, kube
 
 
 def bundled_validator(api_version: str, kind: str) -> Draft202012Validator:
-    from generator.schemas import crd_schema
+    from shipcard.schemas import crd_schema
 
     schema = crd_schema(api_version, kind)
     assert schema is not None, f"no bundled schema for {api_version} {kind}"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.render import plan_render
-from generator.writers.tree import HEADER_PREFIX, STATE_DIR, apply, edited_by_hand, recover
+from shipcard.render import plan_render
+from shipcard.writers.tree import HEADER_PREFIX, STATE_DIR, apply, edited_by_hand, recover
 from tests.conftest import example_cards, run_cli
 
 BILLING = next(c for c in example_cards() if c.name == "billing-api.service.yaml")

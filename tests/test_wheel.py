@@ -42,8 +42,8 @@ def test_wheel_in_a_fresh_venv_renders_an_example_from_tmp(tmp_path: Path) -> No
     assert (work / "tree/argocd/prod/web-frontend.yaml").is_file()
 
     # The packaged data is found without the source tree.
-    probe = ("from generator.resources import data_dir; from generator.card.schema import shipped_schema;"
-             "import generator; print(generator.__file__);"
+    probe = ("from shipcard.resources import data_dir; from shipcard.card.schema import shipped_schema;"
+             "import shipcard; print(shipcard.__file__);"
              "print(data_dir('policies')); print(data_dir('blueprints')); print(len(shipped_schema()))")
     lines = run(bin_dir / "python", "-c", probe, cwd=work, env=clean_env).stdout.splitlines()
     assert str(env_dir) in lines[0] and str(ROOT) not in lines[0]

@@ -11,9 +11,9 @@ from pathlib import Path
 import git
 import pytest
 
-from generator.check.base import changed_files, select_changed
-from generator.check.inputs import plan_inputs
-from generator.errors import ShipcardError
+from shipcard.check.base import changed_files, select_changed
+from shipcard.check.inputs import plan_inputs
+from shipcard.errors import ShipcardError
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -166,7 +166,7 @@ def test_unknown_ref_is_a_usage_error(repo):
 def test_cli_prints_the_selection_and_checks_only_it(repo, kubectl):
     commit(repo, {"apps/web/overlays/prod/replicas.yaml": FILES["apps/web/overlays/prod/replicas.yaml"]
                   .replace("replicas: 3", "replica: 3")})
-    done = subprocess.run([sys.executable, "-m", "generator", "check", "--base", "main"],
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "main"],
                           cwd=repo.working_tree_dir, capture_output=True, text=True, timeout=120,
                           env={"SHIPCARD_KUBECTL": kubectl, "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
     assert "selected apps/web/overlays/prod (kustomize): apps/web/overlays/prod/replicas.yaml changed" in done.stderr
@@ -175,7 +175,7 @@ def test_cli_prints_the_selection_and_checks_only_it(repo, kubectl):
 
 
 def test_nothing_changed_checks_nothing_and_passes(repo):
-    done = subprocess.run([sys.executable, "-m", "generator", "check", "--base", "main"],
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "main"],
                           cwd=repo.working_tree_dir, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "nothing to check" in done.stderr

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from generator.check.deprecations import DEPRECATED_APIS, check_deprecations, deprecation_rule_infos, lookup
-from generator.check.engine import CheckOptions, run_check
-from generator.check.model import K8sObject
-from generator.yamlio import load_documents
+from shipcard.check.deprecations import DEPRECATED_APIS, check_deprecations, deprecation_rule_infos, lookup
+from shipcard.check.engine import CheckOptions, run_check
+from shipcard.check.model import K8sObject
+from shipcard.yamlio import load_documents
 
 CRONJOB = """\
 apiVersion: {api}

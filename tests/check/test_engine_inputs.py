@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.engine import CheckOptions, run_check
-from generator.check.inputs import normalise_repo_url, plan_inputs
+from shipcard.check.engine import CheckOptions, run_check
+from shipcard.check.inputs import normalise_repo_url, plan_inputs
 from tests.conftest import example_cards, run_cli
 
 DEPLOYMENT = """\

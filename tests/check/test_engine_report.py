@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.engine import CheckOptions, run_check
-from generator.check.report import parse_formats, render
-from generator.errors import ShipcardError
+from shipcard.check.engine import CheckOptions, run_check
+from shipcard.check.report import parse_formats, render
+from shipcard.errors import ShipcardError
 
 CLEAN = """\
 apiVersion: v1
@@ -29,7 +29,7 @@ BROKEN = CLEAN.replace("\ndata:", "\ndta:").replace("name: settings", "name: fla
 
 
 def shipcard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "shipcard", "check", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -111,7 +111,7 @@ def test_github_annotations(result):
 
 
 def test_github_escapes_newlines_and_commas():
-    from generator.check.report import _escape_data, _escape_property
+    from shipcard.check.report import _escape_data, _escape_property
     assert _escape_data("a\nb%") == "a%0Ab%25"
     assert _escape_property("a,b:c") == "a%2Cb%3Ac"
 
@@ -177,16 +177,16 @@ def test_malformed_yaml_is_never_0(tmp_path):
 
 
 def test_rules_command_lists_and_documents(tmp_path):
-    listing = subprocess.run([sys.executable, "-m", "generator", "rules", "--format", "json"], cwd=tmp_path,
+    listing = subprocess.run([sys.executable, "-m", "shipcard", "rules", "--format", "json"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120)
     rules = {r["id"]: r for r in json.loads(listing.stdout)}
     assert {"schema", "unknown-kind", "deprecated-api", "removed-api", "yaml-invalid",
             "suppression-without-reason"} <= set(rules)
     assert len(rules) >= 40
-    doc = subprocess.run([sys.executable, "-m", "generator", "rules", "removed-api"], cwd=tmp_path,
+    doc = subprocess.run([sys.executable, "-m", "shipcard", "rules", "removed-api"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert "PASS example 1" in doc.stdout and "FAIL example 1" in doc.stdout and "batch/v1beta1" in doc.stdout
-    missing = subprocess.run([sys.executable, "-m", "generator", "rules", "no-such-rule"], cwd=tmp_path,
+    missing = subprocess.run([sys.executable, "-m", "shipcard", "rules", "no-such-rule"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.engine import CheckOptions, engine_rule_infos, run_check
+from shipcard.check.engine import CheckOptions, engine_rule_infos, run_check
 
 CASES = [(info.id, kind, number, text)
          for info in engine_rule_infos()

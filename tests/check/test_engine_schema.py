@@ -10,10 +10,10 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from generator.check.engine import CheckOptions, run_check
-from generator.check.model import K8sObject
-from generator.check.schema import SchemaValidator, default_version, structural_to_json_schema
-from generator.yamlio import load_documents
+from shipcard.check.engine import CheckOptions, run_check
+from shipcard.check.model import K8sObject
+from shipcard.check.schema import SchemaValidator, default_version, structural_to_json_schema
+from shipcard.yamlio import load_documents
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "online-boutique.yaml"
 DEPLOYMENT = """\

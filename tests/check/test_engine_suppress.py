@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.engine import CheckOptions, run_check
-from generator.check.report import render
+from shipcard.check.engine import CheckOptions, run_check
+from shipcard.check.report import render
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -179,7 +179,7 @@ def test_malformed_config_is_a_usage_error_with_its_line(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / "m.yaml").write_text(deployment())
     (tmp_path / "shipcard.yaml").write_text("check:\n  ignore:\n    - rule: x\n      reson: typo\n")
-    done = subprocess.run([sys.executable, "-m", "generator", "check", "m.yaml"], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "m.yaml"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "shipcard.yaml:4:7" in done.stderr and "reson" in done.stderr
@@ -196,7 +196,7 @@ def test_python_rules_from_a_policy_dir_named_in_shipcard_yaml_are_refused(tmp_p
     """A pull request controls shipcard.yaml: the directories it names may hold YAML rules only."""
     from click.testing import CliRunner
 
-    from generator.cli import cli
+    from shipcard.cli import cli
 
     policies = tmp_path / "org-policies"
     policies.mkdir()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import yamlio
-from generator.check.engine import CheckOptions, run_check
+from shipcard import yamlio
+from shipcard.check.engine import CheckOptions, run_check
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: fast\n"
 
@@ -22,7 +22,7 @@ def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *paths: str):
 
 
 def shipcard(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, input=stdin,
+    return subprocess.run([sys.executable, "-m", "shipcard", "check", *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=120)
 
 

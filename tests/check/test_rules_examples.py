@@ -8,9 +8,9 @@ import re
 import pytest
 from jsonschema import Draft7Validator
 
-from generator.check.model import SEVERITY_ORDER
-from generator.check.rules import DataRule, PythonRule, RuleSet, load_rules
-from generator.check.rules.examples import example_objects, run_example
+from shipcard.check.model import SEVERITY_ORDER
+from shipcard.check.rules import DataRule, PythonRule, RuleSet, load_rules
+from shipcard.check.rules.examples import example_objects, run_example
 
 RULES = load_rules()
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import generator.resources
-from generator.card.load import load_card
-from generator.check.model import K8sObject
-from generator.check.rules import PolicyError, builtin_policy_dir, load_rules
-from generator.check.rules.examples import example_objects, run_example
-from generator.errors import InputError
-from generator.k8s.objects import environment_objects
-from generator.render import render_cards
-from generator.yamlio import dump, load_documents, read_text
+import shipcard.resources
+from shipcard.card.load import load_card
+from shipcard.check.model import K8sObject
+from shipcard.check.rules import PolicyError, builtin_policy_dir, load_rules
+from shipcard.check.rules.examples import example_objects, run_example
+from shipcard.errors import InputError
+from shipcard.k8s.objects import environment_objects
+from shipcard.render import render_cards
+from shipcard.yamlio import dump, load_documents, read_text
 from tests.conftest import ROOT, example_cards
 
 RULES = load_rules()
@@ -110,7 +110,7 @@ spec:
 ```
 """
 
-from generator.check.rules.kube import finding
+from shipcard.check.rules.kube import finding
 
 ID = "ingress-host-shared"
 SEVERITY = "warning"
@@ -400,16 +400,15 @@ def test_rule_subsets() -> None:
 
 
 def test_the_built_in_pack_is_found_in_a_wheel_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert builtin_policy_dir() == ROOT / "policies"
-    package = tmp_path / "site-packages" / "generator"
-    packaged = package / "_data" / "policies"
-    packaged.mkdir(parents=True)
+    assert builtin_policy_dir().resolve() == ROOT / "policies"
+    packaged = tmp_path / "site-packages" / "shipcard" / "_data"
+    (packaged / "policies").mkdir(parents=True)
     for path in (ROOT / "policies").rglob("*.yaml"):
-        target = packaged / path.relative_to(ROOT / "policies")
+        target = packaged / "policies" / path.relative_to(ROOT / "policies")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(path.read_text())
-    monkeypatch.setattr(generator.resources, "PACKAGE_DIR", package)
-    assert builtin_policy_dir() == packaged
+    monkeypatch.setattr(shipcard.resources, "DATA_DIR", packaged)
+    assert builtin_policy_dir() == packaged / "policies"
     rules = load_rules()
     assert len(rules) == len(RULES)
     assert rules.get("run-as-root").source == "policies/security/run-as-root.yaml"  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from hypothesis import strategies as st
 
-from generator.card.schema import TEXT, build_schema
+from shipcard.card.schema import TEXT, build_schema
 
 SCHEMA = build_schema()
 Override = Callable[[], st.SearchStrategy[Any]]

@@ -18,10 +18,10 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from generator.card.schema import build_schema
+from shipcard.card.schema import build_schema
 from hardhelpers import (FULL_CARD, SMALL_CARD, Run, assert_located_refusal, card, diff_keys, dump_card,
                          field_name, set_path, shipcard, snapshot, temporary_files, write_repo)
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 PathKey = tuple[str | int, ...]
 
@@ -654,7 +654,7 @@ def test_every_tool_subprocess_has_a_timeout() -> None:
     """Every subprocess call in the package passes timeout= (kubectl, helm, credential helpers)."""
     import ast
 
-    root = Path(__file__).resolve().parents[2] / "generator"
+    root = ROOT / "generator" / "shipcard"
     missing = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))

@@ -285,13 +285,13 @@ def test_pin_killed_after_its_commit_point_is_completed_by_the_next_run(registry
     gate = tmp_path / "gate.py"
     gate.write_text(
         "import os, signal, sys\n"
-        "from generator.pin import journal\n"
+        "from shipcard.pin import journal\n"
         "original = journal._roll_forward\n"
         "def paused(path):\n"
         "    os.kill(os.getpid(), signal.SIGSTOP)\n"
         "    original(path)\n"
         "journal._roll_forward = paused\n"
-        "from generator.cli import main\n"
+        "from shipcard.cli import main\n"
         "sys.argv = ['shipcard', 'pin']\n"
         "main()\n")
     process = subprocess.Popen([str(SHIPCARD.parent / "python"), str(gate)], cwd=repo, env=clean_environment(env),

@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from cardgen import SCHEMA, card_sets, raw_cards, valid_cards
-from generator.card.load import load_card
-from generator.errors import InputError
-from generator.k8s.objects import environment_objects
-from generator.schemas import crd_schema
-from generator.yamlio import load_plain_all
+from shipcard.card.load import load_card
+from shipcard.errors import InputError
+from shipcard.k8s.objects import environment_objects
+from shipcard.schemas import crd_schema
+from shipcard.yamlio import load_plain_all
 from hardhelpers import ONE_LINE_ERROR, dump_card, field_name, set_path, snapshot, write_repo
 from tests.conftest import run_cli
 

@@ -18,10 +18,10 @@ from typing import Any, Callable
 
 import pytest
 
-from generator.errors import ShipcardError
-from generator.pin.credentials import CredentialStore
-from generator.pin.registry import RegistryClient, RegistryError
-from generator.images import parse_reference
+from shipcard.errors import ShipcardError
+from shipcard.pin.credentials import CredentialStore
+from shipcard.pin.registry import RegistryClient, RegistryError
+from shipcard.images import parse_reference
 from hardhelpers import SMALL_CARD, Run, card, dump_card, shipcard, snapshot, write_repo
 from pinhelpers import ProxyHandler, Registry, basic_auth_entry, write_docker_config
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import git
 
-from generator.lifecycle.state import STATE_DIR
-from generator.writers.tree import with_header
+from shipcard.lifecycle.state import STATE_DIR
+from shipcard.writers.tree import with_header
 from tests.conftest import run_cli
 
 SHIPCARD = Path(sys.executable).parent / "shipcard"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.card.load import load_card
+from shipcard.card.load import load_card
 from tests.conftest import run_cli
 from tests.lifecycle.helpers import init_repository, snapshot
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.lifecycle.rendering import PARALLEL_FROM
-from generator.lifecycle.state import STATE_DIR, VerifiedFiles
-from generator.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand
-from generator.yamlio import dump_roundtrip, load_plain, load_plain_all, load_roundtrip
+from shipcard.lifecycle.rendering import PARALLEL_FROM
+from shipcard.lifecycle.state import STATE_DIR, VerifiedFiles
+from shipcard.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand
+from shipcard.yamlio import dump_roundtrip, load_plain, load_plain_all, load_roundtrip
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import init_repository, snapshot
 

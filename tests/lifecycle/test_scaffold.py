@@ -12,11 +12,11 @@ import git
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator.card.load import load_card
-from generator.lifecycle.blueprints import SERVICE_KINDS
-from generator.repo import load_repo
-from generator.schemas import crd_schema
-from generator.yamlio import load_plain, load_plain_all
+from shipcard.card.load import load_card
+from shipcard.lifecycle.blueprints import SERVICE_KINDS
+from shipcard.repo import load_repo
+from shipcard.schemas import crd_schema
+from shipcard.yamlio import load_plain, load_plain_all
 from tests.conftest import ROOT, run_cli
 from tests.lifecycle.helpers import DIGEST, SHIPCARD, commit_all, init_repository, shipcard, snapshot
 
@@ -184,7 +184,7 @@ def test_pre_commit_hooks_are_published_and_used(repository: Path) -> None:
 
 def test_on_a_terminal_new_asks_for_what_set_does_not_give(repository: Path, monkeypatch: pytest.MonkeyPatch,
                                                            tmp_path: Path) -> None:
-    import generator.lifecycle.new as new_module
+    import shipcard.lifecycle.new as new_module
 
     monkeypatch.setattr(new_module, "interactive", lambda no_input: not no_input)
     marker = tmp_path / "pwned"

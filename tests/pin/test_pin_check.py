@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.yamlio import load_plain_all
+from shipcard.yamlio import load_plain_all
 from pinhelpers import SHARED_EXAMPLES, SHIPCARD, Registry, example_text, write_card
 
 EXAMPLES = ["billing-api.service.yaml", "notifier.service.yaml", "url-pinger.service.yaml",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pin.lock import load_lock
+from shipcard.pin.lock import load_lock
 from pinhelpers import Registry, example_text, write_card
 
 pytestmark = pytest.mark.registry

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import InputError, ShipcardError
-from generator.images import parse_reference
-from generator.pin.cards import load_card
-from generator.pin.credentials import Credential, CredentialError, CredentialStore
-from generator.pin.lock import LockEntry, load_lock, write_lock
-from generator.pin.pinning import pinned_text
-from generator.pin.registry import (api_repository, endpoint_for, is_loopback, may_send_credentials,
+from shipcard.errors import InputError, ShipcardError
+from shipcard.images import parse_reference
+from shipcard.pin.cards import load_card
+from shipcard.pin.credentials import Credential, CredentialError, CredentialStore
+from shipcard.pin.lock import LockEntry, load_lock, write_lock
+from shipcard.pin.pinning import pinned_text
+from shipcard.pin.registry import (api_repository, endpoint_for, is_loopback, may_send_credentials,
                                     parse_challenge, parse_retry_after, resolution_key)
-from generator.pin.writeback import rewrite
+from shipcard.pin.writeback import rewrite
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -1,0 +1,3 @@
+from shipcard.cli import main
+
+main()

@@ -1,0 +1,482 @@
+"""Card loading: file → round-trip YAML → schema and semantic checks → merged environments → Card.
+
+Every problem becomes an InputError `file:line:col: field: message` (exit 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import fastjsonschema
+
+from shipcard.card.model import (
+    DEFAULT_CLUSTER,
+    MAX_CRONJOB_NAME,
+    Card,
+    Environment,
+    GitOps,
+    ServiceSpec,
+    build_spec,
+)
+from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
+from shipcard.errors import InputError, Location
+from shipcard.images import ReferenceError, parse_reference
+from shipcard.repo import REPO_FILE, RepoSettings, settings_for_card
+from shipcard.yamlio import (NeedsRoundtrip, PathKey, load_plain_like_roundtrip, load_roundtrip, locate, read_text,
+                              to_plain)
+
+ENVIRONMENT_ONLY_FIELDS = ("cluster", "namespace")
+ATOMIC_FIELDS = {("health", "liveness"), ("health", "readiness"), ("health", "startup")}
+MAX_CARD_BYTES = 1024 * 1024
+
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
+
+
+class Schema:
+    """A JSON Schema, checked by fastjsonschema once it is worth compiling (several times faster).
+
+    Compiling costs about as much as checking a hundred cards with jsonschema, so the first
+    checks of a run use jsonschema and a large run compiles (`compile`, before forking workers).
+    The schemas use only keywords that mean the same in draft 7, which fastjsonschema implements;
+    jsonschema stays the judge of whatever the compiled check refuses, and explains it.
+    """
+
+    COMPILE_AFTER = 50
+
+    def __init__(self, schema: dict[str, Any], compile_after: int = COMPILE_AFTER) -> None:
+        self.schema = schema
+        self.compile_after = compile_after
+        self._check: Callable[[Any], Any] | None = None
+        self._validator: Draft202012Validator | None = None
+        self._checked = 0
+
+    def compile(self) -> None:
+        if self._check is None:
+            self._check = fastjsonschema.compile({k: v for k, v in self.schema.items() if k not in ("$schema", "$id")})
+
+    def passes(self, instance: Any) -> bool:
+        self._checked += 1
+        if self._check is None and self._checked <= self.compile_after:
+            return bool(self.validator.is_valid(instance))
+        self.compile()
+        assert self._check is not None
+        try:
+            self._check(instance)
+            return True
+        except fastjsonschema.JsonSchemaException:
+            return False
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator
+
+
+@cache
+def card_schema() -> Schema:
+    return Schema(shipped_schema())
+
+
+@cache
+def _service_schema() -> Schema:
+    return Schema(service_schema())
+
+
+def compile_schemas() -> None:
+    """Compile the card schemas now (a process about to fork workers that will load many cards)."""
+    card_schema().compile()
+    _service_schema().compile()
+
+
+def load_card(path: Path, source: str | None = None, pins: dict[str, str] | None = None,
+              repo: RepoSettings | None = None) -> Card:
+    """Read, validate and resolve one service card; `pins` (a lock file's reference → digest) pins its images.
+
+    Defaults come from `repo`, or else from the shipcard.yaml of the repository the card lives in.
+    """
+    text = read_text(path, max_bytes=MAX_CARD_BYTES)
+    return load_card_text(text, str(path), source or path.name, pins,
+                          repo if repo is not None else settings_for_card(path))
+
+
+def load_card_text(text: str, filename: str, source: str, pins: dict[str, str] | None = None,
+                   repo: RepoSettings | None = None) -> Card:
+    """`load_card` for text already read (or not yet written, as during an upgrade).
+
+    The fast path parses with libyaml; anything it cannot promise to read as ruamel does, and
+    every error (for its exact line and column), goes through the round-trip parser.
+    """
+    try:
+        data = load_plain_like_roundtrip(text, filename)
+        return _card_from_plain(data, None, filename, source, pins, repo or RepoSettings())
+    except (NeedsRoundtrip, InputError):
+        pass
+    doc = load_roundtrip(text, filename)
+    return card_from_document(doc, filename, source, pins, repo)
+
+
+def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str] | None = None,
+                       repo: RepoSettings | None = None) -> Card:
+    """Validate an already parsed round-trip document and build the Card."""
+    if doc is None:
+        raise InputError(Location(filename, 1, 1), "", "the card is empty")
+    if not isinstance(doc, dict):
+        raise InputError(Location(filename, *locate(doc, ())), "", "a card must be a YAML mapping")
+    return _card_from_plain(to_plain(doc), doc, filename, source, pins, repo or RepoSettings())
+
+
+def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[str, str] | None,
+                     repo: RepoSettings) -> Card:
+    if not isinstance(raw, dict):
+        raise InputError(Location(filename, 1, 1), "", "a card must be a YAML mapping")
+    where = _Locator(doc, filename)
+    _check_format(raw, where)
+    for env_name in repo.unknown_environments(raw):
+        raise where.error(("environments", env_name), f"environment {env_name!r} is not declared in "
+                          f"{REPO_FILE} (declared: {', '.join(repo.environments)})")
+    raw = repo.card_defaults(raw)
+    if pins:
+        _apply_pins(raw, pins)
+    _check_finite(raw, where, ())
+    _validate(card_schema(), raw, where, ())
+    name = raw["name"]
+    _check_service(raw, where, (), name)
+    gitops = _gitops(raw, where)
+    base = build_spec(name, raw)
+    environments = []
+    for env_name, overrides in raw["environments"].items():
+        overrides = overrides or {}
+        merged = merge(_service_fields(raw), {k: v for k, v in overrides.items() if k not in ENVIRONMENT_ONLY_FIELDS})
+        env_where = _EnvironmentLocator(where, env_name, overrides)
+        _validate(_service_schema(), merged, env_where, ())
+        _check_service(merged, env_where, (), name)
+        if len(f"{name}-{env_name}") > 63:
+            raise where.error(("environments", env_name), f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
+        environments.append(Environment(
+            name=env_name,
+            spec=build_spec(name, merged),
+            cluster=overrides.get("cluster", DEFAULT_CLUSTER),
+            namespace=overrides.get("namespace", f"{name}-{env_name}"),
+        ))
+    return Card(name=name, source=source, base=base, environments=environments, gitops=gitops, raw=raw)
+
+
+def _check_format(raw: dict[str, Any], where: "_Locator") -> None:
+    from shipcard.card.migrate import FORMATS
+
+    version = raw.get("apiVersion")
+    if "apiVersion" not in raw or version == API_VERSION:
+        return
+    if version in FORMATS:
+        raise where.error(("apiVersion",), f"card format {version} is older than {API_VERSION}, the one this "
+                          "shipcard reads: run `shipcard upgrade` to migrate it")
+    raise where.error(("apiVersion",), f"unsupported card format {version!r}; this shipcard reads {API_VERSION} "
+                      f"(and migrates {', '.join(FORMATS[:-1])} with `shipcard upgrade`)")
+
+
+def _check_finite(node: Any, where: "_Locator", path: PathKey) -> None:
+    """`.nan` and `.inf` pass numeric bounds (NaN compares false with everything): refuse them outright."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise where.error(path, f"{node} is not a finite number")
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, where, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_finite(value, where, path + (index,))
+
+
+def raise_first_error(schema: Schema, instance: Any, doc: Any, filename: str) -> None:
+    """Validate `instance` (the plain data of round-trip `doc`); raise its first error, located."""
+    _validate(schema, instance, _Locator(doc, filename), ())
+
+
+def _apply_pins(raw: dict[str, Any], pins: dict[str, str]) -> None:
+    """Replace every image written as a lock file key with `reference@digest` (already pinned ones stay)."""
+
+    def pin(holder: Any) -> None:
+        if isinstance(holder, dict):
+            image = holder.get("image")
+            if isinstance(image, str) and "@" not in image and image in pins:
+                holder["image"] = f"{image}@{pins[image]}"
+            for job in holder.get("jobs") or []:
+                if isinstance(job, dict):
+                    pin(job)
+
+    pin(raw)
+    environments = raw.get("environments")
+    if isinstance(environments, dict):
+        for overrides in environments.values():
+            pin(overrides)
+
+
+def _service_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in ("apiVersion", "kind", "name", "environments", "gitops")}
+
+
+def merge(base: Any, override: Any, path: PathKey = ()) -> Any:
+    """Deep merge: mappings merge, `null` removes, lists of named mappings merge by name, the rest replaces."""
+    if isinstance(base, dict) and isinstance(override, dict) and path not in ATOMIC_FIELDS:
+        result = dict(base)
+        for key, value in override.items():
+            if value is None:
+                result.pop(key, None)
+            elif key in result:
+                result[key] = merge(result[key], value, path + (key,))
+            else:
+                result[key] = value
+        return result
+    if _named_list(base) and _named_list(override):
+        return _merge_named(base, override, path)
+    return override
+
+
+def _merge_named(base: list[dict[str, Any]], override: list[dict[str, Any]], path: PathKey) -> list[dict[str, Any]]:
+    """Keep base order; entries of the override with a known name merge into it, new names append."""
+    patches = {item["name"]: item for item in override}
+    merged = [merge(item, patches[item["name"]], path) if item["name"] in patches else item for item in base]
+    known = {item["name"] for item in base}
+    return merged + [item for item in override if item["name"] not in known]
+
+
+def _named_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+
+
+# --------------------------------------------------------------------------- locating errors
+
+
+class _Locator:
+    """Turns a path inside the card into `file:line:col: field:`."""
+
+    def __init__(self, doc: Any, filename: str) -> None:
+        self.doc = doc
+        self.filename = filename
+
+    def error(self, path: PathKey, message: str) -> InputError:
+        return InputError(Location(self.filename, *locate(self.doc, path)), field_name(path), message)
+
+
+class _EnvironmentLocator(_Locator):
+    """Errors in a merged environment point at the override when it wrote the field, else at the base."""
+
+    def __init__(self, parent: _Locator, env_name: str, overrides: dict[str, Any]) -> None:
+        super().__init__(parent.doc, parent.filename)
+        self.env_name = env_name
+        self.overrides = overrides
+
+    def error(self, path: PathKey, message: str) -> InputError:
+        env_path = ("environments", self.env_name)
+        if path and path[0] in self.overrides:
+            full = env_path + path
+            return InputError(Location(self.filename, *locate(self.doc, full)), field_name(full), message)
+        line_col = locate(self.doc, path) if path else locate(self.doc, env_path)
+        return InputError(Location(self.filename, *line_col), field_name(path) or field_name(env_path),
+                          f"{message} (in environment {self.env_name})")
+
+
+def field_name(path: Iterable[str | int]) -> str:
+    """('jobs', 1, 'schedule') → 'jobs[1].schedule'."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def _validate(schema: Schema, instance: Any, where: _Locator, prefix: PathKey) -> None:
+    if schema.passes(instance):
+        return
+    errors = list(schema.validator.iter_errors(instance))
+    if not errors:
+        return
+    first = min(errors, key=lambda e: (locate(where.doc, prefix + tuple(e.absolute_path)), -len(e.absolute_path)))
+    raise _explain(first, instance, where, prefix)
+
+
+def _explain(error: ValidationError, instance: Any, where: _Locator, prefix: PathKey) -> InputError:
+    from jsonschema.exceptions import best_match
+
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        deeper = best_match(error.context)
+        nullable = [i for i, s in enumerate(error.validator_value) if s.get("type") == "null"]
+        if nullable and error.instance is not None:  # `null` removes a field; explain the real alternative
+            real = [e for e in error.context if e.relative_schema_path[0] not in nullable]
+            if real:
+                first = min(real, key=lambda e: (locate(where.doc, prefix + tuple(e.absolute_path)),
+                                                 -len(e.absolute_path)))
+                return _explain(first, instance, where, prefix)
+        if "description" in error.schema:
+            return where.error(prefix + tuple(error.absolute_path), f"must be {error.schema['description'][0].lower()}"
+                               f"{error.schema['description'][1:].rstrip('.')}")
+        return _explain(deeper, instance, where, prefix)
+    path = prefix + tuple(error.absolute_path)
+    validator, expected = error.validator, error.validator_value
+    if "propertyNames" in error.relative_schema_path:  # the offending instance is a key of this mapping
+        key_path = path + (error.instance,)
+        return where.error(key_path, f"invalid name {error.instance!r}: {_pattern_message(('name',), error.instance)}")
+    if validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        key = extra[0]
+        guess = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known fields: {', '.join(allowed)})"
+        inside = " in an environment" if len(path) == 2 and path[0] == "environments" else ""
+        return where.error(path + (key,), f"unknown field{inside}{hint}")
+    if validator == "required":
+        missing = [k for k in expected if k not in error.instance]
+        return where.error(path, f"missing required field '{missing[0]}'")
+    if validator == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        return where.error(path, f"must be {' or '.join(types)}, not {_type_name(error.instance)}")
+    if validator == "enum":
+        return where.error(path, f"must be one of {', '.join(map(str, expected))}, not {error.instance!r}")
+    if validator == "const":
+        return where.error(path, f"must be {expected!r}")
+    if validator == "pattern":
+        return where.error(path, _pattern_message(path, error.instance))
+    if validator in ("minimum", "maximum", "minLength", "maxLength", "minItems", "minProperties"):
+        return where.error(path, error.message.replace(repr(error.instance), "value"))
+    return where.error(path, error.message)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _pattern_message(path: PathKey, value: Any) -> str:
+    last = path[-1] if path else ""
+    if last in ("name",) or (len(path) >= 2 and path[-2] == "environments"):
+        return f"{value!r} is not a DNS-1123 label (lower case letters, digits and '-', starting and ending with a letter or digit)"
+    if last in ("refresh", "timeout"):
+        return f"{value!r} is not a duration such as 30s, 15m, 1h or 1h30m"
+    if last in ("cpu", "memory"):
+        return f"{value!r} is not a Kubernetes quantity such as 250m, 1, 512Mi or 1Gi"
+    if last == "schedule":
+        return f"{value!r} is not a cron schedule (five fields, e.g. '0 1 * * *')"
+    return f"{value!r} has an invalid format"
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+
+def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:
+    """Rules the schema cannot say: exclusive fields, cross-references, Kubernetes name limits."""
+    try:
+        parse_reference(str(fields["image"]))
+    except ReferenceError as exc:
+        raise where.error(prefix + ("image",), str(exc)) from None
+    if "port" in fields and "ports" in fields:
+        raise where.error(prefix + ("ports",), "use either port or ports, not both")
+    ports = fields.get("ports") or ([{"name": "http", "port": fields["port"]}] if "port" in fields else [])
+    port_names = [p["name"] for p in ports]
+    for index, duplicate in _duplicates(port_names):
+        raise where.error(prefix + ("ports", index, "name"), f"port name {duplicate!r} is used twice")
+    for index, duplicate in _duplicates([p["port"] for p in ports]):
+        raise where.error(prefix + ("ports", index, "port"), f"port {duplicate} is declared twice")
+    for probe_name, probe in (fields.get("health") or {}).items():
+        _check_probe(probe, port_names, [p["port"] for p in ports], where, prefix + ("health", probe_name))
+    if fields.get("ingress") and not ports:
+        raise where.error(prefix + ("ingress",), "an ingress needs a port to send traffic to (add port or ports)")
+    autoscaling = fields.get("autoscaling")
+    if autoscaling and autoscaling.get("min", 2) > autoscaling["max"]:
+        raise where.error(prefix + ("autoscaling", "min"), "min is larger than max")
+    _check_secrets(fields, where, prefix)
+    jobs = fields.get("jobs") or []
+    for index, duplicate in _duplicates([j["name"] for j in jobs]):
+        raise where.error(prefix + ("jobs", index, "name"), f"job name {duplicate!r} is used twice")
+    for index, job in enumerate(jobs):
+        _check_job(job, where, prefix + ("jobs", index), name)
+
+
+def _check_probe(probe: Any, port_names: list[str], port_numbers: list[int], where: _Locator, path: PathKey) -> None:
+    if isinstance(probe, str):
+        if not port_names:
+            raise where.error(path, "an HTTP path probe needs a port (add port or ports, or use {exec: [...]})")
+        return
+    for kind in ("http", "tcp", "grpc"):
+        target = probe.get(kind)
+        if target is None:
+            continue
+        if isinstance(target, str) and target not in port_names:
+            raise where.error(path + (kind,), f"no port named {target!r} (ports: {', '.join(port_names) or 'none'})")
+        if isinstance(target, int) and target not in port_numbers:
+            raise where.error(path + (kind,), f"port {target} is not one of the declared ports")
+
+
+def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
+    secrets = fields.get("secrets")
+    if not secrets:
+        return
+    provider = secrets.get("provider", "none")
+    if provider == "none" and secrets.get("env"):
+        raise where.error(prefix + ("secrets", "provider"), "secrets.env needs a provider other than none")
+    if provider != "none" and not secrets.get("store"):
+        raise where.error(prefix + ("secrets",), "missing required field 'store' (the ClusterSecretStore name)")
+    literal = set(fields.get("env") or {})
+    for variable, remote in (secrets.get("env") or {}).items():
+        if variable in literal:
+            raise where.error(prefix + ("secrets", "env", variable), f"{variable} is set both in env and in secrets.env")
+        key, _, prop = str(remote).partition("#")
+        if not key or ("#" in str(remote) and not prop):
+            raise where.error(prefix + ("secrets", "env", variable), f"{remote!r} is not remote-key[#property]")
+
+
+def _check_job(job: dict[str, Any], where: _Locator, path: PathKey, service: str) -> None:
+    kinds = [k for k in ("schedule", "hook", "manual") if job.get(k)]
+    if len(kinds) != 1:
+        message = ("a job needs one of schedule, hook: pre-sync or manual: true" if not kinds
+                   else f"a job takes only one of schedule, hook and manual, not {' and '.join(kinds)}")
+        raise where.error(path + (kinds[1] if len(kinds) > 1 else "name",), message)
+    if job.get("script") and (job.get("command") or job.get("args")):
+        raise where.error(path + ("script",), "a job takes either script or command/args, not both")
+    if job.get("timeZone") and not job.get("schedule"):
+        raise where.error(path + ("timeZone",), "timeZone only applies to a job with a schedule")
+    full = f"{service}-{job['name']}"
+    if len(full) > MAX_CRONJOB_NAME:
+        raise where.error(path + ("name",), f"'{full}' is {len(full)} characters; a CronJob name may have at most "
+                          f"{MAX_CRONJOB_NAME}: shorten the service or job name")
+    if job.get("image"):
+        try:
+            parse_reference(str(job["image"]))
+        except ReferenceError as exc:
+            raise where.error(path + ("image",), str(exc)) from None
+
+
+def _duplicates(values: list[Any]) -> list[tuple[int, Any]]:
+    seen: set[Any] = set()
+    found = []
+    for index, value in enumerate(values):
+        if value in seen:
+            found.append((index, value))
+        seen.add(value)
+    return found[:1]
+
+
+# Directories of the repository that hold something else than one service's tree.
+SHIPCARD_DIRECTORIES = ("services", "argocd", "charts")
+
+
+def _gitops(raw: dict[str, Any], where: _Locator) -> GitOps:
+    g = raw["gitops"]
+    path = g.get("path", f"apps/{raw['name']}")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in path:
+        raise where.error(("gitops", "path"), f"{path!r} must be a relative path inside the repository, without '..'")
+    if not pure.parts or any(part.startswith(".") for part in pure.parts) or pure.parts[0] in SHIPCARD_DIRECTORIES:
+        raise where.error(("gitops", "path"), f"{path!r} must name a directory of its own: not the repository root, "
+                          f"not hidden, not under {', '.join(d + '/' for d in SHIPCARD_DIRECTORIES)}")
+    fmt = g.get("format", "kustomize")
+    return GitOps(format=fmt, repo_url=g["repoURL"], target_revision=g.get("targetRevision", "HEAD"),
+                  path=str(pure), project=g.get("project", "default"), auto_sync=g.get("autoSync", True),
+                  prune=g.get("prune", True), self_heal=g.get("selfHeal", True))

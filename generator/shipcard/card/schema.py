@@ -1,0 +1,225 @@
+"""The JSON Schema of the service card, format shipcard/v1.
+
+Built here once so that the environment-override variant (every field optional,
+`null` removes) is derived from the same definitions instead of written twice.
+The shipped copies (`generator/shipcard/card/card-v1.schema.json`, `docs/card-v1.schema.json`)
+are this dict serialised; a test keeps them identical.
+
+Patterns end in `(?!\n)$`, not a bare `$`: the validator matches with Python's `re.search`,
+where `$` also matches before a final newline, so `"web\n"` would pass as a name and reach
+file paths and object names. (In an ECMA-262 regex, as editors use, the look-ahead is a no-op.)
+Limits follow what the Kubernetes API accepts for the field each value ends up in
+(tests/hardening/test_properties.py checks rendered objects against those rules).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+API_VERSION = "shipcard/v1"
+SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
+
+END = r"(?!\n)$"  # end of the text, also under Python's `re.search` (see the module docstring)
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?" + END
+# The service name also names a Service, and Service names are DNS-1035 labels: a letter first.
+SERVICE_NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?" + END
+# A port name is an IANA service name: at least one letter, no "--".
+PORT_NAME = r"^(?=[-a-z0-9]*[a-z])(?![-a-z0-9]*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?" + END
+# A label value (the team ends up in app.kubernetes.io/part-of).
+LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?" + END
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?" + END
+HOST = r"^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*" + END
+ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*" + END
+DURATION = r"^([0-9]{1,6}(\.[0-9]{1,6})?(ms|s|m|h))+" + END
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?" + END
+# Five fields of what the CronJob controller's parser reads (numbers, names, * / , - ?); it refuses the rest.
+CRON = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9A-Za-z*/,?-]+[ \t]+){4}[0-9A-Za-z*/,?-]+)" + END
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff]"  # no space, no control character
+NO_SPACE = "^" + _VISIBLE + "+" + END
+CLUSTER_URL = "^https://" + _VISIBLE + "+" + END
+# Free text (descriptions, commands, scripts, env values) may hold any character YAML can carry
+# except control characters: the YAML readers of kubectl and Argo CD refuse them even escaped
+# (and read an escaped NEL, U+0085, as something else).
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$"
+URL_PATH = "^/" + _VISIBLE + "*" + END
+INT32 = 2147483647
+
+_text = {"type": "string", "pattern": TEXT}
+_string_list = {"type": "array", "items": _text}
+_port_number = {"type": "integer", "minimum": 1, "maximum": 65535}
+# Numbers are allowed (cpu: 0.5); negative and infinite ones are not quantities Kubernetes takes.
+_quantity = {"type": ["string", "number"], "pattern": QUANTITY, "minimum": 0, "maximum": 1e15}
+_seconds = {"type": "integer", "minimum": 0, "maximum": INT32}
+_count = {"type": "integer", "minimum": 1, "maximum": INT32}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    schema.update(extra)
+    return schema
+
+
+PROBE = {
+    "description": "A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, {tcp: port}, {exec: [...]}.",
+    "anyOf": [
+        {"type": "string", "pattern": URL_PATH},
+        _obj({"http": {"type": ["integer", "string"]}, "path": {"type": "string", "pattern": URL_PATH},
+              "initialDelay": _seconds, "period": _count,
+              "failureThreshold": _count}, ["http"]),
+        _obj({"grpc": _port_number, "service": _text,
+              "initialDelay": _seconds, "period": _count,
+              "failureThreshold": _count}, ["grpc"]),
+        _obj({"tcp": {"type": ["integer", "string"]},
+              "initialDelay": _seconds, "period": _count,
+              "failureThreshold": _count}, ["tcp"]),
+        _obj({"exec": {**_string_list, "minItems": 1},
+              "initialDelay": _seconds, "period": _count,
+              "failureThreshold": _count}, ["exec"]),
+    ],
+}
+
+RESOURCES = _obj({
+    "cpu": _quantity,
+    "memory": _quantity,
+    "limits": _obj({"cpu": _quantity, "memory": _quantity}),
+}, description="Requests (cpu, memory); the memory limit defaults to the memory request.")
+
+SERVICE_FIELDS: dict[str, Any] = {
+    "team": {"type": "string", "pattern": LABEL_VALUE, "maxLength": 63},
+    "description": _text,
+    "image": {"type": "string", "minLength": 1, "description": "registry/repository:tag or …@sha256:digest"},
+    "command": {**_string_list, "minItems": 1},
+    "args": _string_list,
+    "port": {**_port_number, "description": "Shorthand for one HTTP port named http."},
+    "ports": {"type": "array", "minItems": 1, "items": _obj({
+        "name": {"type": "string", "pattern": PORT_NAME, "maxLength": 15},
+        "port": _port_number,
+        "servicePort": _port_number,
+        "protocol": {"enum": ["http", "grpc", "tcp"]},
+    }, ["name", "port"])},
+    "env": {"type": "object", "propertyNames": {"pattern": ENV_VAR},
+            "additionalProperties": {"type": ["string", "number", "boolean"], "pattern": TEXT},
+            "description": "Literal, non-secret values; secrets go under secrets.env."},
+    "resources": RESOURCES,
+    "secrets": _obj({
+        "provider": {"enum": ["aws-secrets-manager", "aws-parameter-store", "vault", "none"]},
+        "store": {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253},
+        "refresh": {"type": "string", "pattern": DURATION, "maxLength": 64},
+        "env": {"type": "object", "propertyNames": {"pattern": ENV_VAR},
+                "additionalProperties": {"type": "string", "minLength": 1, "pattern": TEXT},
+                "description": "VARIABLE: remote-key[#property]"},
+    }),
+    "replicas": {"type": "integer", "minimum": 0, "maximum": 1000},
+    "autoscaling": _obj({
+        "min": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "max": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "cpu": {"type": "integer", "minimum": 1, "maximum": 100},
+    }, ["max"]),
+    "health": _obj({"liveness": PROBE, "readiness": PROBE, "startup": PROBE}),
+    "shutdown": _obj({
+        "preStopSleep": {"type": "integer", "minimum": 0, "maximum": 3600},
+        "gracePeriod": {"type": "integer", "minimum": 0, "maximum": 86400},
+    }),
+    "ingress": _obj({
+        "host": {"type": "string", "pattern": HOST, "maxLength": 253},
+        "path": {"type": "string", "pattern": URL_PATH},
+        "className": {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253},
+        "tls": {"type": "boolean"},
+    }, ["host"]),
+    "jobs": {"type": "array", "items": _obj({
+        "name": {"type": "string", "pattern": DNS_LABEL},
+        "schedule": {"type": "string", "pattern": CRON},
+        "timeZone": {"type": "string", "pattern": r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$"},
+        "hook": {"enum": ["pre-sync"]},
+        "manual": {"const": True},
+        "command": {**_string_list, "minItems": 1},
+        "args": _string_list,
+        "script": {"type": "string", "minLength": 1, "pattern": TEXT},
+        "image": {"type": "string", "minLength": 1},
+        "resources": RESOURCES,
+        "concurrency": {"enum": ["forbid", "replace", "allow"]},
+        "timeout": {"type": "string", "pattern": DURATION, "maxLength": 64},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 100},
+        "suspend": {"type": "boolean"},
+    }, ["name"])},
+}
+
+ENVIRONMENT_ONLY: dict[str, Any] = {
+    "cluster": {"type": "string", "pattern": CLUSTER_URL, "description": "Argo CD destination server."},
+    "namespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+}
+
+GITOPS = _obj({
+    "format": {"enum": ["kustomize", "helmfile"]},
+    "repoURL": {"type": "string", "pattern": NO_SPACE},
+    "targetRevision": {"type": "string", "pattern": NO_SPACE},
+    "path": {"type": "string", "minLength": 1},
+    "project": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+    "autoSync": {"type": "boolean"},
+    "prune": {"type": "boolean"},
+    "selfHeal": {"type": "boolean"},
+}, ["repoURL"])
+
+
+def _as_override(schema: Any) -> Any:
+    """The same schema with nothing required and `null` allowed at the top: an environment patch."""
+    schema = copy.deepcopy(schema)
+
+    def relax(node: Any) -> None:
+        if isinstance(node, dict):
+            if "anyOf" in node:  # a probe is replaced whole, never merged: keep its alternatives strict
+                return
+            node.pop("required", None)
+            for value in node.values():
+                relax(value)
+        elif isinstance(node, list):
+            for value in node:
+                relax(value)
+
+    relax(schema)
+    if isinstance(schema, dict) and "items" in schema and isinstance(schema["items"], dict):
+        schema["items"]["required"] = ["name"]  # list entries merge by name
+    return {"anyOf": [{"type": "null"}, schema]}
+
+
+def build_schema() -> dict[str, Any]:
+    """The whole card schema as a dict (draft 2020-12)."""
+    environment = _obj({**{k: _as_override(v) for k, v in SERVICE_FIELDS.items()}, **ENVIRONMENT_ONLY},
+                       description="Overrides of service fields for one environment (deep merge; null removes).")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "shipcard service card (shipcard/v1)",
+        **_obj({
+            "apiVersion": {"const": API_VERSION},
+            "kind": {"const": "Service"},
+            "name": {"type": "string", "pattern": SERVICE_NAME, "maxLength": 63},
+            **SERVICE_FIELDS,
+            "environments": {"type": "object", "minProperties": 1,
+                             "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30},
+                             "additionalProperties": {"anyOf": [{"type": "null"}, environment]}},
+            "gitops": GITOPS,
+        }, ["apiVersion", "kind", "name", "image", "environments", "gitops"]),
+    }
+
+
+def service_schema() -> dict[str, Any]:
+    """Schema of one resolved environment's service fields (used after merging overrides)."""
+    return _obj(dict(SERVICE_FIELDS), ["image"])
+
+
+def schema_json() -> str:
+    return json.dumps(build_schema(), indent=2, sort_keys=False) + "\n"
+
+
+@cache
+def shipped_schema() -> dict[str, Any]:
+    """The schema file shipped inside the package (what editors and `check` use)."""
+    text = resources.files("shipcard.card").joinpath("card-v1.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)

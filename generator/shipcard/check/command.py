@@ -1,0 +1,117 @@
+"""CLI commands of the checker: `shipcard check` and `shipcard rules`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from shipcard.check.model import RuleInfo
+
+_PATH = click.Path(path_type=Path)
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1)
+@click.option("--kubernetes-version", "-k", metavar="X.Y",
+              help="Target Kubernetes version for schemas and deprecations (default: the newest shipped).")
+@click.option("--strict-kinds", is_flag=True, help="A kind without a schema is an error, not a warning.")
+@click.option("--crd-dir", "crd_dirs", multiple=True, type=_PATH,
+              help="Directory of CustomResourceDefinitions that validate custom resources (repeatable).")
+@click.option("--policy-dir", "policy_dirs", multiple=True, type=_PATH,
+              help="Directory of organisation policies, added to the built-in pack (repeatable).")
+@click.option("--values", "values", multiple=True, type=_PATH,
+              help="Helm values file for charts rendered on their own (repeatable).")
+@click.option("--format", "formats", multiple=True, metavar="FORMAT[=FILE]",
+              help="text, json, sarif, junit or github; =FILE writes to a file (repeatable; default text).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]),
+              help="Lowest severity that fails the run (default error, or shipcard.yaml's check.fail-on).")
+@click.option("--base", metavar="REF", help="Check only what changed since the merge base of REF and HEAD.")
+@click.option("--config", type=_PATH, help="Repository config (default: the nearest shipcard.yaml).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list skipped files, suppressed findings and timings.")
+def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict_kinds: bool,
+                  crd_dirs: tuple[Path, ...], policy_dirs: tuple[Path, ...], values: tuple[Path, ...],
+                  formats: tuple[str, ...], fail_on: str | None, base: str | None, config: Path | None,
+                  verbose: bool) -> None:
+    """Validate manifests, Kustomize trees, charts, Argo CD Applications and cards.
+
+    PATH defaults to the repository root; `-` reads manifests from standard input.
+    Exit status: 0 nothing at or above --fail-on, 1 findings, 2 usage error or unreadable input.
+    """
+    from shipcard.check.engine import CheckOptions, run_check
+    from shipcard.check.report import parse_formats, write_outputs
+    from shipcard.errors import ShipcardError
+
+    specs = parse_formats(formats)
+    if config is not None and not config.is_file():
+        raise ShipcardError(f"--config {config}: no such file")
+    options = CheckOptions(paths=list(paths), kubernetes_version=kubernetes_version, strict_kinds=strict_kinds,
+                           crd_dirs=[p.resolve() for p in crd_dirs], policy_dirs=[p.resolve() for p in policy_dirs],
+                           values=list(values), fail_on=fail_on, base=base, config=config)
+
+    def log(line: str) -> None:
+        click.echo(line, err=True)
+
+    result = run_check(options, log=log)
+    if verbose:
+        for path, why in result.skipped:
+            log(f"skipped {path}: {why}")
+        for note in result.notes:
+            log(f"note: {note}")
+        if result.config_file:
+            log(f"config: {result.config_file}")
+        log("timings: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items()))
+    write_outputs(specs, result, verbose=verbose)
+    sys.exit(result.exit_code)
+
+
+@click.command("rules")
+@click.argument("rule_id", required=False)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--policy-dir", "policy_dirs", multiple=True, type=_PATH,
+              help="Also list the rules of these organisation policy directories.")
+@click.option("--config", type=_PATH, help="Repository config whose check.policy-dirs to include "
+                                            "(default: the nearest shipcard.yaml).")
+def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...], config: Path | None) -> None:
+    """List the policy rules, or print one rule's documentation."""
+    from shipcard.check.engine import all_rule_infos
+    from shipcard.check.rules import load_rules
+    from shipcard.check.suppress import find_config, load_config
+    from shipcard.errors import ShipcardError
+
+    settings = load_config(config or find_config(Path.cwd()))
+    infos = all_rule_infos(load_rules([p.resolve() for p in policy_dirs], config_dirs=settings.policy_dirs,
+                                      root=Path.cwd()))
+    if rule_id is not None:
+        chosen = [i for i in infos if i.id == rule_id]
+        if not chosen:
+            raise ShipcardError(f"no rule {rule_id!r} (see `shipcard rules`)")
+        click.echo(json.dumps(_info_dict(chosen[0]), indent=2) if output == "json" else rule_doc(chosen[0]))
+        return
+    if output == "json":
+        click.echo(json.dumps([_info_dict(i) for i in infos], indent=2))
+        return
+    width = max(len(i.id) for i in infos)
+    for info in infos:
+        click.echo(f"{info.id:<{width}}  {info.severity:<7}  {info.category:<12}  {info.title}")
+    click.echo(f"\n{len(infos)} rules; `shipcard rules ID` prints one rule's documentation.")
+
+
+def _info_dict(info: RuleInfo) -> dict[str, object]:
+    return {"id": info.id, "severity": info.severity, "title": info.title, "category": info.category,
+            "rationale": info.rationale, "fix": info.fix, "pass_examples": info.pass_examples,
+            "fail_examples": info.fail_examples, "source": info.source}
+
+
+def rule_doc(info: RuleInfo) -> str:
+    """One rule's documentation as text, with its PASS and FAIL examples."""
+    lines = [f"{info.id} ({info.severity}, {info.category})", "", info.title, "",
+             "Why: " + info.rationale, "", "Fix: " + info.fix]
+    for label, examples in (("PASS", info.pass_examples), ("FAIL", info.fail_examples)):
+        for number, example in enumerate(examples, start=1):
+            lines += ["", f"{label} example {number}:", *("    " + line for line in example.rstrip("\n").split("\n"))]
+    if info.source:
+        lines += ["", f"Defined in {info.source}"]
+    return "\n".join(lines)

@@ -1,0 +1,259 @@
+"""`shipcard check`: run the layers in order and decide the exit code.
+
+1. inputs and YAML   (shipcard.check.inputs)       files → objects; malformed YAML is a finding
+2. Kubernetes schema (shipcard.check.schema)       strict, per (apiVersion, kind)
+3. custom resources  (shipcard.check.schema)       CRDs from the input and --crd-dir, bundled schemas
+4. deprecations      (shipcard.check.deprecations) removed / deprecated apiVersions
+5. policy pack       (shipcard.check.rules)        load_rules(policy_dirs).evaluate(objects)
+6. suppression       (shipcard.check.suppress)     annotations and shipcard.yaml
+
+Exit codes: 0 when no unsuppressed finding is at or above --fail-on, 1 when one is, 2 for
+usage errors and unreadable input. Malformed YAML is an error finding, so never 0.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from shipcard.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
+from shipcard.check.inputs import MANIFEST_SUFFIXES, display, load_targets, plan_inputs, repository_root
+from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
+from shipcard.check.rules import RuleSet, load_rules
+from shipcard.check.schema import SchemaValidator, schema_rule_infos
+from shipcard.check.suppress import (apply_suppressions, counts_against, find_config, load_config,
+                                      suppression_rule_infos, validate_fail_on)
+from shipcard.errors import InputError, ShipcardError
+from shipcard.yamlio import load_documents, read_text
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class CheckOptions:
+    paths: list[str] = field(default_factory=list)
+    kubernetes_version: str | None = None
+    strict_kinds: bool = False
+    crd_dirs: list[Path] = field(default_factory=list)
+    policy_dirs: list[Path] = field(default_factory=list)
+    values: list[Path] = field(default_factory=list)
+    fail_on: str | None = None
+    base: str | None = None
+    config: Path | None = None
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    objects: int
+    files: list[str]
+    rules: list[RuleInfo]
+    kubernetes_version: str
+    fail_on: str
+    exit_code: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    selection: list[str] = field(default_factory=list)
+    config_file: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    root: Path = field(default_factory=Path.cwd)
+
+    def counts(self) -> dict[str, int]:
+        out = {"error": 0, "warning": 0, "info": 0, "suppressed": 0}
+        for finding in self.findings:
+            out["suppressed" if finding.suppressed else finding.severity] += 1
+        return out
+
+
+def run_check(options: CheckOptions, *, stdin_text: str | None = None,
+              log: Callable[[str], None] = lambda _: None) -> CheckResult:
+    """Check the inputs; ShipcardError for usage errors (bad option, missing path, bad config or policy).
+
+    The cyclic garbage collector is paused meanwhile: parsing builds millions of acyclic
+    objects that stay alive until the end, and repeated full collections over them would
+    triple the run time (reference counting still frees everything).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_check(options, stdin_text=stdin_text, log=log)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run_check(options: CheckOptions, *, stdin_text: str | None,
+               log: Callable[[str], None]) -> CheckResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    cwd = Path.cwd().resolve()
+    first = Path(options.paths[0]).resolve() if options.paths and options.paths[0] != "-" else cwd
+    config = load_config(options.config or find_config(first if first.exists() else cwd))
+    fail_on = validate_fail_on(options.fail_on or config.fail_on or "error")
+    validator = SchemaValidator(options.kubernetes_version or config.kubernetes_version,
+                                strict_kinds=options.strict_kinds or bool(config.strict_kinds))
+    # Outside a repository, a directory given on the command line is the root of the tree to check.
+    root = repository_root(first if first.exists() else cwd) or (first if first.is_dir() else cwd)
+    paths = options.paths or [str(root)]
+    plan = plan_inputs(paths, values=options.values)
+    selection: list[str] = []
+    if options.base:
+        from shipcard.check.base import select_changed
+        plan, selection = select_changed(plan, options.base, root)
+        for line in selection:
+            log(line)
+    lap("plan")
+
+    loaded = load_targets(plan, stdin_text=stdin_text)
+    findings = list(loaded.findings)
+    objects = loaded.objects
+    lap("read and render")
+
+    crd_findings, crds = _crds(objects, options.crd_dirs + config.crd_dirs)
+    findings += crd_findings
+    validator.register_crds(crds)
+    for obj in objects:
+        if not is_removed(obj, validator.target):
+            findings += validator.validate(obj)
+    lap("schema")
+
+    findings += check_deprecations(objects, validator.target)
+    lap("deprecations")
+
+    ruleset = load_rules(options.policy_dirs, config_dirs=config.policy_dirs, root=root)
+    kube_objects = [o for o in objects if o.api_version and o.kind]
+    findings += _evaluate(ruleset, kube_objects, root, validator)
+    lap("policy pack")
+
+    infos = all_rule_infos(ruleset)
+    by_ref = {(o.file, o.ref): o for o in objects}
+    for finding in findings:
+        if finding.origin is None:
+            obj = by_ref.get((finding.file, finding.object_ref))
+            finding.origin = obj.origin if obj is not None else None
+    findings = apply_suppressions(findings, objects, config, {i.id for i in infos})
+    findings = _sorted_unique(findings)
+    lap("suppression")
+
+    return CheckResult(
+        findings=findings, objects=len(objects), files=loaded.files, rules=infos,
+        kubernetes_version=validator.version, fail_on=fail_on, exit_code=exit_code(findings, fail_on),
+        skipped=loaded.skipped, notes=loaded.notes, selection=selection,
+        config_file=display(config.file) if config.file else None, timings=timings, root=root)
+
+
+def exit_code(findings: list[Finding], fail_on: str) -> int:
+    if any(f.rule == "input-unreadable" for f in findings):
+        return EXIT_USAGE
+    if any(counts_against(f, fail_on) for f in findings):
+        return EXIT_VIOLATIONS
+    return EXIT_OK
+
+
+def _crds(objects: list[K8sObject], crd_dirs: list[Path]) -> tuple[list[Finding], list[K8sObject]]:
+    """CustomResourceDefinitions of the input first, then those under --crd-dir."""
+    crds = [o for o in objects if _is_crd(o.data)]
+    findings: list[Finding] = []
+    for directory in crd_dirs:
+        if not directory.is_dir():
+            raise ShipcardError(f"--crd-dir {display(directory)}: no such directory")
+        for path in sorted(directory.rglob("*")):
+            if not path.is_file() or not path.name.endswith(MANIFEST_SUFFIXES):
+                continue
+            shown = display(path)
+            try:
+                for document in load_documents(read_text(path), shown):
+                    if isinstance(document.data, dict) and _is_crd(document.data):
+                        crds.append(K8sObject(document.data, shown, document))
+            except InputError as exc:
+                findings.append(Finding("yaml-invalid", "error", exc.message, shown, exc.location.line,
+                                        exc.location.column))
+    return findings, crds
+
+
+def _is_crd(data: dict[str, Any]) -> bool:
+    return data.get("kind") == "CustomResourceDefinition" \
+        and str(data.get("apiVersion", "")).startswith("apiextensions.k8s.io/")
+
+
+def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: SchemaValidator) -> list[Finding]:
+    """Every rule over every object; if a rule trips over an object the schema already rejected,
+    evaluate again without the schema-invalid objects (their schema findings stand)."""
+    try:
+        return list(ruleset.evaluate(objects, root=root))
+    except Exception:
+        valid = [o for o in objects if validator.verdict(o.data) != "invalid"]
+        if len(valid) == len(objects):
+            raise
+        return list(ruleset.evaluate(valid, root=root))
+
+
+def all_rule_infos(ruleset: RuleSet | None = None) -> list[RuleInfo]:
+    """The policy pack's rules plus the findings of the engine's own layers, by ID."""
+    infos: dict[str, RuleInfo] = {i.id: i for i in engine_rule_infos()}
+    for info in (ruleset or load_rules()).infos():
+        infos[info.id] = info
+    return sorted(infos.values(), key=lambda i: (i.category, i.id))
+
+
+def engine_rule_infos() -> list[RuleInfo]:
+    src = "shipcard/check/inputs.py"
+    return [
+        RuleInfo("yaml-invalid", "error", "File is not valid YAML", "input",
+                 "Malformed YAML, duplicate keys, alias bombs, nesting deeper than 200 levels, files over 10 MiB "
+                 "and text that is not UTF-8 cannot be checked, and tools disagree on what they mean. "
+                 "This finding cannot be suppressed.",
+                 "Fix the file at the reported line.",
+                 ["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: fast\n"],
+                 ["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: fast\n  mode: slow\n"],
+                 src),
+        RuleInfo("input-unreadable", "error", "Input file cannot be read", "input",
+                 "A file that cannot be opened (permissions, a broken link) is not checked; the run exits 2.",
+                 "Make the file readable or leave it out of the checked paths.", source=src),
+        RuleInfo("render-failed", "error", "Kustomize or Helm rendering failed", "input",
+                 "A Kustomize tree or chart that does not render cannot be deployed either. The finding carries "
+                 "kubectl's or helm's error output; a missing kubectl or helm is reported the same way "
+                 "(SHIPCARD_KUBECTL / SHIPCARD_HELM name the binaries).",
+                 "Run the command from the message locally and fix what it reports.", source=src),
+        RuleInfo("card-invalid", "error", "Service card does not load", "gitops",
+                 "A card that fails its schema or semantic checks cannot be rendered; the message has the field "
+                 "and line.", "Fix the card at the reported line (see docs/card-v1.schema.json).",
+                 ["apiVersion: shipcard/v1\nkind: Service\nname: web\nteam: shop\nimage: ghcr.io/example/web:1.0.0\n"
+                  "ports:\n  - {name: http, port: 8080}\nenvironments:\n  prod: {}\n"
+                  "gitops:\n  repoURL: https://github.com/example/gitops.git\n"],
+                 ["apiVersion: shipcard/v1\nkind: Service\nname: web\nteam: shop\nimage: ghcr.io/example/web:1.0.0\n"
+                  "ports:\n  - {name: http, port: 8080}\nenvironments:\n  prod: {}\n"
+                  "gitops:\n  repoURL: https://github.com/example/gitops.git\nreplicass: 2\n"],
+                 src),
+        RuleInfo("generated-file-edited", "error", "Generated file no longer matches its card", "gitops",
+                 "Files shipcard renders carry a header with a digest of their body. A file edited by hand no "
+                 "longer matches it, and the next `shipcard render` would revert the edit; for a card in "
+                 "services/, files missing from or stale in its rendered tree are reported too.",
+                 "Make the change in the card and run `shipcard render`, or restore the file.",
+                 source=src),
+        *schema_rule_infos(),
+        *deprecation_rule_infos(),
+        *suppression_rule_infos(),
+    ]
+
+
+def _sorted_unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for finding in findings:
+        key = (finding.rule, finding.file, finding.line, finding.column, finding.message, finding.object_ref,
+               finding.container, finding.origin)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return sorted(unique, key=lambda f: (f.file, f.line, f.column, -SEVERITY_ORDER[f.severity], f.rule))

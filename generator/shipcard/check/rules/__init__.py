@@ -1,0 +1,166 @@
+"""The policy pack: data rules from `policies/`, Python rules from `shipcard.check.rules.cross`.
+
+    rules = load_rules([Path("org-policies")])      # built-in pack + organisation policies
+    findings = rules.evaluate(objects, root=repo)    # every rule over every object
+    rules.infos(); rules.get("run-as-root")
+
+Organisation policy directories use the same formats as the built-in pack: every
+`*.yaml`/`*.yml` file below them is a data rule (see `shipcard.check.rules.data`),
+every `*.py` file a Python rule (see `shipcard.check.rules.python`). Rule IDs must be
+unique across the pack and all directories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from shipcard.check.model import Finding, K8sObject, RuleInfo
+from shipcard.check.rules.data import DataRule, PolicyError, load_data_rule
+from shipcard.check.rules.kube import Context, Prepared, prepare
+from shipcard.check.rules.python import PythonRule, builtin_python_rules, load_python_rule_file
+from shipcard.resources import data_dir
+
+__all__ = ["PolicyError", "RuleSet", "builtin_policy_dir", "load_rules", "Rule"]
+
+Rule = DataRule | PythonRule
+
+
+def builtin_policy_dir() -> Path:
+    """The built-in data rules: the package's `_data/policies` (the top-level `policies/` in a checkout)."""
+    return data_dir("policies")
+
+
+class RuleSet:
+    """A loaded set of rules. `root` (the repository root) and `repo_urls` serve the GitOps rules."""
+
+    def __init__(self, rules: Iterable[Rule], *, root: Path | None = None, repo_urls: set[str] | None = None) -> None:
+        self._rules: dict[str, Rule] = {}
+        for rule in rules:
+            if rule.id in self._rules:
+                raise PolicyError(f"rule ID {rule.id!r} is defined twice: in {self._rules[rule.id].info.source} "
+                                  f"and in {rule.info.source}")
+            self._rules[rule.id] = rule
+        self.root = root
+        self.repo_urls = repo_urls
+        self._data = [r for r in self._rules.values() if isinstance(r, DataRule)]
+        self._python = [r for r in self._rules.values() if isinstance(r, PythonRule)]
+        self._per_kind: dict[str, tuple[list[DataRule], list[DataRule], list[DataRule], list[DataRule]]] = {}
+
+    # ------------------------------------------------------------------ metadata
+
+    def infos(self) -> list[RuleInfo]:
+        return [r.info for r in sorted(self._rules.values(), key=lambda r: (r.info.category, r.id))]
+
+    def get(self, rule_id: str) -> RuleInfo | None:
+        rule = self._rules.get(rule_id)
+        return rule.info if rule else None
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """The rule itself (its target, schema or module), for documentation."""
+        return self._rules.get(rule_id)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self._rules.values())
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    def only(self, rule_ids: Iterable[str]) -> "RuleSet":
+        """The same rules restricted to `rule_ids` (unknown IDs are ignored)."""
+        wanted = set(rule_ids)
+        return RuleSet([r for r in self._rules.values() if r.id in wanted], root=self.root, repo_urls=self.repo_urls)
+
+    def without(self, rule_ids: Iterable[str]) -> "RuleSet":
+        unwanted = set(rule_ids)
+        return RuleSet([r for r in self._rules.values() if r.id not in unwanted], root=self.root,
+                       repo_urls=self.repo_urls)
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, objects: list[K8sObject], root: Path | None = None) -> list[Finding]:
+        """Every rule over every object: data rules per object, then the Python rules over all of them.
+
+        `root` (default: `self.root`) is the repository root the Argo CD source paths are relative to;
+        without it, argocd-source-path-missing does not run.
+        """
+        prepared = [prepare(o) for o in objects]
+        findings: list[Finding] = []
+        for p in prepared:
+            object_rules, pod_rules, container_rules, job_rules = self._rules_for(p.kind)
+            for rule in object_rules:
+                rule.check_object(p, findings)
+            if p.pod_spec is not None:
+                for rule in pod_rules:
+                    rule.check_pod(p, findings)
+                if p.containers:
+                    for rule in container_rules:
+                        rule.check_containers(p, findings)
+            if p.job_spec is not None:
+                for rule in job_rules:
+                    rule.check_job(p, findings)
+        if self._python:
+            context = Context(objects, root=root if root is not None else self.root, repo_urls=self.repo_urls,
+                              prepared=prepared)
+            for rule in self._python:
+                findings.extend(rule.run(context))
+        return findings
+
+    def _rules_for(self, kind: str) -> tuple[list[DataRule], list[DataRule], list[DataRule], list[DataRule]]:
+        cached = self._per_kind.get(kind)
+        if cached is None:
+            applicable = [r for r in self._data if r.applies_to_kind(kind)]
+            cached = tuple([r for r in applicable if r.target == t]  # type: ignore[assignment]
+                           for t in ("object", "podSpec", "container", "jobSpec"))
+            self._per_kind[kind] = cached  # type: ignore[assignment]
+        return cached  # type: ignore[return-value]
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """Rule files below a policy directory, in a stable order (hidden and `_`-prefixed files skipped)."""
+    files = []
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).parts
+        if any(part.startswith((".", "_")) for part in rel) or not path.is_file():
+            continue
+        if path.suffix in (".yaml", ".yml", ".py"):
+            files.append(path)
+    return files
+
+
+def load_policy_dir(directory: Path, *, label: str | None = None, allow_python: bool = True) -> list[Rule]:
+    """Every rule file below `directory`; `label` replaces the directory in RuleInfo.source."""
+    if not directory.is_dir():
+        raise PolicyError(f"{directory}: policy directory not found")
+    rules: list[Rule] = []
+    for path in policy_files(directory):
+        if path.suffix == ".py":
+            if not allow_python:
+                raise PolicyError(f"{path}: Python rules load only from --policy-dir; a directory named in "
+                                  "shipcard.yaml takes YAML rules, so that a pull request cannot run code in CI")
+            rules.append(load_python_rule_file(path))
+        else:
+            source = f"{label}/{path.relative_to(directory).as_posix()}" if label else None
+            rules.append(load_data_rule(path, source))
+    return rules
+
+
+def load_rules(policy_dirs: list[Path] | None = None, *, config_dirs: list[Path] | None = None,
+               root: Path | None = None) -> RuleSet:
+    """The built-in pack, every rule in `policy_dirs` (trusted: given by whoever runs shipcard) and the
+    YAML rules in `config_dirs` (named by the repository's shipcard.yaml); PolicyError (exit 2) on a
+    bad file or a duplicate ID."""
+    rules: list[Rule] = []
+    rules += load_policy_dir(builtin_policy_dir(), label="policies")
+    rules += builtin_python_rules()
+    for directory in policy_dirs or []:
+        rules += load_policy_dir(Path(directory))
+    for directory in config_dirs or []:
+        rules += load_policy_dir(Path(directory), allow_python=False)
+    return RuleSet(rules, root=root)
+
+
+__all__ += ["Context", "Prepared", "DataRule", "PythonRule"]

@@ -1,0 +1,118 @@
+'''A PodDisruptionBudget allows no voluntary disruption at all.
+
+Reported when `maxUnavailable` is 0 or 0%, `minAvailable` is 100%, or `minAvailable` is
+at least the minimum number of pods of a workload it selects (its replicas, or its HPA's
+minReplicas).
+
+```yaml pass
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/example/web:1.0.0
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels: {app: web}
+```
+
+```yaml fail
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  maxUnavailable: 0
+  selector:
+    matchLabels: {app: web}
+```
+
+```yaml fail
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/example/web:1.0.0
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels: {app: web}
+```
+'''
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shipcard.check.model import Finding, K8sObject
+from shipcard.check.rules.kube import Context, as_dict, finding
+
+ID = "pdb-blocks-eviction"
+SEVERITY = "error"
+CATEGORY = "reliability"
+TITLE = "PodDisruptionBudget blocks every eviction"
+RATIONALE = """A budget that allows zero disruptions makes every node drain hang: cluster upgrades,
+node autoscaling and spot replacements stall until someone deletes the budget or the pods by
+hand, which is worse than the disruption the budget was meant to prevent."""
+FIX = """Allow at least one pod to be down: `maxUnavailable: 1` (or a percentage that rounds to at
+least 1), or `minAvailable` below the number of replicas."""
+
+
+def _is_zero(value: Any) -> bool:
+    return value == 0 or (isinstance(value, str) and value.strip() in ("0", "0%"))
+
+
+def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
+    context = context or Context(objects)
+    for pdb in context.of_kind("PodDisruptionBudget"):
+        spec = as_dict(pdb.obj.data.get("spec"))
+        if "maxUnavailable" in spec and _is_zero(spec["maxUnavailable"]):
+            yield finding(pdb.obj, ("spec", "maxUnavailable"),
+                          f"{pdb.obj.ref} sets maxUnavailable to {spec['maxUnavailable']}: no pod may ever be evicted")
+            continue
+        if "minAvailable" not in spec:
+            continue
+        minimum = spec["minAvailable"]
+        if isinstance(minimum, str) and minimum.strip() == "100%":
+            yield finding(pdb.obj, ("spec", "minAvailable"),
+                          f"{pdb.obj.ref} requires 100% of the pods available: no pod may ever be evicted")
+            continue
+        if not isinstance(minimum, int) or isinstance(minimum, bool):
+            continue
+        for workload in context.select_workloads(pdb.namespace, spec.get("selector")):
+            replicas = context.minimum_replicas(workload)
+            if replicas is not None and 0 < replicas <= minimum:
+                yield finding(pdb.obj, ("spec", "minAvailable"),
+                              f"{pdb.obj.ref} requires {minimum} pods available but {workload.obj.ref} "
+                              f"runs {replicas}: no pod may ever be evicted")
+                break

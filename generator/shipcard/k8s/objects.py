@@ -1,0 +1,400 @@
+"""Kubernetes objects from a ServiceSpec: pure functions, no I/O.
+
+`service_objects(spec)` gives the objects every environment shares (the
+Kustomize base); `environment_objects(env)` gives the complete, namespaced set
+for one environment. Both formats (Kustomize, helmfile) render these same objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from shipcard.card.model import NEVER_SCHEDULE, Environment, Job, Probe, Resources, ServiceSpec
+
+Obj = dict[str, Any]
+
+RUN_AS = 10001
+TMP_VOLUME = "tmp"
+SCRIPT_DIR = "/opt/shipcard"
+SCRIPT_MODE = 0o555
+JOB_TTL_SECONDS = 7 * 24 * 3600
+HOOK_TTL_SECONDS = 24 * 3600
+STARTING_DEADLINE_SECONDS = 300
+HISTORY_LIMIT = 3
+DEFAULT_TIME_ZONE = "Etc/UTC"
+CONCURRENCY = {"forbid": "Forbid", "replace": "Replace", "allow": "Allow"}
+PER_ENVIRONMENT_KINDS = {"ExternalSecret"}
+
+
+def service_objects(spec: ServiceSpec) -> list[Obj]:
+    """Every object of the service, without namespace and without per-environment kinds."""
+    objects: list[Obj] = [service_account(spec)]
+    if spec.env:
+        objects.append(env_config_map(spec))
+    if any(job.script for job in spec.jobs):
+        objects.append(scripts_config_map(spec))
+    if spec.has_server:
+        if spec.ports:
+            objects.append(service(spec))
+        objects.append(deployment(spec))
+        if spec.autoscaling:
+            objects.append(horizontal_pod_autoscaler(spec))
+        if _minimum_replicas(spec) >= 2:
+            objects.append(pod_disruption_budget(spec))
+        if spec.ingress:
+            objects.append(ingress(spec))
+    objects.extend(network_policies(spec))
+    for job in spec.jobs:
+        objects.append(hook_job(spec, job) if job.kind == "hook" else cron_job(spec, job))
+    return objects
+
+
+def environment_objects(env: Environment) -> list[Obj]:
+    """The complete object set of one environment, namespaced."""
+    objects = service_objects(env.spec)
+    if env.spec.secrets:
+        objects.insert(1, external_secret(env.spec))
+    for obj in objects:
+        obj["metadata"] = {"name": obj["metadata"]["name"], "namespace": env.namespace,
+                           **{k: v for k, v in obj["metadata"].items() if k != "name"}}
+    return objects
+
+
+# --------------------------------------------------------------------------- names and labels
+
+
+def labels(spec: ServiceSpec, component: str) -> dict[str, str]:
+    result = {
+        "app.kubernetes.io/name": spec.name,
+        "app.kubernetes.io/instance": spec.name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "shipcard",
+    }
+    if spec.team:
+        result["app.kubernetes.io/part-of"] = spec.team
+    return result
+
+
+def selector(spec: ServiceSpec, component: str = "server") -> dict[str, str]:
+    return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/component": component}
+
+
+def _meta(name: str, spec: ServiceSpec, component: str, annotations: dict[str, str] | None = None) -> Obj:
+    meta: Obj = {"name": name, "labels": labels(spec, component)}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def env_config_map_name(spec: ServiceSpec) -> str:
+    return f"{spec.name}-env"
+
+
+def scripts_config_map_name(spec: ServiceSpec) -> str:
+    return f"{spec.name}-scripts"
+
+
+def secret_name(spec: ServiceSpec) -> str:
+    return f"{spec.name}-secrets"
+
+
+def job_object_name(spec: ServiceSpec, job: Job) -> str:
+    return f"{spec.name}-{job.name}"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _minimum_replicas(spec: ServiceSpec) -> int:
+    return spec.autoscaling.min if spec.autoscaling else spec.replicas
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def service_account(spec: ServiceSpec) -> Obj:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec.name, spec, "identity"),
+            "automountServiceAccountToken": False}
+
+
+def env_config_map(spec: ServiceSpec) -> Obj:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(env_config_map_name(spec), spec, "config"),
+            "data": dict(spec.env)}
+
+
+def scripts_config_map(spec: ServiceSpec) -> Obj:
+    data = {f"{job.name}.sh": job.script for job in spec.jobs if job.script}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _meta(scripts_config_map_name(spec), spec, "config"), "data": data}
+
+
+def external_secret(spec: ServiceSpec) -> Obj:
+    """Secrets come from the provider through External Secrets: never a Secret with values in git."""
+    assert spec.secrets is not None
+    data = []
+    for variable, remote in spec.secrets.env:
+        key, _, prop = remote.partition("#")
+        ref: Obj = {"key": key}
+        if prop:
+            ref["property"] = prop
+        data.append({"secretKey": variable, "remoteRef": ref})
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": _meta(spec.name, spec, "secrets", {"shipcard.io/provider": spec.secrets.provider}),
+        "spec": {
+            "refreshInterval": spec.secrets.refresh,
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": spec.secrets.store},
+            "target": {"name": secret_name(spec), "creationPolicy": "Owner"},
+            "data": data,
+        },
+    }
+
+
+def service(spec: ServiceSpec) -> Obj:
+    ports = []
+    for port in spec.ports:
+        entry: Obj = {"name": port.name, "port": port.exposed_port, "targetPort": port.name, "protocol": "TCP"}
+        if port.protocol == "grpc":
+            entry["appProtocol"] = "kubernetes.io/h2c"
+        elif port.protocol == "http":
+            entry["appProtocol"] = "http"
+        ports.append(entry)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(spec.name, spec, "server"),
+            "spec": {"type": "ClusterIP", "selector": selector(spec), "ports": ports}}
+
+
+def deployment(spec: ServiceSpec) -> Obj:
+    body: Obj = {}
+    if not spec.autoscaling:
+        body["replicas"] = spec.replicas  # with an HPA the autoscaler owns replicas, not git
+    body.update({
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": selector(spec)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+        "template": _pod_template(spec, "server", _server_container(spec), restart_policy=None,
+                                  grace_period=spec.grace_period),
+    })
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(spec.name, spec, "server"), "spec": body}
+
+
+def horizontal_pod_autoscaler(spec: ServiceSpec) -> Obj:
+    assert spec.autoscaling is not None
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(spec.name, spec, "server"),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+            "minReplicas": spec.autoscaling.min,
+            "maxReplicas": spec.autoscaling.max,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": spec.autoscaling.cpu}}}],
+        },
+    }
+
+
+def pod_disruption_budget(spec: ServiceSpec) -> Obj:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(spec.name, spec, "server"),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(spec)},
+                 "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+    }
+
+
+def ingress(spec: ServiceSpec) -> Obj:
+    assert spec.ingress is not None
+    ing = spec.ingress
+    port = next((p for p in spec.ports if p.protocol == "http"), spec.ports[0])
+    annotations: dict[str, str] = {}
+    if ing.class_name == "alb":
+        annotations["alb.ingress.kubernetes.io/scheme"] = "internet-facing"
+        annotations["alb.ingress.kubernetes.io/target-type"] = "ip"
+        if ing.tls:
+            annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}, {"HTTPS": 443}]'
+            annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
+        if spec.readiness and spec.readiness.kind == "http" and spec.readiness.path:
+            annotations["alb.ingress.kubernetes.io/healthcheck-path"] = spec.readiness.path
+    body: Obj = {}
+    if ing.class_name:
+        body["ingressClassName"] = ing.class_name
+    if ing.tls:
+        # The AWS Load Balancer Controller finds the ACM certificate from the hosts; others need a Secret.
+        body["tls"] = [{"hosts": [ing.host]} if ing.class_name == "alb"
+                       else {"hosts": [ing.host], "secretName": f"{spec.name}-tls"}]
+    body["rules"] = [{"host": ing.host, "http": {"paths": [{
+        "path": ing.path, "pathType": "Prefix",
+        "backend": {"service": {"name": spec.name, "port": {"name": port.name}}},
+    }]}}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": _meta(spec.name, spec, "server", annotations or None), "spec": body}
+
+
+def network_policies(spec: ServiceSpec) -> list[Obj]:
+    """Deny all ingress to the service's pods, then allow the declared ports."""
+    pods = {"matchLabels": {"app.kubernetes.io/name": spec.name}}
+    deny = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _meta(f"{spec.name}-default-deny", spec, "network"),
+            "spec": {"podSelector": pods, "policyTypes": ["Ingress"]}}
+    if not (spec.has_server and spec.ports):
+        return [deny]
+    allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": _meta(f"{spec.name}-allow-ports", spec, "network"),
+             "spec": {"podSelector": {"matchLabels": selector(spec)}, "policyTypes": ["Ingress"],
+                      "ingress": [{"ports": [{"port": p.port, "protocol": "TCP"} for p in spec.ports]}]}}
+    return [deny, allow]
+
+
+def cron_job(spec: ServiceSpec, job: Job) -> Obj:
+    """A scheduled job, or (manual) a suspended CronJob that people start with `kubectl create job --from`."""
+    manual = job.kind == "manual"
+    body: Obj = {
+        "schedule": NEVER_SCHEDULE if manual else job.schedule,
+        "timeZone": job.time_zone or DEFAULT_TIME_ZONE,
+        "concurrencyPolicy": CONCURRENCY[job.concurrency],
+        "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
+        "suspend": manual or job.suspend,
+        "successfulJobsHistoryLimit": HISTORY_LIMIT,
+        "failedJobsHistoryLimit": HISTORY_LIMIT,
+        "jobTemplate": {"metadata": {"labels": labels(spec, "job")}, "spec": _job_spec(spec, job, JOB_TTL_SECONDS)},
+    }
+    annotations = {"shipcard.io/run": f"kubectl create job --from=cronjob/{job_object_name(spec, job)} "
+                                      f"{job_object_name(spec, job)}-manual"} if manual else None
+    return {"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": _meta(job_object_name(spec, job), spec, "job", annotations), "spec": body}
+
+
+def hook_job(spec: ServiceSpec, job: Job) -> Obj:
+    """An Argo CD PreSync hook: runs before every sync of the environment (database migrations)."""
+    annotations = {"argocd.argoproj.io/hook": "PreSync",
+                   "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": _meta(job_object_name(spec, job), spec, "job", annotations),
+            "spec": _job_spec(spec, job, HOOK_TTL_SECONDS)}
+
+
+def _job_spec(spec: ServiceSpec, job: Job, ttl: int) -> Obj:
+    return {
+        "backoffLimit": job.retries,
+        "activeDeadlineSeconds": job.timeout_seconds,
+        "ttlSecondsAfterFinished": ttl,
+        "template": _pod_template(spec, "job", _job_container(spec, job), restart_policy="Never",
+                                  grace_period=spec.grace_period, script_job=job if job.script else None),
+    }
+
+
+# --------------------------------------------------------------------------- pods and containers
+
+
+def _pod_template(spec: ServiceSpec, component: str, container: Obj, *, restart_policy: str | None,
+                  grace_period: int, script_job: Job | None = None) -> Obj:
+    annotations = {}
+    if spec.env:
+        annotations["shipcard.io/config-hash"] = _short_hash(repr(spec.env))
+    if script_job:
+        annotations["shipcard.io/script-hash"] = _short_hash(script_job.script or "")
+    meta: Obj = {"labels": labels(spec, component)}
+    if annotations:
+        meta["annotations"] = annotations
+    volumes: list[Obj] = [{"name": TMP_VOLUME, "emptyDir": {}}]
+    if script_job:
+        volumes.append({"name": "script", "configMap": {
+            "name": scripts_config_map_name(spec), "defaultMode": SCRIPT_MODE,
+            "items": [{"key": f"{script_job.name}.sh", "path": script_job.name}]}})
+    pod: Obj = {
+        "serviceAccountName": spec.name,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+    }
+    if restart_policy:
+        pod["restartPolicy"] = restart_policy
+    pod.update({
+        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "terminationGracePeriodSeconds": grace_period,
+        "containers": [container],
+        "volumes": volumes,
+    })
+    return {"metadata": meta, "spec": pod}
+
+
+def _server_container(spec: ServiceSpec) -> Obj:
+    container = _container(spec, spec.name, spec.image, spec.command, spec.args, spec.resources)
+    if spec.ports:
+        container["ports"] = [{"name": p.name, "containerPort": p.port, "protocol": "TCP"} for p in spec.ports]
+    for field, probe in (("startupProbe", spec.startup), ("readinessProbe", spec.readiness),
+                         ("livenessProbe", spec.liveness)):
+        if probe:
+            container[field] = _probe(probe, spec)
+    if spec.pre_stop_sleep:
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": spec.pre_stop_sleep}}}
+    return _with_security(container)
+
+
+def _job_container(spec: ServiceSpec, job: Job) -> Obj:
+    command: tuple[str, ...] = job.command
+    if job.script:
+        path = f"{SCRIPT_DIR}/{job.name}"
+        command = (path,) if job.script.startswith("#!") else ("/bin/sh", path)
+    container = _container(spec, job.name, job.image, command, job.args, job.resources)
+    if job.script:
+        container["volumeMounts"] = container["volumeMounts"] + [
+            {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True}]
+    return _with_security(container)
+
+
+def _container(spec: ServiceSpec, name: str, image: str, command: tuple[str, ...], args: tuple[str, ...],
+               resources: Resources) -> Obj:
+    container: Obj = {"name": name, "image": image}
+    if command:
+        container["command"] = list(command)
+    if args:
+        container["args"] = list(args)
+    env_from = []
+    if spec.env:
+        env_from.append({"configMapRef": {"name": env_config_map_name(spec)}})
+    if spec.secrets:
+        env_from.append({"secretRef": {"name": secret_name(spec)}})
+    if env_from:
+        container["envFrom"] = env_from
+    limits: Obj = {"memory": resources.limit_memory or resources.memory}
+    if resources.limit_cpu:
+        limits["cpu"] = resources.limit_cpu
+    container["resources"] = {"requests": {"cpu": resources.cpu, "memory": resources.memory}, "limits": limits}
+    container["volumeMounts"] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}]
+    return container
+
+
+def _with_security(container: Obj) -> Obj:
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    return container
+
+
+def _probe(probe: Probe, spec: ServiceSpec) -> Obj:
+    port = probe.port
+    if isinstance(port, int):  # name the port when the card declared it, so probes follow port changes
+        port = next((p.name for p in spec.ports if p.port == port), port)
+    if probe.kind == "http":
+        body: Obj = {"httpGet": {"path": probe.path or "/", "port": port}}
+    elif probe.kind == "grpc":
+        body = {"grpc": {"port": int(probe.port)}}  # gRPC probes take a number, not a port name
+        if probe.service:
+            body["grpc"]["service"] = probe.service
+    elif probe.kind == "tcp":
+        body = {"tcpSocket": {"port": port}}
+    else:
+        body = {"exec": {"command": list(probe.command)}}
+    for field, value in (("initialDelaySeconds", probe.initial_delay), ("periodSeconds", probe.period),
+                         ("failureThreshold", probe.failure_threshold)):
+        if value is not None:
+            body[field] = value
+    return body

@@ -1,0 +1,117 @@
+"""`shipcard new NAME`: a service card from a blueprint, written to `services/NAME.service.yaml`.
+
+Values are data: cookiecutter renders the blueprint with a unique placeholder for every
+value (only the validated NAME goes in as itself), then each placeholder, which the
+blueprint puts only where a whole scalar goes, is replaced in the card's text by the value
+written as a YAML scalar. The result is parsed again and must hold exactly those values, and
+`load_card` must accept it, before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shipcard.card.load import MAX_CARD_BYTES, load_card_text
+from shipcard.card.schema import SERVICE_NAME
+from shipcard.errors import InputError, Location, ShipcardError
+from shipcard.lifecycle.blueprints import (SERVICE_KINDS, ask, interactive, load_blueprint, parse_sets,
+                                            render_blueprint, rendered_defaults, staging)
+from shipcard.repo import REPO_FILE, find_repo_root, load_repo
+from shipcard.yamlio import load_roundtrip, read_text, scalar_text, to_plain, write_atomic
+
+MAX_NAME = 63
+
+
+@click.command("new")
+@click.argument("name")
+@click.option("--blueprint", "kind", type=click.Choice(SERVICE_KINDS), default="web", show_default=True,
+              help="Which kind of service to start from.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="A blueprint value (repeatable); values are taken literally, never as templates.")
+@click.option("--no-input", is_flag=True, help="Never prompt; take defaults for what --set does not give.")
+def new_command(name: str, kind: str, sets: tuple[str, ...], no_input: bool) -> None:
+    """Write services/NAME.service.yaml from a blueprint (web, worker, cronjob or console)."""
+    check_name(name)
+    root = find_repo_root(Path.cwd())
+    if root is None:
+        raise ShipcardError(f"no {REPO_FILE} here or above: run `shipcard init` first (or cd into the repository)")
+    target = root / "services" / f"{name}.service.yaml"
+    if target.exists():
+        raise ShipcardError(f"{target}: already exists; edit it instead")
+    text = card_text(name, kind, sets, no_input, root)
+    write_atomic(target, text)
+    click.echo(f"wrote {target.relative_to(root).as_posix()} (blueprint service-{kind}); "
+               "next: `shipcard render`")
+
+
+def check_name(name: str) -> None:
+    """A service name is a DNS-1035 label: it names the Service, the Deployment and the card file."""
+    if len(name) > MAX_NAME or not re.match(SERVICE_NAME, name):
+        raise ShipcardError(f"NAME {name!r}: a service name is at most {MAX_NAME} lower-case letters, digits and "
+                            "'-', starting with a letter and ending with a letter or digit")
+
+
+def card_text(name: str, kind: str, sets: tuple[str, ...], no_input: bool, root: Path) -> str:
+    """The card's text, validated against the repository's settings; nothing is written."""
+    blueprint = load_blueprint(f"service-{kind}")
+    values = parse_sets(sets, blueprint, fixed=("name",))
+    defaults = rendered_defaults(blueprint, {"name": name})
+    keys = [k for k in blueprint.defaults if k != "name"]
+    if interactive(no_input):
+        values = ask(blueprint, values, defaults, keys)
+    values = {key: values.get(key, defaults[key]) for key in keys}
+    placeholders = {key: f"shipcardvalue{index}x" for index, key in enumerate(keys)}
+    filename = f"services/{name}.service.yaml"
+    with staging(root) as scratch:
+        produced = render_blueprint(blueprint, {"name": name, **placeholders}, scratch)
+        rendered = read_text(produced / f"{name}.service.yaml", max_bytes=MAX_CARD_BYTES)
+    text = fill_placeholders(rendered, filename, {placeholders[k]: values[k] for k in keys})
+    load_card_text(text, str(root / filename), filename, repo=load_repo(root))
+    return text
+
+
+def fill_placeholders(text: str, filename: str, values: dict[str, Any]) -> str:
+    """Replace each placeholder scalar by its value written as YAML, leaving every other byte alone."""
+    doc = load_roundtrip(text, filename)
+    sites: list[tuple[int, int, str]] = []
+    _find_sites(doc, values, sites)
+    lines = text.split("\n")
+    for line, column, placeholder in sorted(sites, reverse=True):
+        current = lines[line]
+        lines[line] = current[:column] + scalar_text(values[placeholder]) + current[column + len(placeholder):]
+    result = "\n".join(lines)
+    left = [p for p in values if p in result]
+    if left:
+        raise ShipcardError(f"{filename}: the blueprint uses {left[0]} outside a scalar value (blueprint bug)")
+    expected = _replaced(to_plain(doc), values)
+    if to_plain(load_roundtrip(result, filename)) != expected:
+        raise InputError(Location(filename), "", "the values would change the card's structure; nothing written")
+    return result
+
+
+def _find_sites(node: Any, values: dict[str, Any], sites: list[tuple[int, int, str]]) -> None:
+    """(line, column, placeholder) of every scalar that is exactly a placeholder, written plain."""
+    if isinstance(node, dict):
+        entries = [(key, node.lc.value(key)) for key in node]
+    elif isinstance(node, list):
+        entries = [(index, node.lc.item(index)) for index in range(len(node))]
+    else:
+        return
+    for key, (line, column) in entries:
+        value = node[key]
+        if isinstance(value, str) and value in values:
+            sites.append((line, column, value))
+        else:
+            _find_sites(value, values, sites)
+
+
+def _replaced(data: Any, values: dict[str, Any]) -> Any:
+    if isinstance(data, dict):
+        return {k: _replaced(v, values) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_replaced(v, values) for v in data]
+    return values.get(data, data) if isinstance(data, str) else data

@@ -1,0 +1,326 @@
+"""Rendering a whole repository: every card, in parallel, skipping services whose inputs did not change.
+
+`plan_repository` reads and compares only; it returns one merged `Plan` that a
+`tree.Transaction` commits as one change (an upgrade adds its rewritten cards to the same plan).
+Services render in worker processes (fork) when there are enough of them: loading and
+rendering a card is pure Python, so threads share one core. Measured on the 2-core machine,
+planning 1,000 cards took 8.6 s in one process, 4.3 s in two worker processes, and no less
+with two threads than in one process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import posixpath
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Iterator
+
+from yaml import YAMLError
+
+from shipcard.card.load import MAX_CARD_BYTES, compile_schemas, load_card_text
+from shipcard.chart import CHART_DIR, chart_files
+from shipcard.errors import InputError, Location, ShipcardError
+from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
+from shipcard.render import (card_files, card_format, card_source, check_format, check_unique_names,
+                              extension_files, owned_globs)
+from shipcard.repo import RepoSettings
+from shipcard.writers.tree import Plan, header_source, plan_tree, safe_target
+from shipcard.yamlio import load_plain, read_text
+
+CARD_SUFFIX = ".service.yaml"
+PARALLEL_FROM = 16  # fewer services render faster in this process than a pool starts
+
+
+@dataclass(frozen=True)
+class CardInput:
+    """A card as this run sees it: its file, how headers name it, and its text (maybe not yet on disk)."""
+
+    path: Path
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Options:
+    fmt: str | None = None  # --format: every card in this format
+    pins: dict[str, str] | None = None  # --lock: reference → digest
+    everything: bool = False  # --all: render services whose inputs did not change too
+    force: bool = False  # overwrite hand-edited generated files, keeping .orig copies
+    prune: bool = False  # delete the files of removed cards
+    jobs: int = 1
+    whole_repository: bool = True  # the cards are all of the repository's: removed ones are orphans
+
+
+@dataclass
+class ServiceResult:
+    name: str
+    source: str
+    tree: str  # gitops.path
+    format: str
+    plan: Plan
+    skipped: bool = False
+
+    @property
+    def changed_files(self) -> list[str]:
+        """Files of the service's tree this run adds, modifies or removes (its state file aside)."""
+        return [rel for rel in [*self.plan.writes, *self.plan.deletes] if not rel.startswith(f"{STATE_DIR}/")]
+
+
+@dataclass
+class Orphan:
+    """The files a removed card left behind: its Applications and tree."""
+
+    service: str
+    card: str
+    files: list[str]
+
+    @property
+    def applications(self) -> list[str]:
+        return [rel for rel in self.files if rel.startswith("argocd/")]
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    services: list[ServiceResult]
+    orphans: list[Orphan] = field(default_factory=list)
+
+    @property
+    def rendered(self) -> list[ServiceResult]:
+        return [s for s in self.services if not s.skipped]
+
+
+def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
+    resolved_out = out.resolve()
+    return [CardInput(path, card_source(path, out, resolved_out), read_text(path, max_bytes=MAX_CARD_BYTES))
+            for path in paths]
+
+
+def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, options: Options,
+                    progress: Callable[[int], None] | None = None,
+                    rendered: Callable[[ServiceResult], None] | None = None,
+                    verified: VerifiedFiles | None = None) -> Outcome:
+    """Render what needs rendering and compare it with the tree; nothing is written.
+
+    `progress(n)` hears of services done; `rendered(service)` gets each rendered service as it comes;
+    `verified` spares reading the files of unchanged services that earlier runs found intact.
+    """
+    check_format(options.fmt)
+    # Cards named on the command line: only their states (by the usual file name), not a thousand others'.
+    states = read_states(out, None if options.whole_repository else
+                         [PurePosixPath(card.source).name.removesuffix(CARD_SUFFIX) for card in cards])
+    by_source = {state.card: state for state in states}
+    by_name = {state.service: state for state in states}
+    inputs = {card.source: inputs_hash(card.text, repo, options.fmt, options.pins) for card in cards}
+    services: dict[str, ServiceResult] = {}
+    to_render = []
+    for card in cards:
+        state = by_source.get(card.source)
+        if not options.everything and state is not None and state.still_valid(out, inputs[card.source], verified):
+            services[card.source] = ServiceResult(state.service, card.source, state.tree, state.format, Plan(out),
+                                                  skipped=True)
+        else:
+            to_render.append(card)
+    if progress and services:
+        progress(len(services))
+    context = _Context(out, repo, options, by_source, by_name, inputs)
+    for result in _render_all(to_render, context):
+        services[result.source] = result
+        if rendered:
+            rendered(result)
+        if progress:
+            progress(1)
+    ordered = [services[card.source] for card in cards]
+    check_unique_names([(s.name, s.source) for s in ordered])
+    _check_unique_trees(ordered)
+    plan = Plan(out)
+    for service in ordered:
+        plan.merge(service.plan)
+    if any(s.format == "helmfile" for s in ordered):
+        plan.merge(plan_tree(out, chart_files(), [f"{CHART_DIR}/**/*"], force=options.force))
+    orphans = _orphans(out, ordered, states) if options.whole_repository else []
+    if options.prune:
+        for orphan in orphans:
+            plan.merge(plan_tree(out, {}, [], force=options.force, previous=orphan.files, sources=(orphan.card,)))
+    return Outcome(plan, ordered, orphans)
+
+
+# --------------------------------------------------------------------------- rendering services
+
+
+@dataclass(frozen=True)
+class _Context:
+    out: Path
+    repo: RepoSettings
+    options: Options
+    by_source: dict[str, State]
+    by_name: dict[str, State]
+    inputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A ShipcardError from a worker, as data (InputError's constructor does not survive pickling)."""
+
+    message: str
+    location: Location | None = None
+    field_name: str = ""
+
+    def error(self) -> ShipcardError:
+        if self.location is not None:
+            return InputError(self.location, self.field_name, self.message)
+        return ShipcardError(self.message)
+
+
+def _render_all(cards: list[CardInput], context: _Context) -> Iterator[ServiceResult]:
+    jobs = min(context.options.jobs, os.cpu_count() or 1)
+    if jobs <= 1 or len(cards) < PARALLEL_FROM:
+        results: Iterable[ServiceResult | _Failure] = (_render_service(card, context) for card in cards)
+        yield from _raising(results)
+        return
+    chunk = max(1, len(cards) // (jobs * 8))
+    compile_schemas()  # once here, not once per worker
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_set_context, initargs=(context,)) as pool:
+        yield from _raising(pool.map(_render_in_worker, cards, chunksize=chunk))
+
+
+def _raising(results: Iterable[ServiceResult | _Failure]) -> Iterator[ServiceResult]:
+    for result in results:
+        if isinstance(result, _Failure):
+            raise result.error()
+        yield result
+
+
+_WORKER_CONTEXT: _Context | None = None
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+
+
+def _set_context(context: _Context) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = context
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Make this worker exit when the render that forked it dies (SIGKILL, OOM killer).
+
+    A worker outlives a killed parent otherwise, blocked for ever on the task queue and holding
+    the parent's stdout and stderr open. Linux only; elsewhere a pool's own shutdown has to do.
+    """
+    parent = multiprocessing.parent_process()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent.pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _render_in_worker(card: CardInput) -> ServiceResult | _Failure:
+    assert _WORKER_CONTEXT is not None
+    return _render_service(card, _WORKER_CONTEXT)
+
+
+def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Failure:
+    """Load, render and compare one card (in a worker or here)."""
+    out, options = context.out, context.options
+    try:
+        loaded = load_card_text(card.text, str(card.path), card.source, options.pins, context.repo)
+        fmt = card_format(loaded, options.fmt)
+        extensions = {rel: (out / rel).is_file() for rel in extension_files(loaded, options.fmt)}
+        present = frozenset(rel for rel, there in extensions.items() if there)
+        files = card_files(loaded, options.fmt, present, context.repo.argocd_namespace)
+        state = State(loaded.name, card.source, loaded.gitops.path, fmt, context.inputs[card.source], extensions,
+                      tuple(files))
+        files[state.path] = state.text()
+        previous = context.by_source.get(card.source) or context.by_name.get(loaded.name)
+        stale_candidates = (*previous.files, previous.path) if previous else ()
+        # A tree rendered before shipcard kept states: look for stale files the old way, by globs.
+        owned = [] if previous else owned_globs(loaded)
+        sources = (card.source, previous.card) if previous else (card.source,)
+        plan = plan_tree(out, files, owned, force=options.force, previous=stale_candidates, sources=sources)
+        if plan.conflicts:
+            plan.drop(state.path)  # the old state stays: the next run renders this service again
+    except InputError as exc:
+        return _Failure(exc.message, exc.location, exc.field)
+    except ShipcardError as exc:
+        return _Failure(str(exc))
+    return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan)
+
+
+def _check_unique_trees(services: list[ServiceResult]) -> None:
+    """Two cards rendering into one gitops.path would overwrite each other's files."""
+    seen: dict[str, str] = {}
+    for service in services:
+        if service.tree in seen:
+            raise ShipcardError(f"{service.source}: gitops.path {service.tree!r} is also the tree of "
+                                f"{seen[service.tree]}; give each card its own")
+        seen[service.tree] = service.source
+
+
+# --------------------------------------------------------------------------- orphans
+
+
+def _orphans(out: Path, services: list[ServiceResult], states: list[State]) -> list[Orphan]:
+    """Trees and Applications of cards that are gone: from their states, and unclaimed Applications."""
+    sources = {s.source for s in services}
+    names = {s.name for s in services}
+    orphans = [Orphan(state.service, state.card, [*state.files, state.path]) for state in states
+               if state.card not in sources and state.service not in names]
+    claimed = {rel for state in states for rel in state.files}
+    claimed.update(rel for s in services for rel in s.plan.writes)
+    by_card = {orphan.card: orphan for orphan in orphans}
+    for path in sorted(out.glob("argocd/*/*.yaml")):
+        rel = path.relative_to(out).as_posix()
+        if rel in claimed or path.is_symlink() or not path.is_file():
+            continue
+        source = _header_source(path)
+        if source is None or source in sources:
+            continue
+        orphan = by_card.setdefault(source, Orphan(path.stem, source, []))
+        if orphan not in orphans:
+            orphans.append(orphan)
+        orphan.files.append(rel)
+        orphan.files += [f for f in _tree_of_application(out, path, source) if f not in orphan.files]
+    return orphans
+
+
+def _tree_of_application(out: Path, app_file: Path, source: str) -> list[str]:
+    """For a removed card without a render state: the generated files of the tree its Application deploys."""
+    try:
+        app = load_plain(app_file.read_text(encoding="utf-8"))
+        spec = app["spec"]["source"]
+        path = PurePosixPath(spec["path"])
+        value_files = (spec.get("helm") or {}).get("valueFiles") or []
+    except (OSError, UnicodeDecodeError, YAMLError, KeyError, TypeError):
+        return []
+    if path.parent.name == "overlays":  # kustomize: <tree>/overlays/<env>
+        tree = path.parent.parent
+    elif value_files:  # helmfile: the chart, with <tree>/values/<env>.yaml
+        tree = PurePosixPath(posixpath.normpath(str(path / value_files[0]))).parent.parent
+    else:
+        return []
+    try:  # a tree through a link leading outside `out` is not ours to list
+        root = safe_target(out, tree.as_posix())
+    except ShipcardError:
+        return []
+    if not root.is_dir() or root.is_symlink():
+        return []
+    return sorted(p.relative_to(out).as_posix() for p in root.rglob("*")
+                  if p.is_file() and not p.is_symlink() and _header_source(p) == source)
+
+
+def _header_source(path: Path) -> str | None:
+    """The card named in a generated file's header (its first line only is read)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return header_source(handle.readline().rstrip("\n"))
+    except (OSError, UnicodeDecodeError):
+        return None

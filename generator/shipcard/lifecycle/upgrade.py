@@ -1,0 +1,227 @@
+"""`shipcard upgrade`: migrate every card to the current format and re-render every service, as one change.
+
+The rewritten cards (and shipcard.yaml's blueprintVersion) go into the same transaction as the
+re-rendered trees (`tree.apply`), so an upgrade killed at any point leaves cards and trees as
+they were, or (once committed) as they should be after the next shipcard run completes it;
+never new cards with old trees. With --commit the change is committed on a new branch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shipcard import __version__
+from shipcard.card.migrate import FORMATS, migrate_text
+from shipcard.card.schema import API_VERSION
+from shipcard.errors import ShipcardError
+from shipcard.lifecycle.blueprints import blueprint_version
+from shipcard.lifecycle.rendering import CardInput, Options, Outcome, ServiceResult, plan_repository, read_cards
+from shipcard.lifecycle.report import progress_bar, report_outcome
+from shipcard.render import find_cards
+from shipcard.repo import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
+from shipcard.writers.tree import STATE_DIR, Plan, apply, locked, recover
+from shipcard.yamlio import load_roundtrip, read_text
+
+
+@dataclass
+class Upgrade:
+    """What an upgrade changes: cards migrated (path → changes), settings, and the re-render."""
+
+    root: Path
+    target: str
+    migrations: dict[str, list[str]] = field(default_factory=dict)
+    settings_change: str | None = None
+    outcome: Outcome | None = None
+    plan: Plan | None = None
+
+    def service_lines(self) -> list[str]:
+        """One line per service that changes: its card's migrations and its generated files."""
+        lines = []
+        services = self.outcome.services if self.outcome else []
+        by_source = {s.source: s for s in services}
+        for source in sorted(set(self.migrations) | {s.source for s in services if s.changed_files}):
+            service = by_source.get(source)
+            parts = []
+            if source in self.migrations:
+                parts.append("card migrated (" + "; ".join(self.migrations[source]) + ")")
+            if service is not None and service.changed_files:
+                parts.append(_files_changed(service))
+            name = service.name if service else source
+            lines.append(f"- {name}: {', '.join(parts)}")
+        return lines
+
+
+@click.command("upgrade")
+@click.option("--to", "target", default=API_VERSION, show_default=True, type=click.Choice(FORMATS),
+              help="Card format to migrate to.")
+@click.option("--branch", help="Branch to commit on (with --commit; default shipcard-upgrade-<version>).")
+@click.option("--commit", is_flag=True, help="Commit the upgrade on a new branch (git).")
+@click.option("--allow-dirty", is_flag=True, help="Upgrade even when the git working tree has changes.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Services rendered in parallel (default: the number of cores).")
+def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: bool, jobs: int | None) -> None:
+    """Migrate every card to the current card format and re-render every service.
+
+    Cards keep their comments, order and layout: only renamed keys and apiVersion change.
+    """
+    root = find_repo_root(Path.cwd()) or Path.cwd()
+    if branch and not commit:
+        raise ShipcardError("--branch names the branch --commit creates: add --commit")
+    repo = _git_repository(root)
+    if commit and repo is None:
+        raise ShipcardError(f"{root}: not in a git repository; --commit needs one")
+    if repo is not None and not allow_dirty:
+        dirty = _dirty_paths(repo, root)
+        if dirty:
+            raise ShipcardError(f"the working tree has uncommitted changes ({', '.join(dirty[:5])}"
+                                f"{' …' if len(dirty) > 5 else ''}); commit or stash them, or pass --allow-dirty")
+    paths = find_cards(root)
+    if not paths:
+        raise ShipcardError(f"no cards under {root / 'services'}")
+    branch_name = branch or f"shipcard-upgrade-{__version__}"
+    with locked(root):
+        recover(root)
+        upgrade = plan_upgrade(root, paths, target, jobs or os.cpu_count() or 1)
+        assert upgrade.plan is not None
+        if not upgrade.plan.changed:
+            click.echo(f"already up to date: {len(paths)} card(s) in {target}, every tree as they render")
+            return
+        if commit:
+            assert repo is not None
+            _switch_to_new_branch(repo, branch_name)
+        apply(upgrade.plan)
+    _report(upgrade)
+    if commit:
+        assert repo is not None
+        click.echo(_commit(repo, root, upgrade, branch_name))
+    if upgrade.plan.conflicts:
+        sys.exit(1)  # hand-edited generated files were left as they are (reported above)
+
+
+def plan_upgrade(root: Path, paths: list[Path], target: str, jobs: int) -> Upgrade:
+    """Migrate in memory, render with the migrated cards, and gather everything into one plan."""
+    upgrade = Upgrade(root, target)
+    inputs = []
+    writes: dict[str, str] = {}
+    for card in read_cards(root, paths):
+        text, changes = migrate_text(card.text, str(card.path), target)
+        if changes:
+            upgrade.migrations[card.source] = changes
+            writes[card.path.relative_to(root).as_posix()] = text
+        inputs.append(CardInput(card.path, card.source, text))
+    settings = _upgraded_settings(root, upgrade, writes)
+    if target == API_VERSION:
+        with progress_bar(len(inputs)) as advance:
+            upgrade.outcome = plan_repository(root, inputs, settings, Options(everything=True, jobs=jobs), advance)
+        plan = upgrade.outcome.plan
+    else:
+        plan = Plan(root)  # cards in an older format do not render: migrate only
+    plan.writes.update(writes)
+    upgrade.plan = plan
+    return upgrade
+
+
+def _upgraded_settings(root: Path, upgrade: Upgrade, writes: dict[str, str]) -> RepoSettings:
+    """shipcard.yaml with blueprintVersion brought to this shipcard's, its only rewrite (when present)."""
+    path = root / REPO_FILE
+    if not path.is_file():
+        return load_repo(root)
+    text = read_text(path)
+    doc = load_roundtrip(text, str(path))
+    current = doc.get("blueprintVersion") if isinstance(doc, dict) else None
+    version = blueprint_version()
+    if current is None or str(current) == version:
+        return load_repo(root)
+    line, column = doc.lc.value("blueprintVersion")
+    lines = text.split("\n")
+    old = lines[line][column:]
+    quote = old[0] if old[:1] in ("'", '"') else ""
+    token = f"{quote}{current}{quote}"
+    if not old.startswith(token):
+        raise ShipcardError(f"{path}:{line + 1}:{column + 1}: blueprintVersion: write it as a plain or quoted "
+                            "string so that upgrade can update it")
+    lines[line] = lines[line][:column] + f'"{version}"' + lines[line][column + len(token):]
+    new_text = "\n".join(lines)
+    writes[REPO_FILE] = new_text
+    upgrade.settings_change = f"{REPO_FILE}: blueprintVersion {current} → {version}"
+    return parse_repo(new_text, path)
+
+
+def _files_changed(service: ServiceResult) -> str:
+    plan, tree_files = service.plan, set(service.changed_files)  # render states aside
+    counts = [(len(tree_files.intersection(plan.added)), "added"),
+              (len(tree_files.intersection(plan.modified)), "modified"),
+              (len(tree_files.intersection(plan.deletes)), "removed")]
+    return "files " + ", ".join(f"{n} {what}" for n, what in counts if n)
+
+
+def _report(upgrade: Upgrade) -> None:
+    migrated = len(upgrade.migrations)
+    click.echo(f"migrated {migrated} card(s) to {upgrade.target}")
+    if upgrade.settings_change:
+        click.echo(upgrade.settings_change)
+    for line in upgrade.service_lines():
+        click.echo(line)
+    if upgrade.outcome is not None:
+        report_outcome(upgrade.outcome, prune=False)
+    else:
+        click.echo(f"not rendered: this shipcard renders {API_VERSION} cards")
+
+
+# --------------------------------------------------------------------------- git
+
+
+def _git_repository(root: Path) -> Any:
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def _dirty_paths(repo: Any, root: Path) -> list[str]:
+    """Changed, staged and untracked paths, shipcard's own `.shipcard/` aside."""
+    paths = {d.a_path for d in repo.index.diff(None)} | set(repo.untracked_files)
+    if repo.head.is_valid():
+        paths |= {d.a_path for d in repo.index.diff("HEAD")}
+    top = Path(repo.working_tree_dir)
+    local = (root.resolve() / STATE_DIR).relative_to(top.resolve()).as_posix() + "/"
+    return sorted(p for p in paths if not p.startswith(local))
+
+
+def _switch_to_new_branch(repo: Any, name: str) -> None:
+    import git
+
+    if not repo.head.is_detached and repo.active_branch.name == name:
+        return  # an interrupted upgrade is being completed on its own branch
+    if name in repo.heads:
+        raise ShipcardError(f"branch {name!r} exists already; pass --branch NAME")
+    try:
+        repo.create_head(name).checkout()
+    except git.GitError as exc:
+        raise ShipcardError(f"git: {exc}") from None
+
+
+def _commit(repo: Any, root: Path, upgrade: Upgrade, branch: str) -> str:
+    import git
+
+    assert upgrade.plan is not None
+    paths = [str(root / rel) for rel in sorted({*upgrade.plan.writes, *upgrade.plan.deletes})]
+    lines = upgrade.service_lines()
+    message = [f"shipcard upgrade: cards to {upgrade.target}, rendered by shipcard {__version__}", ""]
+    if upgrade.settings_change:
+        message.append(upgrade.settings_change)
+    message += [f"Services ({len(lines)} changed):", *lines]
+    try:
+        repo.git.add("--all", "--", *paths)
+        commit = repo.index.commit("\n".join(message) + "\n")
+    except git.GitError as exc:
+        raise ShipcardError(f"git: {exc}") from None
+    return f"committed {commit.hexsha[:12]} on branch {branch}"

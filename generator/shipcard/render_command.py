@@ -1,0 +1,83 @@
+"""`shipcard render`: write (or, with --check, compare) the GitOps tree of some cards, or of all of them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from shipcard.errors import ShipcardError
+from shipcard.lifecycle.rendering import Options, Outcome, plan_repository, read_cards
+from shipcard.lifecycle.report import progress_bar, report_outcome
+from shipcard.lifecycle.state import VerifiedFiles
+from shipcard.pin.lock import load_lock
+from shipcard.render import FORMATS, find_cards
+from shipcard.repo import find_repo_root, load_repo
+from shipcard.writers.tree import drift, locked, pending, transaction
+
+
+@click.command("render")
+@click.argument("cards", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Root of the GitOps repository to write (default: the nearest directory with "
+                   "shipcard.yaml, else the current one).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing every file that differs from its card.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Render every card in this format for this run, whatever its gitops.format says.")
+@click.option("--lock", "lock", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="A lock file from `shipcard pin --lock`: tag-only images render pinned to its digests.")
+@click.option("--all", "everything", is_flag=True,
+              help="Render every service, also those whose card, settings and shipcard version did not change.")
+@click.option("--force", is_flag=True,
+              help="Overwrite generated files that were edited by hand, keeping each as <file>.orig.")
+@click.option("--prune", is_flag=True, help="Delete the trees and Applications of cards that were removed.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Services rendered in parallel (default: the number of cores).")
+def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: str | None, lock: Path | None,
+                   everything: bool, force: bool, prune: bool, jobs: int | None) -> None:
+    """Render service cards into Kustomize or helmfile trees and Argo CD Applications.
+
+    With no CARD, renders every services/*.service.yaml of the repository, skipping services
+    whose inputs did not change since their last render, and reports removed cards' files.
+    """
+    out = out if out is not None else (find_repo_root(Path.cwd()) or Path("."))
+    paths = list(cards) or find_cards(out)
+    if not paths:
+        raise ShipcardError(f"no cards given and none found under {out / 'services'}")
+    options = Options(fmt=fmt, pins=load_lock(lock) if lock else None, everything=everything or check,
+                      force=force, prune=prune, jobs=jobs or os.cpu_count() or 1, whole_repository=not cards)
+    repo = load_repo(out)
+    inputs = read_cards(out, paths)
+    if check:
+        if pending(out):
+            raise ShipcardError(f"{out / '.shipcard/txn'}: an interrupted run left a transaction; "
+                                "run `shipcard render` to complete it")
+        outcome = plan_repository(out, inputs, repo, options)
+        _report_drift(outcome)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with locked(out), transaction(out) as txn, progress_bar(len(inputs)) as advance:
+        # Transaction() first completes a killed run's journal: the plan compares with the tree as it ends up.
+        # Each service's files are staged as soon as it is rendered, while the others still render.
+        verified = VerifiedFiles(out)
+        outcome = plan_repository(out, inputs, repo, options, advance, lambda service: txn.stage(service.plan.writes),
+                                  verified)
+        txn.commit(outcome.plan)
+        verified.save(options.whole_repository)
+    report_outcome(outcome, prune=prune)
+    if outcome.plan.conflicts:
+        sys.exit(1)
+
+
+def _report_drift(outcome: Outcome) -> None:
+    problems = drift(outcome.plan)
+    for orphan in outcome.orphans:
+        problems += [f"{rel}: left by removed card {orphan.card} (render --prune deletes it)" for rel in orphan.files]
+    for line in problems:
+        click.echo(line)
+    if problems:
+        click.echo(f"{len(problems)} file(s) out of date: run `shipcard render`", err=True)
+        sys.exit(1)
+    click.echo(f"up to date: {outcome.plan.unchanged} file(s) match their cards")
