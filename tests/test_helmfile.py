@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from shipcard import __version__
 from shipcard.card.load import load_card
 from shipcard.card.model import Card, Environment
-from shipcard.chart import CHART_DIR, chart_semver
+from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
 from shipcard.writers.helmfile import values_for

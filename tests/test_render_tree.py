@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shipcard.render import plan_render
+from shipcard.lifecycle.rendering import plan_render
 from shipcard.writers.tree import HEADER_PREFIX, STATE_DIR, apply, edited_by_hand, recover
 from tests.conftest import example_cards, run_cli
 

@@ -17,7 +17,8 @@ from shipcard.check.rules import PolicyError, builtin_policy_dir, load_rules
 from shipcard.check.rules.examples import example_objects, run_example
 from shipcard.errors import InputError
 from shipcard.k8s.objects import environment_objects
-from shipcard.render import render_cards
+from shipcard.render import card_files
+from shipcard.writers.chart import chart_files
 from shipcard.yamlio import dump, load_documents, read_text
 from tests.conftest import ROOT, example_cards
 
@@ -267,7 +268,8 @@ def rendered_cards() -> list:  # type: ignore[type-arg]
 def test_shipcards_rendered_trees_pass_without_an_error_finding(tmp_path: Path) -> None:
     objects: list[K8sObject] = []
     cards = rendered_cards()
-    for rel, text in render_cards(cards).files.items():
+    files = {rel: text for card in cards for rel, text in card_files(card).items()}
+    for rel, text in {**files, **chart_files()}.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
         if rel.startswith("argocd/"):

@@ -709,7 +709,7 @@ def _card_drift(path: Path, card: Any) -> list[Finding]:
     if not isinstance(tree, str) or not (out / tree).is_dir():
         return []
     try:
-        from shipcard.render import plan_render
+        from shipcard.lifecycle.rendering import plan_render
         from shipcard.writers.tree import drift
     except ImportError:
         return []

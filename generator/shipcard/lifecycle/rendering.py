@@ -23,12 +23,12 @@ from typing import Callable, Iterable, Iterator
 from yaml import YAMLError
 
 from shipcard.card.load import MAX_CARD_BYTES, compile_schemas, load_card_text
-from shipcard.chart import CHART_DIR, chart_files
+from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
 from shipcard.render import (card_files, card_format, card_source, check_format, check_unique_names,
                               extension_files, owned_globs)
-from shipcard.repo import RepoSettings
+from shipcard.repo import RepoSettings, load_repo
 from shipcard.writers.tree import Plan, header_source, plan_tree, safe_target
 from shipcard.yamlio import load_plain, read_text
 
@@ -175,6 +175,14 @@ class _Failure:
         if self.location is not None:
             return InputError(self.location, self.field_name, self.message)
         return ShipcardError(self.message)
+
+
+def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None, pins: dict[str, str] | None = None,
+                force: bool = False) -> tuple[Outcome, Plan]:
+    """Render some cards and compare them with the tree, render state included; nothing is written."""
+    options = Options(fmt=fmt, pins=pins, everything=True, force=force, whole_repository=False)
+    outcome = plan_repository(out, read_cards(out, paths), load_repo(out), options)
+    return outcome, outcome.plan
 
 
 def _render_all(cards: list[CardInput], context: _Context) -> Iterator[ServiceResult]:

@@ -24,7 +24,7 @@ import posixpath
 from typing import Any
 
 from shipcard.card.model import Card, Environment, Job, Port, Probe, Resources, ServiceSpec
-from shipcard.chart import CHART_DIR
+from shipcard.writers.chart import CHART_DIR
 from shipcard.errors import ShipcardError
 from shipcard.images import parse_reference
 from shipcard.k8s.objects import Obj, service_objects
