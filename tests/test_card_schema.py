@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from shipcard.card.schema import build_schema, schema_json, shipped_schema
 from shipcard.card.load import card_from_document
+from shipcard.card.schema import build_schema, schema_json, shipped_schema
 from shipcard.yamlio import load_roundtrip, read_text
 from tests.conftest import ROOT, example_cards
 

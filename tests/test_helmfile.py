@@ -17,9 +17,9 @@ from jsonschema import Draft202012Validator
 from shipcard import __version__
 from shipcard.card.load import load_card
 from shipcard.card.model import Card, Environment
-from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
+from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.writers.helmfile import values_for
 from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, STATE_DIR, is_generated
 from shipcard.yamlio import load_plain, load_plain_all

@@ -59,7 +59,7 @@ class ImageReference:
         """No tag or the tag `latest`: a name every push moves, refused by `pin` unless allowed."""
         return self.tag is None or self.tag == "latest"
 
-    def with_digest(self, digest: str) -> "ImageReference":
+    def with_digest(self, digest: str) -> ImageReference:
         return ImageReference(self.registry, self.repository, self.tag, digest)
 
     def __str__(self) -> str:

@@ -16,9 +16,10 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
@@ -241,10 +242,7 @@ def locate(root: Any, path: PathKey) -> tuple[int, int]:
     if best == (0, 0):
         best = (1, 1)
     for key in path:
-        if isinstance(node, dict) and key in node:
-            best = position_of(node, key)
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        if isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             best = position_of(node, key)
             node = node[key]
         else:

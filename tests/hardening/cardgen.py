@@ -16,7 +16,8 @@ from __future__ import annotations
 import copy
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 

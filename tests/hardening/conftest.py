@@ -7,4 +7,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pin"))
 
-from pinhelpers import docker_config, make_proxy, registry  # noqa: E402,F401  (the registry fixtures of tests/pin)
+from pinhelpers import docker_config, make_proxy, registry  # noqa: F401  (the registry fixtures of tests/pin)

@@ -9,11 +9,11 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
-
 from pinhelpers import Run  # the same result type as tests/pin's (conftest puts tests/pin on the path)
 
 SHIPCARD = Path(sys.executable).parent / "shipcard"

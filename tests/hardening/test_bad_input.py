@@ -12,15 +12,29 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
+from hardhelpers import (
+    FULL_CARD,
+    SMALL_CARD,
+    Run,
+    assert_located_refusal,
+    card,
+    diff_keys,
+    dump_card,
+    field_name,
+    set_path,
+    shipcard,
+    snapshot,
+    temporary_files,
+    write_repo,
+)
 
 from shipcard.card.schema import build_schema
-from hardhelpers import (FULL_CARD, SMALL_CARD, Run, assert_located_refusal, card, diff_keys, dump_card,
-                         field_name, set_path, shipcard, snapshot, temporary_files, write_repo)
 from tests.conftest import ROOT, run_cli
 
 PathKey = tuple[str | int, ...]

@@ -16,13 +16,25 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
-from hardhelpers import (SHIPCARD, SMALL_CARD, card, clean_environment, diff_keys, dump_card, shipcard, snapshot,
-                         start_shipcard, stop, temporary_files, write_repo)
+from hardhelpers import (
+    SHIPCARD,
+    SMALL_CARD,
+    card,
+    clean_environment,
+    diff_keys,
+    dump_card,
+    shipcard,
+    snapshot,
+    start_shipcard,
+    stop,
+    temporary_files,
+    write_repo,
+)
 from pinhelpers import ProxyHandler, Registry
 
 CARDS = 50

@@ -22,17 +22,17 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from cardgen import SCHEMA, card_sets, raw_cards, valid_cards
+from hardhelpers import ONE_LINE_ERROR, dump_card, field_name, set_path, snapshot, write_repo
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from cardgen import SCHEMA, card_sets, raw_cards, valid_cards
 from shipcard.card.load import load_card
 from shipcard.errors import InputError
 from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
 from shipcard.yamlio import load_plain_all
-from hardhelpers import ONE_LINE_ERROR, dump_card, field_name, set_path, snapshot, write_repo
 from tests.conftest import run_cli
 
 EXAMPLES = int(os.environ.get("SHIPCARD_FUZZ_EXAMPLES", "0"))

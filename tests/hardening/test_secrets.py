@@ -13,17 +13,18 @@ import base64
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
-from shipcard.errors import ShipcardError
-from shipcard.pin.credentials import CredentialStore
-from shipcard.pin.registry import RegistryClient, RegistryError
-from shipcard.images import parse_reference
 from hardhelpers import SMALL_CARD, Run, card, dump_card, shipcard, snapshot, write_repo
 from pinhelpers import ProxyHandler, Registry, basic_auth_entry, write_docker_config
+
+from shipcard.errors import ShipcardError
+from shipcard.images import parse_reference
+from shipcard.pin.credentials import CredentialStore
+from shipcard.pin.registry import RegistryClient, RegistryError
 
 CANARY_ENV = "canary-env-7f3a9c"
 CANARY_REF = "canary-ref-5d2e81"

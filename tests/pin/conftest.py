@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
-
-from pinhelpers import (PASSWORD, USER, Registry, Run, htpasswd_line, run_shipcard, start_registry, stop_registry)
-from pinhelpers import docker_config, make_proxy, registry  # noqa: F401  (fixtures shared with tests/hardening)
+from pinhelpers import (  # noqa: F401  (fixtures shared with tests/hardening)
+    PASSWORD,
+    USER,
+    Registry,
+    Run,
+    docker_config,
+    htpasswd_line,
+    make_proxy,
+    registry,
+    run_shipcard,
+    start_registry,
+    stop_registry,
+)
 
 
 @pytest.fixture(scope="session")

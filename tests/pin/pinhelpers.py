@@ -19,10 +19,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -253,9 +253,9 @@ class Proxy:
 
 
 class ProxyHandler(BaseHTTPRequestHandler):
-    server: "ProxyServer"
+    server: ProxyServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep test output quiet
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def answer(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:

@@ -11,9 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
-from pinhelpers import (PASSWORD, USER, Proxy, ProxyHandler, Registry, basic_auth_entry, write_card,
-                        write_docker_config)
+from pinhelpers import PASSWORD, USER, Proxy, ProxyHandler, Registry, basic_auth_entry, write_card, write_docker_config
 
 pytestmark = pytest.mark.registry
 

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pinhelpers import SHARED_EXAMPLES, SHIPCARD, Registry, example_text, write_card
 
 from shipcard.yamlio import load_plain_all
-from pinhelpers import SHARED_EXAMPLES, SHIPCARD, Registry, example_text, write_card
 
 EXAMPLES = ["billing-api.service.yaml", "notifier.service.yaml", "url-pinger.service.yaml",
             "web-frontend.service.yaml"]

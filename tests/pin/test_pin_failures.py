@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from pinhelpers import ProxyHandler, Registry, free_port, write_card
 
 pytestmark = pytest.mark.registry

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pinhelpers import Registry, example_text, write_card
 
 from shipcard.pin.lock import load_lock
-from pinhelpers import Registry, example_text, write_card
 
 pytestmark = pytest.mark.registry
 
@@ -131,7 +131,7 @@ def test_latest_is_refused_unless_allowed(registry: Registry, shipcard, tmp_path
     assert allowed.code == 0, allowed.output
     assert card.read_text() == original.replace(
         f"{registry.host}/team/floating\n", f"{registry.host}/team/floating:latest@{digest}\n").replace(
-        f"floating:latest\n", f"floating:latest@{digest}\n")
+        "floating:latest\n", f"floating:latest@{digest}\n")
 
 
 def test_lock_file_instead_of_cards(registry: Registry, shipcard, tmp_path: Path) -> None:

@@ -14,8 +14,15 @@ from shipcard.pin.cards import load_card
 from shipcard.pin.credentials import Credential, CredentialError, CredentialStore
 from shipcard.pin.lock import LockEntry, load_lock, write_lock
 from shipcard.pin.pinning import pinned_text
-from shipcard.pin.registry import (api_repository, endpoint_for, is_loopback, may_send_credentials,
-                                    parse_challenge, parse_retry_after, resolution_key)
+from shipcard.pin.registry import (
+    api_repository,
+    endpoint_for,
+    is_loopback,
+    may_send_credentials,
+    parse_challenge,
+    parse_retry_after,
+    resolution_key,
+)
 from shipcard.pin.writeback import rewrite
 
 DIGEST = "sha256:" + "ab" * 32

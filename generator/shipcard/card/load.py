@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
@@ -20,15 +20,21 @@ from shipcard.card.model import (
     Card,
     Environment,
     GitOps,
-    ServiceSpec,
     build_spec,
 )
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
 from shipcard.repo import REPO_FILE, RepoSettings, settings_for_card
-from shipcard.yamlio import (NeedsRoundtrip, PathKey, load_plain_like_roundtrip, load_roundtrip, locate, read_text,
-                              to_plain)
+from shipcard.yamlio import (
+    NeedsRoundtrip,
+    PathKey,
+    load_plain_like_roundtrip,
+    load_roundtrip,
+    locate,
+    read_text,
+    to_plain,
+)
 
 ENVIRONMENT_ONLY_FIELDS = ("cluster", "namespace")
 ATOMIC_FIELDS = {("health", "liveness"), ("health", "readiness"), ("health", "startup")}
@@ -171,7 +177,7 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     return Card(name=name, source=source, base=base, environments=environments, gitops=gitops, raw=raw)
 
 
-def _check_format(raw: dict[str, Any], where: "_Locator") -> None:
+def _check_format(raw: dict[str, Any], where: _Locator) -> None:
     from shipcard.card.migrate import FORMATS
 
     version = raw.get("apiVersion")
@@ -184,7 +190,7 @@ def _check_format(raw: dict[str, Any], where: "_Locator") -> None:
                       f"(and migrates {', '.join(FORMATS[:-1])} with `shipcard upgrade`)")
 
 
-def _check_finite(node: Any, where: "_Locator", path: PathKey) -> None:
+def _check_finite(node: Any, where: _Locator, path: PathKey) -> None:
     """`.nan` and `.inf` pass numeric bounds (NaN compares false with everything): refuse them outright."""
     if isinstance(node, float) and not math.isfinite(node):
         raise where.error(path, f"{node} is not a finite number")

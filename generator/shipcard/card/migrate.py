@@ -16,8 +16,9 @@ environment override alike:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from shipcard.card.schema import API_VERSION
 from shipcard.errors import InputError, Location

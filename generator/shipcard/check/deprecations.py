@@ -8,8 +8,8 @@ it); one deprecated but still served is `deprecated-api` (warning).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo, finding_for
 

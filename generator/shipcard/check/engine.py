@@ -15,17 +15,24 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shipcard.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
 from shipcard.check.inputs import MANIFEST_SUFFIXES, display, load_targets, plan_inputs, repository_root
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from shipcard.check.rules import RuleSet, load_rules
 from shipcard.check.schema import SchemaValidator, schema_rule_infos
-from shipcard.check.suppress import (apply_suppressions, counts_against, find_config, load_config,
-                                      suppression_rule_infos, validate_fail_on)
+from shipcard.check.suppress import (
+    apply_suppressions,
+    counts_against,
+    find_config,
+    load_config,
+    suppression_rule_infos,
+    validate_fail_on,
+)
 from shipcard.errors import InputError, ShipcardError
 from shipcard.yamlio import load_documents, read_text
 

@@ -31,20 +31,29 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from shipcard.check.model import Finding, K8sObject
-from shipcard.errors import InputError, ShipcardError
 import fastjsonschema
 
+from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules import builtin_policy_dir
 from shipcard.check.rules.data import load_data_rule
-from shipcard.yamlio import (MAX_FILE_BYTES, Document, UnreadableFileError, dump, load_documents, load_roundtrip,
-                              locate, read_text)
+from shipcard.errors import InputError, ShipcardError
+from shipcard.yamlio import (
+    MAX_FILE_BYTES,
+    Document,
+    UnreadableFileError,
+    dump,
+    load_documents,
+    load_roundtrip,
+    locate,
+    read_text,
+)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -231,7 +240,7 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
 
 
 def _add_kustomize(plan: Plan, directory: Path, reason: str, *, explicit: bool = False,
-                   tree: "KustomizeTree | None" = None) -> Target:
+                   tree: KustomizeTree | None = None) -> Target:
     tree = tree or KustomizeTree.read(directory)
     return plan.add(Target("kustomize", directory, [reason], explicit=explicit,
                            inputs=frozenset(tree.files | tree.included_dirs | {directory})))
@@ -276,7 +285,7 @@ class KustomizeTree:
     included_dirs: set[Path] = field(default_factory=set)
 
     @classmethod
-    def read(cls, directory: Path) -> "KustomizeTree":
+    def read(cls, directory: Path) -> KustomizeTree:
         tree = cls(directory)
         tree._visit(directory, set(), top=True)
         return tree

@@ -21,9 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from shipcard.check.inputs import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
@@ -56,7 +57,7 @@ class IgnoreEntry:
     expires: dt.date | None = None
     _path_pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
-    def matches(self, finding: Finding, rel_file: str | None, ref: "ObjectRef") -> bool:
+    def matches(self, finding: Finding, rel_file: str | None, ref: ObjectRef) -> bool:
         if not any(fnmatch.fnmatchcase(finding.rule, pattern) for pattern in self.rules):
             return False
         if self._path_pattern is not None and (rel_file is None or not self._path_pattern.fullmatch(rel_file)):
@@ -300,7 +301,7 @@ class ObjectRef:
     name: str = ""
 
     @classmethod
-    def parse(cls, ref: str) -> "ObjectRef":
+    def parse(cls, ref: str) -> ObjectRef:
         parts = ref.split("/") if ref else []
         if len(parts) >= 3:
             return cls(parts[0], parts[1], "/".join(parts[2:]))

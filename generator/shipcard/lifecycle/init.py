@@ -16,8 +16,16 @@ import click
 
 from shipcard import __version__
 from shipcard.errors import ShipcardError
-from shipcard.lifecycle.blueprints import (REPOSITORY, ask, interactive, load_blueprint, parse_sets,
-                                            render_blueprint, rendered_defaults, staging)
+from shipcard.lifecycle.blueprints import (
+    REPOSITORY,
+    ask,
+    interactive,
+    load_blueprint,
+    parse_sets,
+    render_blueprint,
+    rendered_defaults,
+    staging,
+)
 from shipcard.repo import REPO_FILE, parse_repo
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"

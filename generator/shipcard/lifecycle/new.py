@@ -18,8 +18,16 @@ import click
 from shipcard.card.load import MAX_CARD_BYTES, load_card_text
 from shipcard.card.schema import SERVICE_NAME
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.lifecycle.blueprints import (SERVICE_KINDS, ask, interactive, load_blueprint, parse_sets,
-                                            render_blueprint, rendered_defaults, staging)
+from shipcard.lifecycle.blueprints import (
+    SERVICE_KINDS,
+    ask,
+    interactive,
+    load_blueprint,
+    parse_sets,
+    render_blueprint,
+    rendered_defaults,
+    staging,
+)
 from shipcard.repo import REPO_FILE, find_repo_root, load_repo
 from shipcard.yamlio import load_roundtrip, read_text, scalar_text, to_plain, write_atomic
 

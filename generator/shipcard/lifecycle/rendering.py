@@ -13,22 +13,29 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
-import signal
 import posixpath
+import signal
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
 
 from yaml import YAMLError
 
 from shipcard.card.load import MAX_CARD_BYTES, compile_schemas, load_card_text
-from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
-from shipcard.render import (card_files, card_format, card_source, check_format, check_unique_names,
-                              extension_files, owned_globs)
+from shipcard.render import (
+    card_files,
+    card_format,
+    card_source,
+    check_format,
+    check_unique_names,
+    extension_files,
+    owned_globs,
+)
 from shipcard.repo import RepoSettings, load_repo
+from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, plan_tree, safe_target
 from shipcard.yamlio import load_plain, read_text
 

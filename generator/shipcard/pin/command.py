@@ -7,12 +7,11 @@ from pathlib import Path
 import click
 
 from shipcard.errors import ShipcardError
-from shipcard.pin.cards import Card, ImageSite, discover, load_card
 from shipcard.pin import journal
+from shipcard.pin.cards import Card, ImageSite, discover, load_card
 from shipcard.pin.credentials import CredentialStore
 from shipcard.pin.lock import load_lock, read_entries
-from shipcard.pin.pinning import (Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select,
-                                   unpinned_sites)
+from shipcard.pin.pinning import Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select, unpinned_sites
 from shipcard.pin.registry import RegistryClient, RegistryError, resolution_key, resolve_many
 
 

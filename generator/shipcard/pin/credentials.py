@@ -13,9 +13,10 @@ import os
 import re
 import subprocess
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from shipcard.errors import ShipcardError
 

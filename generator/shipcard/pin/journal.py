@@ -20,9 +20,9 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from shipcard.errors import ShipcardError, WriteError
 from shipcard.yamlio import write_atomic

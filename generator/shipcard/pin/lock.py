@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shipcard import yamlio
@@ -28,7 +28,7 @@ class LockEntry:
 
 def now_utc() -> str:
     """The resolution time as written in the lock file: UTC, to the second."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_lock(path: Path) -> dict[str, str]:

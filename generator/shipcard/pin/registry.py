@@ -24,10 +24,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Callable
+from typing import Any
 
 from shipcard import __version__
 from shipcard.images import ImageReference
@@ -338,7 +339,7 @@ class RegistryClient:
             return _Response(exc.code, exc.headers, body)
         except urllib.error.URLError as exc:
             raise _network_error(exc.reason, endpoint) from None
-        except (TimeoutError, socket.timeout, OSError, http.client.HTTPException) as exc:
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise _network_error(exc, endpoint) from None
 
 

@@ -24,11 +24,11 @@ import posixpath
 from typing import Any
 
 from shipcard.card.model import Card, Environment, Job, Port, Probe, Resources, ServiceSpec
-from shipcard.writers.chart import CHART_DIR
 from shipcard.errors import ShipcardError
 from shipcard.images import parse_reference
 from shipcard.k8s.objects import Obj, service_objects
 from shipcard.writers.argocd import ARGOCD_NAMESPACE, application, application_path
+from shipcard.writers.chart import CHART_DIR
 from shipcard.yamlio import dump, dump_all
 
 COMMON = "common"

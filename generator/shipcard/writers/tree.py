@@ -24,10 +24,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from shipcard.errors import InputError, Location, ShipcardError, WriteError
 from shipcard.yamlio import write_atomic
@@ -145,7 +145,7 @@ class Plan:
                 if rel in listed:
                     listed.remove(rel)
 
-    def merge(self, other: "Plan") -> None:
+    def merge(self, other: Plan) -> None:
         self.writes.update(other.writes)
         self.deletes += other.deletes
         self.added += other.added

@@ -12,8 +12,8 @@ unique across the pack and all directories.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo
 from shipcard.check.rules.data import DataRule, PolicyError, load_data_rule
@@ -69,12 +69,12 @@ class RuleSet:
     def __contains__(self, rule_id: object) -> bool:
         return rule_id in self._rules
 
-    def only(self, rule_ids: Iterable[str]) -> "RuleSet":
+    def only(self, rule_ids: Iterable[str]) -> RuleSet:
         """The same rules restricted to `rule_ids` (unknown IDs are ignored)."""
         wanted = set(rule_ids)
         return RuleSet([r for r in self._rules.values() if r.id in wanted], root=self.root, repo_urls=self.repo_urls)
 
-    def without(self, rule_ids: Iterable[str]) -> "RuleSet":
+    def without(self, rule_ids: Iterable[str]) -> RuleSet:
         unwanted = set(rule_ids)
         return RuleSet([r for r in self._rules.values() if r.id not in unwanted], root=self.root,
                        repo_urls=self.repo_urls)

@@ -39,13 +39,14 @@ about secret values).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 
-from shipcard.check.model import Finding, RuleInfo, SEVERITY_ORDER
+from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.kube import CONTAINER_GROUPS, Container, Prepared
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.yamlio import PathKey, load_documents, read_text
@@ -105,7 +106,7 @@ class DataRule:
             return
         except fastjsonschema.JsonSchemaValueException as exc:
             relative = resolve_error_path(exc.name, instance)
-        except Exception as exc:  # noqa: BLE001 - a broken rule must not hide other findings
+        except Exception as exc:
             out.append(rule_crash(self.info, p, exc))
             return
         if container is not None and len(relative) >= 2 and relative[0] == "securityContext" \

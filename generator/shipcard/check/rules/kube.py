@@ -7,10 +7,11 @@ Everything here is computed once per object (`Prepared`) or once per evaluation
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from shipcard.check.model import Finding, K8sObject, finding_for
 from shipcard.yamlio import PathKey

@@ -39,12 +39,12 @@ import inspect
 import pkgutil
 import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterable
 
-from shipcard.check.model import Finding, RuleInfo, SEVERITY_ORDER
+from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.data import RULE_ID, PolicyError, _squash
 from shipcard.check.rules.kube import Context
 
@@ -73,7 +73,7 @@ class PythonRule:
                 if not f.help:
                     f.help = self.info.fix
                 out.append(f)
-        except Exception as exc:  # noqa: BLE001 - a broken rule is reported, never silently skipped
+        except Exception as exc:
             out.append(Finding(rule=self.info.id, severity="error", file="",
                                message=f"rule {self.info.id} failed ({type(exc).__name__}: {exc}); "
                                        "its findings are missing"))
@@ -146,7 +146,7 @@ def load_python_rule_file(path: Path) -> PythonRule:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         del sys.modules[name]
         raise PolicyError(f"{path}: importing the rule failed: {type(exc).__name__}: {exc}") from None
     return rule_from_module(module, str(path))

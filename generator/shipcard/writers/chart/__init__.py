@@ -11,9 +11,9 @@ instead. They, the JSON schema and the README are claimed through `.shipcard-gen
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Iterator
 
 from shipcard import __version__
 from shipcard.writers.tree import GENERATED_LIST, generated_list, with_header

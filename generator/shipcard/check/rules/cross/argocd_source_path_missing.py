@@ -51,8 +51,9 @@ resources: [../../base]
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.kube import Context, as_dict, dig, finding, iter_named

@@ -159,9 +159,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
@@ -321,7 +322,7 @@ def _cronjobs_on_disk(root: Path, path: str) -> list[str]:
                 if "CronJob" not in text and not file.name.startswith("kustomization."):
                     continue
                 documents = load_plain_all(text)
-            except Exception:  # noqa: BLE001 - unreadable or malformed files are the engine's findings
+            except Exception:
                 continue
             for doc in documents:
                 name = _active_cronjob(doc)

@@ -44,7 +44,7 @@ data:
 from __future__ import annotations
 
 import posixpath
-from typing import Iterable
+from collections.abc import Iterable
 
 from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.kube import Context, finding

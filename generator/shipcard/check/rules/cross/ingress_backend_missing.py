@@ -69,7 +69,8 @@ spec:
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.kube import Context, Prepared, as_dict, as_list, finding, iter_named

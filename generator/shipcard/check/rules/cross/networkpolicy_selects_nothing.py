@@ -58,7 +58,7 @@ spec:
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.kube import Context, dig, finding
