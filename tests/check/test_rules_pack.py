@@ -111,7 +111,7 @@ spec:
 ```
 """
 
-from shipcard.check.rules.kube import finding
+from shipcard.rules import finding
 
 ID = "ingress-host-shared"
 SEVERITY = "warning"
@@ -160,6 +160,18 @@ def test_an_organisation_policy_dir_is_loaded_like_the_built_in_pack(tmp_path: P
             assert found and all(f.line > 0 for f in found)
     assert rules.get("team-label-missing").severity == "error"  # type: ignore[union-attr]
     assert rules.get("team-label-missing").source.endswith("organisation/team-label-missing.yaml")  # type: ignore[union-attr]
+
+
+def test_the_public_rule_surface_is_exactly_what_the_docs_name() -> None:
+    import shipcard.rules
+
+    assert shipcard.rules.__all__ == ["Context", "Finding", "K8sObject", "Prepared", "as_dict", "as_list", "dig",
+                                      "finding", "selector_matches"]
+    writing = (ROOT / "docs" / "rules.md").read_text().split("## Writing rules", 1)[1].split("\n## ", 1)[0]
+    assert "Import only from `shipcard.rules`" in writing
+    for name in shipcard.rules.__all__:
+        assert f"`{name}`" in writing, name
+        assert getattr(shipcard.rules, name) is not None
 
 
 def test_an_organisation_rule_cannot_reuse_a_built_in_id(tmp_path: Path) -> None:

@@ -103,9 +103,11 @@ var; never put `{value}` in a rule about secrets).
 
 A **Python rule** is a module with `ID`, `SEVERITY`, `CATEGORY`, `TITLE`, `RATIONALE`, `FIX`,
 a docstring holding at least one `` ```yaml pass `` and one `` ```yaml fail `` block, and
-`check(objects, context=None)` yielding findings made with
-`shipcard.check.rules.kube.finding(obj, path, message)`; `context` gives the repository
-root and a shared index (workloads, label selectors, HPAs). A rule that raises is reported
+`check(objects, context=None)` yielding findings made with `finding(obj, path, message)`.
+Import only from `shipcard.rules`, the stable surface for rule authors: `finding`,
+`Context` (the repository root and a shared index of workloads, label selectors and HPAs),
+`K8sObject`, `Finding`, `Prepared`, and the helpers `dig`, `as_dict`, `as_list` and
+`selector_matches`; shipcard's other modules are internal. A rule that raises is reported
 as an error finding of that rule; it never stops the others.
 """
 

@@ -25,10 +25,10 @@ complete manifests (several documents separated by `---` where the rule needs th
     ```
 
 `check` may take only `objects`; when it accepts a second argument it receives a
-`shipcard.check.rules.kube.Context` (the repository root and a shared index of
-workloads, selectors and HPAs). Findings are best made with
-`shipcard.check.rules.kube.finding(obj, path, message)`: the runner sets the rule ID,
-severity and fix hint.
+`Context` (the repository root and a shared index of workloads, selectors and HPAs).
+Findings are best made with `finding(obj, path, message)`: the runner sets the rule ID,
+severity and fix hint. Organisation rules import these from `shipcard.rules`, the public
+surface; the built-in rules below import the internals they come from.
 """
 
 from __future__ import annotations
