@@ -68,7 +68,7 @@ def shipcard_verdicts(files: list[Path], version: str) -> dict[tuple[str, str], 
     """Per-object verdicts of shipcard's schema layer on the same files (valid / invalid / no-schema)."""
     sys.path.insert(0, str(ROOT))
     from shipcard.check.schema import SchemaValidator
-    from shipcard.yamlio import load_documents, read_text
+    from shipcard.yamlio.read import load_documents, read_text
 
     validator = SchemaValidator(version)
     verdicts = {}

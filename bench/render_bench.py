@@ -40,7 +40,8 @@ GENERATED = ("apps", "argocd", "charts", ".shipcard-state", ".shipcard")
 TARGETS = {"full": 10.0, "no-op": 2.0, "one card": 1.0}
 
 sys.path.insert(0, str(ROOT))
-from shipcard.yamlio import dump_roundtrip, load_plain_all, load_roundtrip  # noqa: E402
+from shipcard.yamlio.read import load_plain_all  # noqa: E402
+from shipcard.yamlio.roundtrip import dump_roundtrip, load_roundtrip  # noqa: E402
 
 REPO_SETTINGS = """\
 apiVersion: shipcard/v1

@@ -6,7 +6,8 @@ import json
 
 from shipcard.card.load import card_from_document
 from shipcard.card.schema import build_schema, schema_json, shipped_schema
-from shipcard.yamlio import load_roundtrip, read_text
+from shipcard.yamlio.read import read_text
+from shipcard.yamlio.roundtrip import load_roundtrip
 from tests.conftest import ROOT, example_cards
 
 

@@ -22,7 +22,7 @@ from shipcard.schemas import crd_schema
 from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.writers.helmfile import values_for
 from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, STATE_DIR, is_generated
-from shipcard.yamlio import load_plain, load_plain_all
+from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import example_cards, run_cli
 
 KUBERNETES_VERSION = kubernetes_validate.utils.latest_version()

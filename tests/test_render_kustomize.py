@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from shipcard.card.load import load_card
 from shipcard.k8s.objects import environment_objects
-from shipcard.yamlio import load_plain_all
+from shipcard.yamlio.read import load_plain_all
 from tests.conftest import example_cards, run_cli
 
 KUSTOMIZE_CARDS = [c for c in example_cards() if "format: helmfile" not in c.read_text()]

@@ -18,7 +18,8 @@ from typing import Any
 
 from shipcard.card.schema import CLUSTER_URL, DNS_LABEL, END
 from shipcard.errors import InputError, Location
-from shipcard.yamlio import load_roundtrip, locate, read_text, to_plain
+from shipcard.yamlio.read import read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, locate, to_plain
 
 REPO_FILE = "shipcard.yaml"
 API_VERSION = "shipcard/v1"

@@ -7,7 +7,7 @@ import pytest
 from shipcard.check.deprecations import DEPRECATED_APIS, check_deprecations, deprecation_rule_infos, lookup
 from shipcard.check.engine import CheckOptions, run_check
 from shipcard.check.model import K8sObject
-from shipcard.yamlio import load_documents
+from shipcard.yamlio.read import load_documents
 
 CRONJOB = """\
 apiVersion: {api}

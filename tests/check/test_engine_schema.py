@@ -13,7 +13,7 @@ import pytest
 from shipcard.check.engine import CheckOptions, run_check
 from shipcard.check.model import K8sObject
 from shipcard.check.schema import SchemaValidator, default_version, structural_to_json_schema
-from shipcard.yamlio import load_documents
+from shipcard.yamlio.read import load_documents
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "online-boutique.yaml"
 DEPLOYMENT = """\

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shipcard import yamlio
 from shipcard.check.engine import CheckOptions, run_check
+from shipcard.yamlio.read import MAX_FILE_BYTES, load_documents
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: fast\n"
 
@@ -70,7 +70,7 @@ def test_absurd_nesting_is_a_finding_not_a_crash(tmp_path, text):
 
 def test_oversized_file_is_a_finding(tmp_path, monkeypatch):
     big = tmp_path / "big.yaml"
-    big.write_text(CONFIGMAP + "# " + "x" * (yamlio.MAX_FILE_BYTES + 10) + "\n")
+    big.write_text(CONFIGMAP + "# " + "x" * (MAX_FILE_BYTES + 10) + "\n")
     result = check(tmp_path, monkeypatch, "big.yaml")
     [finding] = yaml_findings(result)
     assert finding.file == "big.yaml" and "more than" in finding.message
@@ -141,4 +141,4 @@ def test_yaml_fast_paths_build_the_same_data_as_pyyaml():
     ]
     for text in texts:
         expected = [d for d in yaml.load_all(text, Loader=yaml.SafeLoader)]
-        assert [d.data for d in yamlio.load_documents(text, "x")] == expected
+        assert [d.data for d in load_documents(text, "x")] == expected

@@ -19,7 +19,8 @@ from shipcard.errors import InputError
 from shipcard.k8s.objects import environment_objects
 from shipcard.render import card_files
 from shipcard.writers.chart import chart_files
-from shipcard.yamlio import dump, load_documents, read_text
+from shipcard.yamlio.dump import dump
+from shipcard.yamlio.read import load_documents, read_text
 from tests.conftest import ROOT, example_cards
 
 RULES = load_rules()

@@ -32,7 +32,7 @@ from shipcard.card.load import load_card
 from shipcard.errors import InputError
 from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
-from shipcard.yamlio import load_plain_all
+from shipcard.yamlio.read import load_plain_all
 from tests.conftest import run_cli
 
 EXAMPLES = int(os.environ.get("SHIPCARD_FUZZ_EXAMPLES", "0"))

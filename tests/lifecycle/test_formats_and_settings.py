@@ -12,7 +12,7 @@ from shipcard.card.load import Schema, card_schema, load_card, load_card_text
 from shipcard.card.migrate import FORMATS, migrate_text, v1alpha1_to_v1
 from shipcard.errors import InputError
 from shipcard.repo import RepoSettings, parse_repo
-from shipcard.yamlio import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, to_plain
+from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, to_plain
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import as_v1alpha1, init_repository
 

@@ -15,7 +15,8 @@ import pytest
 from shipcard.lifecycle.rendering import PARALLEL_FROM
 from shipcard.lifecycle.state import STATE_DIR, VerifiedFiles
 from shipcard.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand
-from shipcard.yamlio import dump_roundtrip, load_plain, load_plain_all, load_roundtrip
+from shipcard.yamlio.read import load_plain, load_plain_all
+from shipcard.yamlio.roundtrip import dump_roundtrip, load_roundtrip
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import init_repository, snapshot
 

@@ -16,7 +16,7 @@ from shipcard.card.load import load_card
 from shipcard.lifecycle.blueprints import SERVICE_KINDS
 from shipcard.repo import load_repo
 from shipcard.schemas import crd_schema
-from shipcard.yamlio import load_plain, load_plain_all
+from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import ROOT, run_cli
 from tests.lifecycle.helpers import DIGEST, SHIPCARD, commit_all, init_repository, shipcard, snapshot
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pinhelpers import SHARED_EXAMPLES, SHIPCARD, Registry, example_text, write_card
 
-from shipcard.yamlio import load_plain_all
+from shipcard.yamlio.read import load_plain_all
 
 EXAMPLES = ["billing-api.service.yaml", "notifier.service.yaml", "url-pinger.service.yaml",
             "web-frontend.service.yaml"]

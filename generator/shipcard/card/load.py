@@ -26,15 +26,8 @@ from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
 from shipcard.repo import REPO_FILE, RepoSettings, settings_for_card
-from shipcard.yamlio import (
-    NeedsRoundtrip,
-    PathKey,
-    load_plain_like_roundtrip,
-    load_roundtrip,
-    locate,
-    read_text,
-    to_plain,
-)
+from shipcard.yamlio.read import PathKey, read_text
+from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate, to_plain
 
 ENVIRONMENT_ONLY_FIELDS = ("cluster", "namespace")
 ATOMIC_FIELDS = {("health", "liveness"), ("health", "readiness"), ("health", "startup")}

@@ -22,7 +22,8 @@ from typing import Any
 
 from shipcard.card.schema import API_VERSION
 from shipcard.errors import InputError, Location
-from shipcard.yamlio import NeedsRoundtrip, PathKey, load_plain_like_roundtrip, load_roundtrip, locate, to_plain
+from shipcard.yamlio.read import PathKey
+from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate, to_plain
 
 FORMATS = ("shipcard/v1alpha1", API_VERSION)  # oldest first; the last is the one shipcard renders
 

@@ -34,7 +34,7 @@ from shipcard.check.suppress import (
     validate_fail_on,
 )
 from shipcard.errors import InputError, ShipcardError
-from shipcard.yamlio import load_documents, read_text
+from shipcard.yamlio.read import load_documents, read_text
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 

@@ -44,16 +44,9 @@ from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules import builtin_policy_dir
 from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, ShipcardError
-from shipcard.yamlio import (
-    MAX_FILE_BYTES,
-    Document,
-    UnreadableFileError,
-    dump,
-    load_documents,
-    load_roundtrip,
-    locate,
-    read_text,
-)
+from shipcard.yamlio.dump import dump
+from shipcard.yamlio.read import MAX_FILE_BYTES, Document, UnreadableFileError, load_documents, read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")

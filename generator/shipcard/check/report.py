@@ -22,7 +22,7 @@ from shipcard.check.engine import CheckResult
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.schema import dotted
 from shipcard.errors import ShipcardError
-from shipcard.yamlio import write_atomic
+from shipcard.yamlio.dump import write_atomic
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -38,7 +38,8 @@ import kubernetes_validate
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo, finding_for
 from shipcard.errors import ShipcardError
-from shipcard.yamlio import PathKey, write_bytes_atomic
+from shipcard.yamlio.dump import write_bytes_atomic
+from shipcard.yamlio.read import PathKey
 
 SCHEMA_ROOT = Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
 DEFINITIONS_FILE = "_definitions.json"

@@ -29,7 +29,7 @@ from typing import Any
 from shipcard.check.inputs import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.yamlio import Document, load_documents, read_text
+from shipcard.yamlio.read import Document, load_documents, read_text
 
 IGNORE_ANNOTATION = "shipcard.io/ignore"
 CONTAINER_ANNOTATION_PREFIX = IGNORE_ANNOTATION + "."

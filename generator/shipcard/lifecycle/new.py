@@ -29,7 +29,10 @@ from shipcard.lifecycle.blueprints import (
     staging,
 )
 from shipcard.repo import REPO_FILE, find_repo_root, load_repo
-from shipcard.yamlio import load_roundtrip, read_text, scalar_text, to_plain, write_atomic
+from shipcard.yamlio.dump import write_atomic
+from shipcard.yamlio.edit import scalar_text
+from shipcard.yamlio.read import read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, to_plain
 
 MAX_NAME = 63
 

@@ -37,7 +37,7 @@ from shipcard.render import (
 from shipcard.repo import RepoSettings, load_repo
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, plan_tree, safe_target
-from shipcard.yamlio import load_plain, read_text
+from shipcard.yamlio.read import load_plain, read_text
 
 CARD_SUFFIX = ".service.yaml"
 PARALLEL_FROM = 16  # fewer services render faster in this process than a pool starts

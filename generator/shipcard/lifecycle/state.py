@@ -23,7 +23,7 @@ from shipcard.errors import WriteError
 from shipcard.repo import RepoSettings
 from shipcard.writers.tree import STATE_DIR as LOCAL_DIR
 from shipcard.writers.tree import intact, with_header
-from shipcard.yamlio import write_atomic
+from shipcard.yamlio.dump import write_atomic
 
 STATE_DIR = ".shipcard-state"
 

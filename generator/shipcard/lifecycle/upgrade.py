@@ -26,7 +26,8 @@ from shipcard.lifecycle.report import progress_bar, report_outcome
 from shipcard.render import find_cards
 from shipcard.repo import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
 from shipcard.writers.tree import STATE_DIR, Plan, apply, locked, recover
-from shipcard.yamlio import load_roundtrip, read_text
+from shipcard.yamlio.read import read_text
+from shipcard.yamlio.roundtrip import load_roundtrip
 
 
 @dataclass

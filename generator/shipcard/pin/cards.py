@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipcard import yamlio
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.images import ImageReference, ReferenceError, parse_reference
+from shipcard.yamlio.read import read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, position_of
 
 CARD_GLOB = "services/*.service.yaml"
 CARD_SUFFIX = ".service.yaml"
@@ -71,8 +72,8 @@ def discover(arguments: tuple[str, ...], cwd: Path) -> list[Path]:
 def load_card(path: Path) -> Card:
     """Read and parse one card; InputError for unreadable YAML or an invalid image reference."""
     name = str(path)
-    text = yamlio.read_text(path)
-    document = yamlio.load_roundtrip(text, name)
+    text = read_text(path)
+    document = load_roundtrip(text, name)
     return Card(path, name, text, document, image_sites(document, name))
 
 
@@ -83,7 +84,7 @@ def image_sites(document: Any, filename: str) -> list[ImageSite]:
     `environments.<env>.jobs[i].image`; a job without `image` runs the service image.
     """
     if not isinstance(document, dict):
-        raise InputError(Location(filename, *yamlio.position_of(document)), "", "a card must be a mapping")
+        raise InputError(Location(filename, *position_of(document)), "", "a card must be a mapping")
     sites: list[ImageSite] = []
     _collect_owner(document, (), filename, sites)
     environments = document.get("environments")
@@ -124,5 +125,5 @@ def _value_position(owner: Any, key: str) -> tuple[int, int]:
     try:
         line, column = owner.lc.value(key)
     except (AttributeError, KeyError, TypeError):
-        return yamlio.position_of(owner, key)
+        return position_of(owner, key)
     return (line + 1, column + 1)

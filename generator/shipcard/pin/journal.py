@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shipcard.errors import ShipcardError, WriteError
-from shipcard.yamlio import write_atomic
+from shipcard.yamlio.dump import write_atomic
 
 STATE_DIR = ".shipcard"
 JOURNAL = "pin-journal"

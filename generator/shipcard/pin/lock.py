@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shipcard import yamlio
 from shipcard.errors import InputError, Location
+from shipcard.yamlio.dump import dump, write_atomic
+from shipcard.yamlio.read import load_documents, read_text
 
 LOCK_VERSION = 1
 HEADER = ("# Written by `shipcard pin --lock`: image reference as written in the cards -> digest.\n"
@@ -39,7 +40,7 @@ def load_lock(path: Path) -> dict[str, str]:
 def read_entries(path: Path) -> dict[str, LockEntry]:
     """The lock file's entries, validated, with their resolution times."""
     name = str(path)
-    documents = list(yamlio.load_documents(yamlio.read_text(path), name))
+    documents = list(load_documents(read_text(path), name))
     if not documents:
         return {}
     document = documents[0]
@@ -68,4 +69,4 @@ def write_lock(path: Path, entries: dict[str, LockEntry]) -> None:
     """Write the lock file atomically, references sorted so diffs stay small."""
     images = {reference: {"digest": entries[reference].digest, "resolvedAt": entries[reference].resolved_at}
               for reference in sorted(entries)}
-    yamlio.write_atomic(path, HEADER + yamlio.dump({"version": LOCK_VERSION, "images": images}))
+    write_atomic(path, HEADER + dump({"version": LOCK_VERSION, "images": images}))

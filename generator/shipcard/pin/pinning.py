@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipcard import yamlio
 from shipcard.errors import ShipcardError, WriteError
 from shipcard.pin import journal
 from shipcard.pin.cards import Card, ImageSite, PathKey
 from shipcard.pin.lock import LockEntry, now_utc, write_lock
 from shipcard.pin.writeback import rewrite
+from shipcard.yamlio.read import read_text
 
 
 class Incomplete(ShipcardError):
@@ -119,7 +119,7 @@ def write_all(new_texts: list[tuple[Card, str]], root: Path) -> None:
     """Write the cards as one transaction (a symlinked card stays a symlink); none changes on failure."""
     with journal.locked(root):
         for card, _ in new_texts:
-            if yamlio.read_text(card.path) != card.text:
+            if read_text(card.path) != card.text:
                 raise ShipcardError(f"{card.name}: changed on disk while pinning; no card was changed")
         try:
             journal.write_cards(root, [(card.path, text) for card, text in new_texts])

@@ -12,9 +12,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from shipcard import yamlio
 from shipcard.errors import InputError, ShipcardError
 from shipcard.pin.cards import Card, ImageSite, PathKey, image_sites
+from shipcard.yamlio.roundtrip import load_roundtrip, to_plain
 
 _BOM = "\ufeff"
 _PLAIN_END = " \t\r\n,]}#"
@@ -67,11 +67,11 @@ def scalar_span(text: str, site: ImageSite) -> _Span:
 
 def verify(card: Card, new_text: str, new_values: dict[PathKey, str]) -> None:
     """Parse the rewritten text and check that only the intended image values differ."""
-    expected = copy.deepcopy(yamlio.to_plain(card.document))
+    expected = copy.deepcopy(to_plain(card.document))
     for path, value in new_values.items():
         _assign(expected, path, value)
-    document = yamlio.load_roundtrip(new_text, card.name)
-    if yamlio.to_plain(document) != expected:
+    document = load_roundtrip(new_text, card.name)
+    if to_plain(document) != expected:
         raise ShipcardError(f"{card.name}: rewriting the image references would change other values; "
                             "card left unchanged")
     before = [site.path for site in card.sites]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shipcard.card.model import Card, Environment
 from shipcard.k8s.objects import Obj
-from shipcard.yamlio import dump
+from shipcard.yamlio.dump import dump
 
 ARGOCD_NAMESPACE = "argocd"
 

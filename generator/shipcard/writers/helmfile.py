@@ -29,7 +29,7 @@ from shipcard.images import parse_reference
 from shipcard.k8s.objects import Obj, service_objects
 from shipcard.writers.argocd import ARGOCD_NAMESPACE, application, application_path
 from shipcard.writers.chart import CHART_DIR
-from shipcard.yamlio import dump, dump_all
+from shipcard.yamlio.dump import dump, dump_all
 
 COMMON = "common"
 CONFIG_HASH_ANNOTATION = "shipcard.io/config-hash"

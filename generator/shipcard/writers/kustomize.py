@@ -22,7 +22,7 @@ from typing import Any
 from shipcard.card.model import Card, Environment
 from shipcard.images import ImageReference, ReferenceError, parse_reference
 from shipcard.k8s.objects import PER_ENVIRONMENT_KINDS, Obj, environment_objects, service_objects
-from shipcard.yamlio import dump
+from shipcard.yamlio.dump import dump
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 SHORT_KIND = {"HorizontalPodAutoscaler": "hpa", "PodDisruptionBudget": "pdb"}

@@ -49,7 +49,7 @@ import fastjsonschema
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.kube import CONTAINER_GROUPS, Container, Prepared
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.yamlio import PathKey, load_documents, read_text
+from shipcard.yamlio.read import PathKey, load_documents, read_text
 
 TARGETS = ("object", "podSpec", "container", "jobSpec")
 DEFAULT_CONTAINER_GROUPS = ("initContainers", "containers")

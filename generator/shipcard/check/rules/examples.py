@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.yamlio import load_documents
+from shipcard.yamlio.read import load_documents
 
 FILE_HEADER = re.compile(r"^#\s*file:\s*(\S+)\s*$")
 EXAMPLE_FILE = "example.yaml"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.check.model import Finding, K8sObject, finding_for
-from shipcard.yamlio import PathKey
+from shipcard.yamlio.read import PathKey
 
 # Where the pod spec sits in each pod-bearing kind (from the object root).
 POD_SPEC_PATHS: dict[str, PathKey] = {

@@ -17,7 +17,8 @@ from importlib.resources.abc import Traversable
 
 from shipcard import __version__
 from shipcard.writers.tree import GENERATED_LIST, generated_list, with_header
-from shipcard.yamlio import dump, load_plain
+from shipcard.yamlio.dump import dump
+from shipcard.yamlio.read import load_plain
 
 CHART_DIR = "charts/service"
 HEADER_FILES = {"Chart.yaml", "values.yaml", ".helmignore"}
