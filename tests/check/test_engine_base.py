@@ -1,4 +1,4 @@
-"""Issue 3, pull-request mode: `--base REF` on real git repositories (gitpython) selects what the change
+"""Issue 3, pull-request mode: `--base REF` on real git repositories selects what the change
 affects: overlays of a changed base, releases of a changed chart, the tree of a changed card, and
 uncommitted work; it prints what it selected and why."""
 
@@ -12,7 +12,7 @@ import git
 import pytest
 
 from shipcard.check.base import changed_files, select_changed
-from shipcard.check.inputs import plan_inputs
+from shipcard.check.inputs.plan import plan_inputs
 from shipcard.errors import ShipcardError
 
 DEPLOYMENT = """\

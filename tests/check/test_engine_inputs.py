@@ -5,12 +5,15 @@ service cards, and rendering failures as findings."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from shipcard.check.engine import CheckOptions, run_check
-from shipcard.check.inputs import normalise_repo_url, plan_inputs
+from shipcard.check.inputs import cards as cards_module
+from shipcard.check.inputs.plan import plan_inputs
+from shipcard.lifecycle import rendering
 from tests.conftest import example_cards, run_cli
 
 DEPLOYMENT = """\
@@ -179,11 +182,6 @@ def test_argocd_application_of_another_repository_is_not_rendered(kustomize_repo
     assert any("another repository" in note for note in plan.notes)
 
 
-def test_repo_urls_normalise():
-    assert normalise_repo_url("git@github.com:Example/GitOps.git") == "github.com/example/gitops"
-    assert normalise_repo_url("https://github.com/example/gitops") == "github.com/example/gitops"
-
-
 def test_invalid_card_is_card_invalid_with_its_line(tmp_path, monkeypatch):
     card = example_cards()[0]
     broken = card.read_text() + "replicass: 2\n"
@@ -238,3 +236,32 @@ def test_rendered_tree_of_every_example_card_has_no_error(tmp_path, monkeypatch,
     assert [f"{f.file}:{f.line} {f.rule}: {f.message}" for f in result.findings if f.severity == "error"] == []
     assert any(t.endswith("(helm release notifier)") for t in result.files)
     assert result.exit_code == 0
+
+
+def test_each_card_is_read_and_built_once_and_the_vendored_chart_compared_once(tmp_path, monkeypatch):
+    """Two helmfile cards share the vendored chart: an edit in it is one finding, not one per card."""
+    (tmp_path / "services").mkdir()
+    for card in example_cards():
+        shutil.copy(card, tmp_path / "services" / card.name)
+    notifier = (tmp_path / "services" / "notifier.service.yaml").read_text()
+    assert "format: helmfile" in notifier
+    (tmp_path / "services" / "mailer.service.yaml").write_text(notifier.replace("name: notifier\n", "name: mailer\n"))
+    assert run_cli("render", "--out", str(tmp_path), cwd=tmp_path).exit_code == 0
+    template = tmp_path / "charts" / "service" / "templates" / "deployment.yaml"
+    template.write_text(template.read_text() + "# tuned by hand\n")
+    cards = sorted(p.name for p in (tmp_path / "services").iterdir())
+    reads: Counter[str] = Counter()
+    builds: Counter[str] = Counter()
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.update([self.name]), read_bytes(self))[1])
+    for module in (cards_module, rendering):
+        build = module.load_card_text
+        monkeypatch.setattr(module, "load_card_text",
+                            lambda text, filename, *args, build=build: (builds.update([Path(filename).name]),
+                                                                        build(text, filename, *args))[1])
+    result = check(tmp_path, monkeypatch, "services")
+    assert {name: reads[name] for name in cards} == dict.fromkeys(cards, 1)
+    assert builds == Counter(cards)
+    assert [(f.rule, f.file, f.message) for f in result.findings if f.severity == "error"] == [
+        ("generated-file-edited", "charts/service/templates/deployment.yaml",
+         "differs from its card (card services/mailer.service.yaml; run `shipcard render`)")]

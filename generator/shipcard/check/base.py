@@ -18,47 +18,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shipcard.check.inputs import CARD_SUFFIX, Plan, Target, display
-from shipcard.errors import ShipcardError
+from shipcard.check.inputs.paths import CARD_SUFFIX, display
+from shipcard.check.inputs.targets import Plan, Target
+from shipcard.errors import ShipcardError, ToolError
+from shipcard.git import changed_since_merge_base, work_tree_top
 
 
 def changed_files(repo_root: Path, ref: str) -> list[Path]:
     """Absolute paths changed since the merge base of `ref` and HEAD, plus uncommitted work."""
-    import git  # gitpython; imported only in pull-request mode
-
     try:
-        repo = git.Repo(repo_root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise ShipcardError(f"--base {ref}: {display(repo_root)} is not inside a git repository") from None
-    try:
-        bases = repo.merge_base(ref, "HEAD")
-    except git.GitCommandError as exc:
-        detail = (exc.stderr or "").strip().splitlines()
-        raise ShipcardError(f"--base {ref}: not a revision git knows ({detail[-1] if detail else exc})") from None
-    if not bases:
-        raise ShipcardError(f"--base {ref}: no common ancestor with HEAD")
-    top = Path(repo.working_tree_dir or repo_root).resolve()
-    names: set[str] = set()
-    for diff in bases[0].diff("HEAD"):
-        names.update(p for p in (diff.a_path, diff.b_path) if p)
-    for diff in repo.index.diff("HEAD") + repo.index.diff(None):
-        names.update(p for p in (diff.a_path, diff.b_path) if p)
-    names.update(repo.untracked_files)
-    return sorted(top / name for name in names)
-
-
-def card_tree(card: Path) -> Path | None:
-    """The rendered tree of a card: its `gitops.path` when the card loads, else `apps/<name>`."""
-    if card.parent.name != "services":
-        return None
-    out = card.parent.parent
-    try:
-        from shipcard.card.load import load_card
-        path = load_card(card).gitops.path
-        return (out / path).resolve()
-    except Exception:  # a broken or deleted card: fall back to the default layout
-        name = card.name.removesuffix(CARD_SUFFIX)
-        return (out / "apps" / name).resolve()
+        top = work_tree_top(repo_root)
+        if top is None:
+            raise ToolError(f"{display(repo_root)} is not inside a git repository")
+        return changed_since_merge_base(top, ref)
+    except ToolError as exc:
+        raise ShipcardError(f"--base {ref}: {exc}") from None
 
 
 def _depends_on(target: Target, changed: Path) -> bool:
@@ -72,8 +46,8 @@ def _depends_on(target: Target, changed: Path) -> bool:
 def select_changed(plan: Plan, ref: str, repo_root: Path) -> tuple[Plan, list[str]]:
     """The targets affected by the change, and one line per target saying why."""
     changed = changed_files(repo_root, ref)
-    trees = {c: card_tree(c) for c in changed if c.name.endswith(CARD_SUFFIX)}
-    selected = Plan(skipped=[], notes=list(plan.notes))
+    trees = {c: plan.cards.tree(c) for c in changed if c.name.endswith(CARD_SUFFIX)}
+    selected = Plan(skipped=[], notes=list(plan.notes), cards=plan.cards)
     lines = [f"--base {ref}: {len(changed)} changed file(s)"]
     used: set[Path] = set()
     for target in plan.targets:

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
-from shipcard.check.inputs import MANIFEST_SUFFIXES, display, load_targets, plan_inputs, repository_root
+from shipcard.check.inputs.parse import load_targets
+from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, repository_root
+from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from shipcard.check.rules import RuleSet, load_rules
 from shipcard.check.schema import SchemaValidator, schema_rule_infos
@@ -214,7 +216,7 @@ def all_rule_infos(ruleset: RuleSet | None = None) -> list[RuleInfo]:
 
 
 def engine_rule_infos() -> list[RuleInfo]:
-    src = "shipcard/check/inputs.py"
+    src = "shipcard/check/inputs/parse.py"
     return [
         RuleInfo("yaml-invalid", "error", "File is not valid YAML", "input",
                  "Malformed YAML, duplicate keys, alias bombs, nesting deeper than 200 levels, files over 10 MiB "

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipcard.check.inputs import display
+from shipcard.check.inputs.paths import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.yamlio.read import Document, load_documents, read_text

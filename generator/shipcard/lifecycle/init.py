@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from shipcard import __version__
+from shipcard import __version__, git
 from shipcard.errors import ShipcardError
 from shipcard.lifecycle.blueprints import (
     REPOSITORY,
@@ -109,17 +109,9 @@ def scaffold(directory: Path, context: dict[str, Any]) -> list[Path]:
 
 def first_commit(directory: Path, files: list[Path], branch: str) -> str:
     """`git init` and commit the scaffold; inside an existing work tree, leave the files for review."""
-    import git
-
-    try:
-        git.Repo(directory, search_parent_directories=True)
+    if git.work_tree_top(directory) is not None:
         return "inside an existing git repository: the files are left uncommitted for you to review"
-    except git.InvalidGitRepositoryError:
-        pass
-    try:
-        repo = git.Repo.init(directory, initial_branch=branch)
-        repo.index.add([str(f.relative_to(directory)) for f in files])
-        commit = repo.index.commit(f"shipcard init: GitOps repository (blueprint {REPOSITORY})")
-    except git.GitError as exc:
-        raise ShipcardError(f"git: {exc}") from None
-    return f"git repository created on branch {branch}, first commit {commit.hexsha[:12]}"
+    git.init_repository(directory, branch)
+    name = git.commit(directory, [f.relative_to(directory).as_posix() for f in files],
+                      f"shipcard init: GitOps repository (blueprint {REPOSITORY})\n")
+    return f"git repository created on branch {branch}, first commit {name}"

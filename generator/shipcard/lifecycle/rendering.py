@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from yaml import YAMLError
 
 from shipcard.card.load import MAX_CARD_BYTES, compile_schemas, load_card_text
+from shipcard.card.model import Card
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
 from shipcard.render import (
@@ -50,6 +51,7 @@ class CardInput:
     path: Path
     source: str
     text: str
+    card: Card | None = None  # built from `text` already (with the same settings), so not built again
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,7 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
     """Load, render and compare one card (in a worker or here)."""
     out, options = context.out, context.options
     try:
-        loaded = load_card_text(card.text, str(card.path), card.source, options.pins, context.repo)
+        loaded = card.card or load_card_text(card.text, str(card.path), card.source, options.pins, context.repo)
         fmt = card_format(loaded, options.fmt)
         extensions = {rel: (out / rel).is_file() for rel in extension_files(loaded, options.fmt)}
         present = frozenset(rel for rel, there in extensions.items() if there)

@@ -12,11 +12,10 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import click
 
-from shipcard import __version__
+from shipcard import __version__, git
 from shipcard.card.migrate import FORMATS, migrate_text
 from shipcard.card.schema import API_VERSION
 from shipcard.errors import ShipcardError
@@ -74,11 +73,11 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
     root = find_repo_root(Path.cwd()) or Path.cwd()
     if branch and not commit:
         raise ShipcardError("--branch names the branch --commit creates: add --commit")
-    repo = _git_repository(root)
-    if commit and repo is None:
+    top = git.work_tree_top(root)
+    if commit and top is None:
         raise ShipcardError(f"{root}: not in a git repository; --commit needs one")
-    if repo is not None and not allow_dirty:
-        dirty = _dirty_paths(repo, root)
+    if top is not None and not allow_dirty:
+        dirty = _dirty_paths(top, root)
         if dirty:
             raise ShipcardError(f"the working tree has uncommitted changes ({', '.join(dirty[:5])}"
                                 f"{' …' if len(dirty) > 5 else ''}); commit or stash them, or pass --allow-dirty")
@@ -94,13 +93,12 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
             click.echo(f"already up to date: {len(paths)} card(s) in {target}, every tree as they render")
             return
         if commit:
-            assert repo is not None
-            _switch_to_new_branch(repo, branch_name)
+            assert top is not None
+            _switch_to_new_branch(top, branch_name)
         apply(upgrade.plan)
     _report(upgrade)
     if commit:
-        assert repo is not None
-        click.echo(_commit(repo, root, upgrade, branch_name))
+        click.echo(_commit(root, upgrade, branch_name))
     if upgrade.plan.conflicts:
         sys.exit(1)  # hand-edited generated files were left as they are (reported above)
 
@@ -178,51 +176,27 @@ def _report(upgrade: Upgrade) -> None:
 # --------------------------------------------------------------------------- git
 
 
-def _git_repository(root: Path) -> Any:
-    import git
-
-    try:
-        return git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
+def _dirty_paths(top: Path, root: Path) -> list[str]:
+    """Changed, staged and untracked paths as messages show them, shipcard's own `.shipcard/` aside."""
+    local = (root.resolve() / STATE_DIR).relative_to(top).as_posix() + "/"
+    return [git.shown(p) for p in git.uncommitted_paths(top) if not p.startswith(local)]
 
 
-def _dirty_paths(repo: Any, root: Path) -> list[str]:
-    """Changed, staged and untracked paths, shipcard's own `.shipcard/` aside."""
-    paths = {d.a_path for d in repo.index.diff(None)} | set(repo.untracked_files)
-    if repo.head.is_valid():
-        paths |= {d.a_path for d in repo.index.diff("HEAD")}
-    top = Path(repo.working_tree_dir)
-    local = (root.resolve() / STATE_DIR).relative_to(top.resolve()).as_posix() + "/"
-    return sorted(p for p in paths if not p.startswith(local))
-
-
-def _switch_to_new_branch(repo: Any, name: str) -> None:
-    import git
-
-    if not repo.head.is_detached and repo.active_branch.name == name:
+def _switch_to_new_branch(top: Path, name: str) -> None:
+    if git.current_branch(top) == name:
         return  # an interrupted upgrade is being completed on its own branch
-    if name in repo.heads:
+    if git.branch_exists(top, name):
         raise ShipcardError(f"branch {name!r} exists already; pass --branch NAME")
-    try:
-        repo.create_head(name).checkout()
-    except git.GitError as exc:
-        raise ShipcardError(f"git: {exc}") from None
+    git.create_branch(top, name)
 
 
-def _commit(repo: Any, root: Path, upgrade: Upgrade, branch: str) -> str:
-    import git
-
+def _commit(root: Path, upgrade: Upgrade, branch: str) -> str:
     assert upgrade.plan is not None
-    paths = [str(root / rel) for rel in sorted({*upgrade.plan.writes, *upgrade.plan.deletes})]
+    paths = sorted({*upgrade.plan.writes, *upgrade.plan.deletes})
     lines = upgrade.service_lines()
     message = [f"shipcard upgrade: cards to {upgrade.target}, rendered by shipcard {__version__}", ""]
     if upgrade.settings_change:
         message.append(upgrade.settings_change)
     message += [f"Services ({len(lines)} changed):", *lines]
-    try:
-        repo.git.add("--all", "--", *paths)
-        commit = repo.index.commit("\n".join(message) + "\n")
-    except git.GitError as exc:
-        raise ShipcardError(f"git: {exc}") from None
-    return f"committed {commit.hexsha[:12]} on branch {branch}"
+    name = git.commit(root, paths, "\n".join(message) + "\n")
+    return f"committed {name} on branch {branch}"

@@ -6,7 +6,6 @@ Everything here is computed once per object (`Prepared`) or once per evaluation
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.check.model import Finding, K8sObject, finding_for
+from shipcard.git import normalise_repo_url, remote_urls
 from shipcard.yamlio.read import PathKey
 
 # Where the pod spec sits in each pod-bearing kind (from the object root).
@@ -195,36 +195,6 @@ def map_selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bo
 # --------------------------------------------------------------------------- the shared index
 
 
-def _norm_repo_url(url: str) -> str:
-    url = url.strip().lower()
-    url = re.sub(r"^[a-z+]+://", "", url)
-    url = re.sub(r"^[^@/]+@", "", url)  # user@host
-    url = url.replace(":", "/", 1) if re.match(r"^[^/]+:[^/\d]", url) else url  # scp-like git@host:org/repo
-    return url.removesuffix("/").removesuffix(".git")
-
-
-def normalise_repo_url(url: str) -> str:
-    """`https://github.com/org/repo.git`, `git@github.com:org/repo` → `github.com/org/repo`."""
-    return _norm_repo_url(str(url))
-
-
-def git_remote_urls(root: Path) -> set[str]:
-    """Normalised remote URLs of the git repository at `root` (read from .git/config; empty if none)."""
-    git = root / ".git"
-    if git.is_file():  # a worktree or submodule: "gitdir: <path>"
-        text = git.read_text(errors="replace").strip()
-        if text.startswith("gitdir:"):
-            git = (root / text.split(":", 1)[1].strip()).resolve()
-            common = git / "commondir"
-            if common.is_file():
-                git = (git / common.read_text().strip()).resolve()
-    config = git / "config"
-    if not config.is_file():
-        return set()
-    urls = re.findall(r"^\s*url\s*=\s*(\S+)\s*$", config.read_text(errors="replace"), re.MULTILINE)
-    return {normalise_repo_url(u) for u in urls}
-
-
 @dataclass
 class Context:
     """What Python rules get besides the objects: the repository root and a shared index."""
@@ -357,7 +327,7 @@ class Context:
     def remote_urls(self) -> set[str]:
         if self.repo_urls is not None:
             return {normalise_repo_url(u) for u in self.repo_urls}
-        return git_remote_urls(self.root) if self.root else set()
+        return remote_urls(self.root) if self.root else set()
 
     def is_this_repository(self, repo_url: Any) -> bool:
         """Whether an Argo CD source's repoURL is the checked repository (True when its remotes are unknown)."""

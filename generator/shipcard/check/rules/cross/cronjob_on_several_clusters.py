@@ -166,7 +166,8 @@ from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
-from shipcard.check.rules.kube import Context, Prepared, as_dict, as_list, dig, finding, normalise_repo_url
+from shipcard.check.rules.kube import Context, Prepared, as_dict, as_list, dig, finding
+from shipcard.git import normalise_repo_url
 from shipcard.yamlio.read import load_plain_all, read_text
 
 ID = "cronjob-on-several-clusters"

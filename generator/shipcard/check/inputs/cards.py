@@ -1,0 +1,199 @@
+"""Cards in a check: each read and validated once per run, then compared with its rendered tree.
+
+`card-invalid` for a card that does not load, `secret-literal-in-env` for a literal under a
+secret-looking name in its env, `generated-file-edited` for its rendered tree out of date. The
+trees of every card checked are planned together, so the vendored chart is compared once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+
+from shipcard.card.load import MAX_CARD_BYTES, load_card_text
+from shipcard.card.model import Card
+from shipcard.check.inputs.paths import CARD_SUFFIX, display
+from shipcard.check.model import Finding
+from shipcard.check.rules import builtin_policy_dir
+from shipcard.check.rules.data import load_data_rule
+from shipcard.errors import InputError, Location, ShipcardError
+from shipcard.lifecycle.rendering import CardInput, Options, plan_repository
+from shipcard.render import card_source
+from shipcard.settings import load_repo, settings_for_card
+from shipcard.writers.tree import drift
+from shipcard.yamlio.read import read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, locate
+
+SECRET_LITERAL_RULE = "secret-literal-in-env"
+
+
+@dataclass
+class _Read:
+    """One card as this run read it: its text, and the card or the finding it loads as."""
+
+    text: str | None
+    card: Card | None
+    problem: Finding | None
+
+
+@dataclass
+class Cards:
+    """The cards of one check run, keyed by path: read once, validated once."""
+
+    _read: dict[Path, _Read] = field(default_factory=dict)
+    _checked: list[Path] = field(default_factory=list)
+
+    def tree(self, path: Path) -> Path | None:
+        """The rendered tree of a card in `services/`: its `gitops.path` when it loads, else `apps/<name>`."""
+        if path.parent.name != "services":
+            return None
+        out = path.parent.parent
+        card = self._load(path).card
+        if card is not None:
+            return (out / card.gitops.path).resolve()
+        return (out / "apps" / path.name.removesuffix(CARD_SUFFIX)).resolve()
+
+    def check(self, path: Path, text: str) -> list[Finding]:
+        """The findings of the card itself; its tree is compared later, by `drift_findings`."""
+        read = self._load(path, text)
+        if read.problem is not None:
+            return [read.problem]
+        self._checked.append(path)
+        assert read.card is not None
+        return _secret_literals(path, read.card, text)
+
+    def drift_findings(self) -> list[Finding]:
+        """Compare the trees of the valid cards checked (in `services/`, tree present) with the files on disk."""
+        groups: dict[Path, list[Path]] = {}
+        for path in dict.fromkeys(self._checked):
+            card = self._read[path].card
+            out = path.parent.parent
+            if path.parent.name == "services" and card is not None and (out / card.gitops.path).is_dir():
+                groups.setdefault(out, []).append(path)
+        findings: list[Finding] = []
+        for out, paths in groups.items():
+            findings += self._group_drift(out, paths)
+        return findings
+
+    def _load(self, path: Path, text: str | None = None) -> _Read:
+        read = self._read.get(path)
+        if read is None:
+            read = self._read[path] = _read_card(path, text)
+        return read
+
+    def _group_drift(self, out: Path, paths: list[Path]) -> list[Finding]:
+        settings = load_repo(out)
+        resolved_out = out.resolve()
+        inputs = []
+        for path in paths:
+            read = self._read[path]
+            assert read.text is not None
+            # Built already, and with the same settings the render uses: not built again.
+            same_settings = settings_for_card(path) == settings
+            inputs.append(CardInput(path, card_source(path, out, resolved_out), read.text,
+                                    read.card if same_settings else None))
+        try:
+            outcome = plan_repository(out, inputs, settings, Options(everything=True, whole_repository=False))
+        except ShipcardError as exc:
+            if len(paths) > 1:  # which card: plan them one by one
+                return [f for path in paths for f in self._group_drift(out, [path])]
+            return [Finding("generated-file-edited", "error", str(exc), display(paths[0]))]
+        findings: list[Finding] = []
+        service_lines: set[str] = set()
+        for path, service in zip(paths, outcome.services, strict=True):
+            lines = drift(service.plan)
+            service_lines.update(lines)
+            findings += _drift_lines(out, path, lines)
+        shared = [line for line in drift(outcome.plan) if line not in service_lines]  # the vendored chart
+        if shared:
+            first = next((p for p, s in zip(paths, outcome.services, strict=True) if s.format == "helmfile"), paths[0])
+            findings += _drift_lines(out, first, shared)
+        return findings
+
+
+def _read_card(path: Path, text: str | None) -> _Read:
+    shown = display(path)
+    try:
+        if text is None:
+            text = read_text(path, max_bytes=MAX_CARD_BYTES)
+        elif len(text.encode("utf-8")) > MAX_CARD_BYTES:
+            size = len(text.encode("utf-8"))
+            raise InputError(Location(str(path), 1, 1), "", f"file is {size} bytes, more than the "
+                             f"{MAX_CARD_BYTES} allowed")
+        source = card_source(path, path.parent.parent) if path.parent.name == "services" else path.name
+        card = load_card_text(text, str(path), source, None, settings_for_card(path))
+    except InputError as exc:
+        where = exc.location
+        message = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        return _Read(text, None, Finding("card-invalid", "error", message,
+                                         display(where.file) if where.file else shown, where.line, where.column))
+    except ShipcardError as exc:
+        return _Read(text, None, Finding("card-invalid", "error", str(exc), shown))
+    return _Read(text, card, None)
+
+
+def _drift_lines(out: Path, card: Path, lines: list[str]) -> list[Finding]:
+    findings = []
+    for line in lines:
+        rel, _, what = line.partition(": ")
+        file = out / rel
+        if file.exists():
+            findings.append(Finding("generated-file-edited", "error", f"{what} (card {display(card)}; run "
+                                    "`shipcard render`)", display(file), 1, 1))
+        else:
+            findings.append(Finding("generated-file-edited", "error", f"{rel} is {what} (run `shipcard render`)",
+                                    display(card)))
+    return findings
+
+
+def _secret_literals(path: Path, card: Card, text: str) -> list[Finding]:
+    """`secret-literal-in-env` for a card's `env` (base or an environment's) holding a literal under a
+    secret-looking name. Such a value is rendered into the ConfigMap `<name>-env`, i.e. committed in
+    clear, so it is the same error as a literal `value` in a container's env. The value is never shown."""
+    validate = _secret_literal_validator()
+    raw = card.raw
+    if validate is None or not isinstance(raw, dict):
+        return []
+    places: list[tuple[tuple[str, ...], Any]] = [(("env",), raw.get("env"))]
+    environments = raw.get("environments")
+    if isinstance(environments, dict):
+        places += [(("environments", str(name), "env"), (overrides or {}).get("env"))
+                   for name, overrides in environments.items() if isinstance(overrides, dict) or overrides is None]
+    shown = display(path)
+    findings: list[Finding] = []
+    document = None
+    for prefix, env in places:
+        if not isinstance(env, dict):
+            continue
+        for name, value in env.items():
+            if not isinstance(value, str) or _passes(validate, {"env": [{"name": str(name), "value": value}]}):
+                continue
+            if document is None:
+                document = load_roundtrip(text, shown)
+            line, column = locate(document, prefix + (name,))
+            where = ".".join(prefix)
+            findings.append(Finding(SECRET_LITERAL_RULE, "error", f"card {where} sets {name} to a literal value (not "
+                                    "shown), which is rendered into a ConfigMap; move it to secrets.env", shown,
+                                    line, column))
+    return findings
+
+
+def _passes(validate: Any, instance: Any) -> bool:
+    try:
+        validate(instance)
+        return True
+    except fastjsonschema.JsonSchemaException:
+        return False
+
+
+@cache
+def _secret_literal_validator() -> Any:
+    """The built-in rule's own schema (policies/secrets/secret-literal-in-env.yaml), so both agree."""
+    try:
+        return load_data_rule(builtin_policy_dir() / "secrets" / f"{SECRET_LITERAL_RULE}.yaml").validate
+    except (ShipcardError, OSError):
+        return None

@@ -1,0 +1,221 @@
+"""Targets → `K8sObject`s that remember their file, line and column.
+
+`load_targets` reads and renders every target of a plan, turning every problem on the way
+(malformed YAML, a failing kubectl, a missing helm, an invalid card) into findings.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipcard.check.inputs.cards import Cards
+from shipcard.check.inputs.kustomize import KustomizeTree, SourceIndex
+from shipcard.check.inputs.paths import STDIN_NAME, display, kustomization_file
+from shipcard.check.inputs.targets import Plan, Target
+from shipcard.check.inputs.tools import RenderResult, render_target
+from shipcard.check.model import Finding, K8sObject
+from shipcard.errors import InputError
+from shipcard.writers.tree import edited_by_hand, is_generated
+from shipcard.yamlio.read import MAX_FILE_BYTES, Document, UnreadableFileError, load_documents, read_text
+
+
+@dataclass
+class Loaded:
+    objects: list[K8sObject] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file or tree checked, as displayed
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def load_targets(plan: Plan, *, stdin_text: str | None = None) -> Loaded:
+    """Read and render every target; problems become findings, never exceptions."""
+    loaded = Loaded(skipped=list(plan.skipped), notes=list(plan.notes))
+    renders = [t for t in plan.targets if t.kind in ("kustomize", "helm")]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(renders)))) as pool:
+        rendered = dict(zip((id(t) for t in renders), pool.map(render_target, renders), strict=True))
+    for target in plan.targets:
+        if target.kind in ("manifest", "card"):
+            _load_file(loaded, target, plan.cards)
+        elif target.kind == "stdin":
+            text = stdin_text if stdin_text is not None else _read_stdin(loaded)
+            if text is not None:
+                loaded.files.append(STDIN_NAME)
+                _load_text(loaded, text, STDIN_NAME, explicit=True)
+        else:
+            _load_rendered(loaded, target, rendered[id(target)])
+    loaded.findings.extend(plan.cards.drift_findings())
+    return loaded
+
+
+def _read_stdin(loaded: Loaded) -> str | None:
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        loaded.findings.append(Finding("yaml-invalid", "error", f"more than {MAX_FILE_BYTES} bytes on standard input",
+                                       STDIN_NAME))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        loaded.findings.append(Finding("yaml-invalid", "error", "standard input is not valid UTF-8", STDIN_NAME))
+        return None
+
+
+def _input_finding(exc: InputError, file: str) -> Finding:
+    rule = "input-unreadable" if isinstance(exc, UnreadableFileError) else "yaml-invalid"
+    where = exc.location
+    message = f"{exc.field}: {exc.message}" if exc.field else exc.message
+    return Finding(rule, "error", message, file, where.line, where.column)
+
+
+def _load_file(loaded: Loaded, target: Target, cards: Cards) -> None:
+    shown = display(target.path)
+    try:
+        text = read_text(target.path)
+    except InputError as exc:
+        loaded.files.append(shown)
+        loaded.findings.append(_input_finding(exc, shown))
+        return
+    maybe_card = target.kind == "card" or "shipcard/" in text[:4096]
+    if maybe_card and (_looks_like_card(text) or (target.kind == "card" and _renders_as_card(target.path, text))):
+        loaded.files.append(shown)
+        loaded.findings.extend(cards.check(target.path, text))
+        return
+    loaded.findings.extend(generated_file_findings(text, shown))
+    _load_text(loaded, text, shown, explicit=target.explicit)
+
+
+def generated_file_findings(text: str, shown: str) -> list[Finding]:
+    """`generated-file-edited` when a file with shipcard's header no longer matches its digest."""
+    if not is_generated(text) or not edited_by_hand(text):
+        return []
+    return [Finding("generated-file-edited", "error", "edited by hand: the body no longer matches the digest in "
+                    "shipcard's header (change the card and run `shipcard render`, or restore the file)",
+                    shown, 2 if text.count("\n") >= 2 else 1, 1)]
+
+
+def _looks_like_card(text: str) -> bool:
+    return re.search(r"^apiVersion:\s*['\"]?shipcard/", text, re.MULTILINE) is not None
+
+
+def _renders_as_card(path: Path, text: str) -> bool:
+    """`services/*.service.yaml` is what `shipcard render` reads as a card, whatever it holds (empty, a
+    list, comments only), unless it is a Kubernetes manifest that happens to be named like one."""
+    if path.parent.name != "services":
+        return False
+    return re.search(r"^(apiVersion|kind):", text, re.MULTILINE) is None
+
+
+def _load_text(loaded: Loaded, text: str, shown: str, *, explicit: bool, origin: str | None = None) -> None:
+    objects: list[K8sObject] = []
+    problems: list[Finding] = []
+    try:
+        for document in load_documents(text, shown):
+            _collect(document, shown, objects, problems, origin)
+    except InputError as exc:
+        problems.append(_input_finding(exc, shown))
+    has_yaml_error = any(p.rule == "yaml-invalid" for p in problems)
+    if not explicit and not has_yaml_error and not any("apiVersion" in o.data or "kind" in o.data for o in objects):
+        loaded.skipped.append((shown, "no Kubernetes objects (no apiVersion and kind)"))
+        return
+    loaded.files.append(shown)
+    loaded.objects.extend(objects)
+    loaded.findings.extend(problems)
+
+
+def _collect(document: Document, shown: str, objects: list[K8sObject], problems: list[Finding],
+             origin: str | None) -> None:
+    data = document.data
+    if not isinstance(data, dict):
+        line, column = document.line_of(())
+        problems.append(Finding("schema", "error", f"document {document.index + 1} is not a mapping, so not a "
+                                "Kubernetes object", shown, line, column))
+        return
+    items = data.get("items")
+    if str(data.get("kind", "")).endswith("List") and isinstance(items, list) and data.get("apiVersion") == "v1":
+        node = _child_node(document.node, "items")
+        for index, item in enumerate(items):
+            child = node.value[index] if node is not None and index < len(node.value) else None
+            _collect(Document(item, child, shown, document.index), shown, objects, problems, origin)
+        return
+    objects.append(K8sObject(data, shown, document, origin))
+
+
+def _child_node(node: Any, key: str) -> Any:
+    for key_node, value_node in getattr(node, "value", []) or []:
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return None
+
+
+def _load_rendered(loaded: Loaded, target: Target, result: RenderResult) -> None:
+    loaded.files.append(target.describe())
+    if result.finding is not None:
+        loaded.findings.append(result.finding)
+        return
+    assert result.text is not None
+    if target.kind == "kustomize":
+        _load_kustomize_output(loaded, target, result)
+    else:
+        _load_helm_output(loaded, target, result)
+
+
+def _load_kustomize_output(loaded: Loaded, target: Target, result: RenderResult) -> None:
+    file = kustomization_file(target.path) or target.path
+    rendered_name = f"{display(file)} (rendered)"
+    objects: list[K8sObject] = []
+    problems: list[Finding] = []
+    try:
+        for document in load_documents(result.text or "", rendered_name):
+            _collect(document, rendered_name, objects, problems, result.command)
+    except InputError as exc:
+        problems.append(_input_finding(exc, rendered_name))
+    tree = KustomizeTree.read(target.path)
+    for path in sorted(tree.files):
+        try:
+            loaded.findings.extend(generated_file_findings(read_text(path), display(path)))
+        except InputError:
+            pass  # kubectl reported it already
+    sources = SourceIndex(tree.resource_files)
+    for obj in objects:
+        found = sources.find(obj.kind, obj.name)
+        if found is not None:
+            obj.file, obj.document = found
+        else:
+            obj.file, obj.document = display(file), None
+    loaded.objects.extend(objects)
+    loaded.findings.extend(problems)
+
+
+_SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
+_DOCUMENT_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _load_helm_output(loaded: Loaded, target: Target, result: RenderResult) -> None:
+    """helm marks each document with `# Source: <chart>/templates/<file>`: objects point at that template."""
+    chart_file = display(target.path / "Chart.yaml")
+    for chunk in _DOCUMENT_SPLIT.split(result.text or ""):
+        if not chunk.strip():
+            continue
+        source = _SOURCE_COMMENT.search(chunk)
+        if source:
+            template = target.path.joinpath(*Path(source[1]).parts[1:])
+            shown = display(template)
+        else:
+            shown = chart_file
+        objects: list[K8sObject] = []
+        problems: list[Finding] = []
+        try:
+            for document in load_documents(chunk, shown):
+                _collect(document, shown, objects, problems, result.command)
+        except InputError as exc:
+            problems.append(_input_finding(exc, shown))
+        for obj in objects:
+            obj.document = None  # lines of the rendered text would not match the template
+        loaded.objects.extend(objects)
+        loaded.findings.extend(problems)

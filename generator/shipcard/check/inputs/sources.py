@@ -1,0 +1,119 @@
+"""Releases a helmfile declares and the in-repository sources of Argo CD Applications, as targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipcard.check.inputs.kustomize import strings
+from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, kustomization_file, repository_root
+from shipcard.check.inputs.targets import Plan, Target, add_chart, add_kustomize
+from shipcard.errors import InputError
+from shipcard.git import normalise_repo_url, remote_urls
+from shipcard.yamlio.dump import dump
+from shipcard.yamlio.read import load_documents, read_text
+
+
+@dataclass
+class Release:
+    name: str
+    chart: Path
+    values: tuple[Path, ...]
+    namespace: str
+
+
+def helmfile_releases(path: Path) -> list[Release]:
+    """Releases of local charts in a helmfile (plain YAML only; templated helmfiles are not read)."""
+    items: list[Any] = []
+    try:
+        for document in load_documents(read_text(path), str(path)):
+            if isinstance(document.data, dict) and isinstance(document.data.get("releases"), list):
+                items += document.data["releases"]
+    except InputError:
+        return []
+    releases = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("chart"), str):
+            continue
+        chart = (path.parent / item["chart"]).resolve()
+        if not (chart / "Chart.yaml").is_file():
+            continue
+        values = tuple((path.parent / v).resolve() for v in strings(item.get("values"))
+                       if (path.parent / v).is_file())
+        releases.append(Release(str(item.get("name") or chart.name), chart, values,
+                                str(item.get("namespace") or "")))
+    return releases
+
+
+def add_argocd_sources(plan: Plan) -> None:
+    """Render the in-repository source of every Argo CD Application among the manifests."""
+    for target in list(plan.targets):
+        if target.kind != "manifest":
+            continue
+        try:
+            text = read_text(target.path)
+        except InputError:
+            continue
+        if "argoproj.io" not in text or "Application" not in text:
+            continue
+        try:
+            documents = list(load_documents(text, str(target.path)))
+        except InputError:
+            continue
+        for document in documents:
+            data = document.data
+            if isinstance(data, dict) and data.get("kind") == "Application" \
+                    and str(data.get("apiVersion", "")).startswith("argoproj.io/"):
+                _add_application_sources(plan, target.path, data)
+
+
+def _root_holding(app_file: Path, sources: list[dict[str, Any]]) -> Path | None:
+    """Outside a repository: the nearest directory above the Application that holds its source paths."""
+    paths = [s["path"] for s in sources if isinstance(s.get("path"), str) and not s.get("chart")]
+    if not paths:
+        return None
+    for directory in app_file.resolve().parents:
+        if all((directory / p).exists() for p in paths):
+            return directory
+    return None
+
+
+def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any]) -> None:
+    spec: dict[str, Any] = app["spec"] if isinstance(app.get("spec"), dict) else {}
+    sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
+    sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    name = str((app.get("metadata") or {}).get("name") or app_file.stem)
+    namespace = str((spec.get("destination") or {}).get("namespace") or "")
+    root = repository_root(app_file) or _root_holding(app_file, sources) or Path.cwd().resolve()
+    remotes = remote_urls(root)
+    for source in sources:
+        path = source.get("path")
+        if not isinstance(path, str) or source.get("chart"):
+            continue
+        repo_url = source.get("repoURL")
+        if remotes and isinstance(repo_url, str) and normalise_repo_url(repo_url) not in remotes:
+            plan.notes.append(f"{display(app_file)}: Application {name} deploys from {repo_url}, "
+                              "another repository: not rendered")
+            continue
+        directory = (root / path).resolve()
+        if not directory.is_dir() or root not in (directory, *directory.parents):
+            continue  # argocd-source-path-missing (policy pack) reports it
+        reason = f"source of Argo CD Application {name} ({display(app_file)})"
+        if kustomization_file(directory):
+            add_kustomize(plan, directory, reason)
+        elif (directory / "Chart.yaml").is_file():
+            helm: dict[str, Any] = source["helm"] if isinstance(source.get("helm"), dict) else {}
+            values = tuple((directory / v).resolve() for v in strings(helm.get("valueFiles"))
+                           if (directory / v).is_file())
+            inline = helm.get("valuesObject") if isinstance(helm.get("valuesObject"), dict) else None
+            inline_text = dump(inline) if inline else (helm["values"] if isinstance(helm.get("values"), str) else "")
+            add_chart(plan, directory, values, reason, release=str(helm.get("releaseName") or name),
+                      namespace=namespace, inline_values=inline_text, extra_inputs={app_file})
+        else:
+            recurse = bool(((source.get("directory") or {}) if isinstance(source.get("directory"), dict)
+                            else {}).get("recurse"))
+            pattern = "**/*" if recurse else "*"
+            for file in sorted(directory.glob(pattern)):
+                if file.is_file() and file.name.endswith(MANIFEST_SUFFIXES) and not file.name.startswith("."):
+                    plan.add(Target("manifest", file, [reason], inputs=frozenset({file})))

@@ -1,0 +1,83 @@
+"""The plan of a check: its targets (a manifest, a card, a Kustomize root, a chart release, stdin)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipcard.check.inputs.cards import Cards
+from shipcard.check.inputs.kustomize import KustomizeTree
+from shipcard.check.inputs.paths import display
+
+
+@dataclass
+class Target:
+    """One thing to check: a manifest file, a card, a Kustomize root, a chart release, or stdin."""
+
+    kind: str  # "manifest" | "card" | "kustomize" | "helm" | "stdin"
+    path: Path  # absolute file or directory; Path("-") for stdin
+    reasons: list[str] = field(default_factory=list)
+    values: tuple[Path, ...] = ()  # helm: values files
+    inline_values: str = ""  # helm: values given inline by an Argo CD Application
+    release: str = ""  # helm: release name
+    namespace: str = ""  # helm: release namespace
+    explicit: bool = False  # named on the command line (checked even if it holds no Kubernetes object)
+    inputs: frozenset[Path] = frozenset()  # files and directories it is built from (for --base)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.kind, self.path, self.values, self.inline_values, self.release, self.namespace)
+
+    def describe(self) -> str:
+        if self.kind == "kustomize":
+            return f"{display(self.path)} (kustomize)"
+        if self.kind == "helm":
+            return f"{display(self.path)} (helm release {self.release})"
+        return display(self.path)
+
+
+@dataclass
+class Plan:
+    targets: list[Target] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    notes: list[str] = field(default_factory=list)
+    found_charts: list[tuple[Path, tuple[Path, ...], str]] = field(default_factory=list)  # walked, not yet placed
+    cards: Cards = field(default_factory=Cards)  # the cards this run reads, each once
+    _by_key: dict[tuple[Any, ...], Target] = field(default_factory=dict, repr=False)
+
+    def add(self, target: Target) -> Target:
+        existing = self._by_key.get(target.key)
+        if existing is not None:
+            existing.reasons += [r for r in target.reasons if r not in existing.reasons]
+            existing.explicit = existing.explicit or target.explicit
+            existing.inputs = existing.inputs | target.inputs
+            return existing
+        self._by_key[target.key] = target
+        self.targets.append(target)
+        return target
+
+    def skip(self, path: Path | str, why: str) -> None:
+        self.skipped.append((display(path), why))
+
+
+def add_kustomize(plan: Plan, directory: Path, reason: str, *, explicit: bool = False,
+                  tree: KustomizeTree | None = None) -> Target:
+    tree = tree or KustomizeTree.read(directory)
+    return plan.add(Target("kustomize", directory, [reason], explicit=explicit,
+                           inputs=frozenset(tree.files | tree.included_dirs | {directory})))
+
+
+def add_chart(plan: Plan, chart: Path, values: tuple[Path, ...], reason: str, *, explicit: bool = False,
+              release: str = "", namespace: str = "", inline_values: str = "",
+              extra_inputs: Iterable[Path] = ()) -> Target:
+    return plan.add(Target("helm", chart, [reason], values=values, inline_values=inline_values,
+                           release=release or _release_name(chart.name), namespace=namespace, explicit=explicit,
+                           inputs=frozenset({chart, *values, *extra_inputs})))
+
+
+def _release_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return name[:53] or "release"
