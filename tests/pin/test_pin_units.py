@@ -23,7 +23,7 @@ from shipcard.pin.registry import (
     parse_retry_after,
     resolution_key,
 )
-from shipcard.pin.writeback import rewrite
+from shipcard.yamlio.edit import replace_scalars
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -148,7 +148,8 @@ def card_file(tmp_path: Path, text: str) -> Path:
 
 def pin_all(path: Path) -> str:
     card = load_card(path)
-    return rewrite(card, {site.path: pinned_text(site, DIGEST) for site in card.sites})
+    return replace_scalars(card.text, card.document, card.name,
+                           {site.path: pinned_text(site, DIGEST) for site in card.sites})
 
 
 @pytest.mark.parametrize("before, after", [

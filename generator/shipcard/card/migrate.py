@@ -1,10 +1,9 @@
 """Card format migrations: one small, tested function per step from one format to the next.
 
 A step reads the card's round-trip (ruamel) document and says which keys to rename; the
-renames are then spliced into the card's original text at the positions ruamel reports, so
-comments, order, quoting and layout stay byte for byte (a ruamel dump would re-indent
-sequences and rewrite `null`). The result is parsed again and must equal the old data with
-exactly those renames, or the card is left alone.
+renames and the new apiVersion are written into the card's text by `yamlio.edit`, so comments,
+order, quoting and layout stay byte for byte (a ruamel dump would re-indent sequences and
+rewrite `null`), and the card is left alone unless the result holds exactly those changes.
 
 shipcard/v1alpha1 → shipcard/v1 (docs/repository.md), in the service and in every
 environment override alike:
@@ -15,15 +14,15 @@ environment override alike:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shipcard.card.schema import API_VERSION
 from shipcard.errors import InputError, Location
+from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import PathKey
-from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate, to_plain
+from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate
 
 FORMATS = ("shipcard/v1alpha1", API_VERSION)  # oldest first; the last is the one shipcard renders
 
@@ -98,11 +97,10 @@ def migrate_text(text: str, filename: str, to: str = API_VERSION) -> tuple[str, 
             if rename.new in _at(doc, rename.path):
                 raise InputError(Location(filename, *locate(doc, rename.path + (rename.new,))),
                                  rename.new, f"both {rename.old} and {rename.new} are set; keep only {rename.new}")
-        text = _splice(text, doc, renames, target, filename)
-        new_doc = load_roundtrip(text, filename)
-        _verify(doc, new_doc, renames, target, filename)
+        text = replace_scalars(text, doc, filename, {("apiVersion",): target},
+                               {rename.path + (rename.old,): rename.new for rename in renames})
         changes += [f"apiVersion {current} → {target}"] + [r.describe() for r in renames]
-        doc, current = new_doc, target
+        doc, current = load_roundtrip(text, filename), target
     return text, changes
 
 
@@ -117,37 +115,3 @@ def _at(doc: Any, path: PathKey) -> Any:
     for key in path:
         doc = doc[key]
     return doc
-
-
-def _splice(text: str, doc: Any, renames: list[Rename], version: str, filename: str) -> str:
-    """Replace each renamed key's token, and the apiVersion value, where they stand in the text."""
-    lines = text.split("\n")
-    edits = []
-    for rename in renames:
-        line, column = _at(doc, rename.path).lc.key(rename.old)
-        edits.append((line, column, rename.old, rename.new))
-    line, column = doc.lc.value("apiVersion")
-    edits.append((line, column, str(doc["apiVersion"]), version))
-    for line, column, old, new in sorted(edits, reverse=True):
-        current = lines[line]
-        quote = current[column] if current[column:column + 1] in ("'", '"') else ""
-        token = f"{quote}{old}{quote}"
-        if not current.startswith(token, column):
-            raise InputError(Location(filename, line + 1, column + 1), old,
-                             "cannot rewrite this key in place; write it as a plain scalar and run again")
-        lines[line] = current[:column] + f"{quote}{new}{quote}" + current[column + len(token):]
-    return "\n".join(lines)
-
-
-def _verify(before: Any, after: Any, renames: list[Rename], version: str, filename: str) -> None:
-    """The new text must hold the old data with exactly these renames (same order), nothing else."""
-    expected = to_plain(before)
-    for rename in renames:
-        holder = _at(expected, rename.path)
-        items = [(rename.new if key == rename.old else key, value) for key, value in holder.items()]
-        holder.clear()
-        holder.update(items)
-    expected["apiVersion"] = version
-    if json.dumps(expected, default=str) != json.dumps(to_plain(after), default=str):
-        raise InputError(Location(filename), "", "migrating the card would change more than its renamed keys; "
-                         "card left unchanged")

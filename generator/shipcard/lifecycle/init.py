@@ -27,7 +27,6 @@ from shipcard.lifecycle.blueprints import (
     staging,
 )
 from shipcard.repo import REPO_FILE, parse_repo
-from shipcard.transaction import begin
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 PATTERNS: dict[str, tuple[str, str]] = {
@@ -91,9 +90,9 @@ def blueprint_context(values: dict[str, str]) -> dict[str, Any]:
 
 
 def scaffold(directory: Path, context: dict[str, Any]) -> list[Path]:
-    """Render the blueprint and write its files into `directory`, all or none; refuses to replace any file."""
+    """Render the blueprint and move its files into `directory`; refuses to replace any file."""
     blueprint = load_blueprint(REPOSITORY)
-    with begin(directory, "init") as txn, staging(directory) as scratch:
+    with staging(directory) as scratch:
         produced = render_blueprint(blueprint, context, scratch)
         sources = sorted(p for p in produced.rglob("*") if p.is_file())
         targets = [directory / p.relative_to(produced) for p in sources]
@@ -102,7 +101,9 @@ def scaffold(directory: Path, context: dict[str, Any]) -> list[Path]:
             raise ShipcardError(f"{clashes[0]}: already exists; shipcard init never replaces a file "
                                 f"({len(clashes)} would be)")
         parse_repo((produced / REPO_FILE).read_text(encoding="utf-8"), directory / REPO_FILE)
-        txn.commit({source.relative_to(produced).as_posix(): source.read_bytes() for source in sources})
+        for source, target in zip(sources, targets):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(source, target)
     return targets
 
 

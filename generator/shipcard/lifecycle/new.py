@@ -17,7 +17,7 @@ import click
 
 from shipcard.card.load import MAX_CARD_BYTES, load_card_text
 from shipcard.card.schema import SERVICE_NAME
-from shipcard.errors import InputError, Location, ShipcardError
+from shipcard.errors import ShipcardError
 from shipcard.lifecycle.blueprints import (
     SERVICE_KINDS,
     ask,
@@ -29,10 +29,10 @@ from shipcard.lifecycle.blueprints import (
     staging,
 )
 from shipcard.repo import REPO_FILE, find_repo_root, load_repo
-from shipcard.transaction import begin
-from shipcard.yamlio.edit import scalar_text
-from shipcard.yamlio.read import read_text
-from shipcard.yamlio.roundtrip import load_roundtrip, to_plain
+from shipcard.yamlio.dump import write_atomic
+from shipcard.yamlio.edit import replace_scalars
+from shipcard.yamlio.read import PathKey, read_text
+from shipcard.yamlio.roundtrip import load_roundtrip
 
 MAX_NAME = 63
 
@@ -51,18 +51,12 @@ def new_command(name: str, kind: str, sets: tuple[str, ...], no_input: bool) -> 
     if root is None:
         raise ShipcardError(f"no {REPO_FILE} here or above: run `shipcard init` first (or cd into the repository)")
     target = root / "services" / f"{name}.service.yaml"
-    _refuse_existing(target)
-    text = card_text(name, kind, sets, no_input, root)  # prompts: before the lock, which no one waits for long
-    with begin(root, "new") as txn:
-        _refuse_existing(target)  # again where no other run can write it meanwhile
-        txn.commit({target.relative_to(root).as_posix(): text})
+    if target.exists():
+        raise ShipcardError(f"{target}: already exists; edit it instead")
+    text = card_text(name, kind, sets, no_input, root)
+    write_atomic(target, text)
     click.echo(f"wrote {target.relative_to(root).as_posix()} (blueprint service-{kind}); "
                "next: `shipcard render`")
-
-
-def _refuse_existing(target: Path) -> None:
-    if target.exists() or target.is_symlink():
-        raise ShipcardError(f"{target}: already exists; edit it instead")
 
 
 def check_name(name: str) -> None:
@@ -94,41 +88,19 @@ def card_text(name: str, kind: str, sets: tuple[str, ...], no_input: bool, root:
 def fill_placeholders(text: str, filename: str, values: dict[str, Any]) -> str:
     """Replace each placeholder scalar by its value written as YAML, leaving every other byte alone."""
     doc = load_roundtrip(text, filename)
-    sites: list[tuple[int, int, str]] = []
-    _find_sites(doc, values, sites)
-    lines = text.split("\n")
-    for line, column, placeholder in sorted(sites, reverse=True):
-        current = lines[line]
-        lines[line] = current[:column] + scalar_text(values[placeholder]) + current[column + len(placeholder):]
-    result = "\n".join(lines)
-    left = [p for p in values if p in result]
-    if left:
-        raise ShipcardError(f"{filename}: the blueprint uses {left[0]} outside a scalar value (blueprint bug)")
-    expected = _replaced(to_plain(doc), values)
-    if to_plain(load_roundtrip(result, filename)) != expected:
-        raise InputError(Location(filename), "", "the values would change the card's structure; nothing written")
-    return result
+    sites: dict[PathKey, str] = {}
+    _find_sites(doc, values, (), sites)
+    for placeholder in values:
+        if text.count(placeholder) > list(sites.values()).count(placeholder):
+            raise ShipcardError(f"{filename}: the blueprint uses {placeholder} outside a scalar value (blueprint bug)")
+    return replace_scalars(text, doc, filename, {path: values[placeholder] for path, placeholder in sites.items()})
 
 
-def _find_sites(node: Any, values: dict[str, Any], sites: list[tuple[int, int, str]]) -> None:
-    """(line, column, placeholder) of every scalar that is exactly a placeholder, written plain."""
-    if isinstance(node, dict):
-        entries = [(key, node.lc.value(key)) for key in node]
-    elif isinstance(node, list):
-        entries = [(index, node.lc.item(index)) for index in range(len(node))]
-    else:
-        return
-    for key, (line, column) in entries:
-        value = node[key]
+def _find_sites(node: Any, values: dict[str, Any], path: PathKey, sites: dict[PathKey, str]) -> None:
+    """The path of every scalar that is exactly a placeholder, and its placeholder."""
+    entries = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, value in entries:
         if isinstance(value, str) and value in values:
-            sites.append((line, column, value))
+            sites[path + (key,)] = value
         else:
-            _find_sites(value, values, sites)
-
-
-def _replaced(data: Any, values: dict[str, Any]) -> Any:
-    if isinstance(data, dict):
-        return {k: _replaced(v, values) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_replaced(v, values) for v in data]
-    return values.get(data, data) if isinstance(data, str) else data
+            _find_sites(value, values, path + (key,), sites)

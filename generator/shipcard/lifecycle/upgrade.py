@@ -1,7 +1,7 @@
 """`shipcard upgrade`: migrate every card to the current format and re-render every service, as one change.
 
 The rewritten cards (and shipcard.yaml's blueprintVersion) go into the same transaction as the
-re-rendered trees (`shipcard.transaction`), so an upgrade killed at any point leaves cards and trees as
+re-rendered trees (`tree.apply`), so an upgrade killed at any point leaves cards and trees as
 they were, or (once committed) as they should be after the next shipcard run completes it;
 never new cards with old trees. With --commit the change is committed on a new branch.
 """
@@ -24,8 +24,8 @@ from shipcard.lifecycle.rendering import CardInput, Options, Outcome, ServiceRes
 from shipcard.lifecycle.report import progress_bar, report_outcome
 from shipcard.render import find_cards
 from shipcard.repo import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
-from shipcard.transaction import STATE_DIR, begin
-from shipcard.writers.tree import Plan
+from shipcard.writers.tree import STATE_DIR, Plan, apply, locked, recover
+from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import read_text
 from shipcard.yamlio.roundtrip import load_roundtrip
 
@@ -86,7 +86,8 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
     if not paths:
         raise ShipcardError(f"no cards under {root / 'services'}")
     branch_name = branch or f"shipcard-upgrade-{__version__}"
-    with begin(root, "upgrade") as txn:
+    with locked(root):
+        recover(root)
         upgrade = plan_upgrade(root, paths, target, jobs or os.cpu_count() or 1)
         assert upgrade.plan is not None
         if not upgrade.plan.changed:
@@ -95,7 +96,7 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
         if commit:
             assert top is not None
             _switch_to_new_branch(top, branch_name)
-        txn.commit(upgrade.plan.writes, upgrade.plan.deletes)
+        apply(upgrade.plan)
     _report(upgrade)
     if commit:
         click.echo(_commit(root, upgrade, branch_name))
@@ -137,16 +138,7 @@ def _upgraded_settings(root: Path, upgrade: Upgrade, writes: dict[str, str]) -> 
     version = blueprint_version()
     if current is None or str(current) == version:
         return load_repo(root)
-    line, column = doc.lc.value("blueprintVersion")
-    lines = text.split("\n")
-    old = lines[line][column:]
-    quote = old[0] if old[:1] in ("'", '"') else ""
-    token = f"{quote}{current}{quote}"
-    if not old.startswith(token):
-        raise ShipcardError(f"{path}:{line + 1}:{column + 1}: blueprintVersion: write it as a plain or quoted "
-                            "string so that upgrade can update it")
-    lines[line] = lines[line][:column] + f'"{version}"' + lines[line][column + len(token):]
-    new_text = "\n".join(lines)
+    new_text = replace_scalars(text, doc, str(path), {("blueprintVersion",): version})
     writes[REPO_FILE] = new_text
     upgrade.settings_change = f"{REPO_FILE}: blueprintVersion {current} → {version}"
     return parse_repo(new_text, path)

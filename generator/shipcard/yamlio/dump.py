@@ -78,10 +78,10 @@ def _no_path_resolvers(*_: Any) -> None:
     """Path resolvers are never registered on the generated dumper: nothing to track per node."""
 
 
-_GeneratedDumper.represent_data = _represent_data  # type: ignore[method-assign]
-_GeneratedDumper.resolve = _resolve  # type: ignore[method-assign]
-_GeneratedDumper.descend_resolver = _no_path_resolvers  # type: ignore[method-assign]
-_GeneratedDumper.ascend_resolver = _no_path_resolvers  # type: ignore[method-assign]
+_GeneratedDumper.represent_data = _represent_data
+_GeneratedDumper.resolve = _resolve
+_GeneratedDumper.descend_resolver = _no_path_resolvers
+_GeneratedDumper.ascend_resolver = _no_path_resolvers
 
 
 def dump(data: Any) -> str:

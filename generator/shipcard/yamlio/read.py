@@ -79,7 +79,7 @@ def complex_key_at(text: str, filename: str) -> Location:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.CollectionStartEvent):
                 if stack and stack[-1][0] and stack[-1][1]:
-                    return Location(filename, event.start_mark.line + 1, event.start_mark.column + 1)
+                    return _at_mark(filename, event.start_mark)
                 stack.append([isinstance(event, yaml.MappingStartEvent), True])
             elif isinstance(event, yaml.CollectionEndEvent):
                 stack.pop()
@@ -90,6 +90,11 @@ def complex_key_at(text: str, filename: str) -> Location:
     except yaml.YAMLError:
         pass
     return Location(filename, 1, 1)
+
+
+def _at_mark(filename: str, mark: Any) -> Location:
+    """The 1-based location of a 0-based libyaml mark."""
+    return Location(filename, mark.line + 1, mark.column + 1)
 
 
 def too_deep_at(text: str, filename: str) -> Location:
@@ -105,7 +110,7 @@ def first_too_deep(text: str, filename: str) -> Location | None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return Location(filename, event.start_mark.line + 1, event.start_mark.column + 1)
+                    return _at_mark(filename, event.start_mark)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
@@ -120,7 +125,7 @@ def document_start(text: str, filename: str, index: int) -> Location:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.DocumentStartEvent):
                 if seen == index:
-                    return Location(filename, event.start_mark.line + 1, event.start_mark.column + 1)
+                    return _at_mark(filename, event.start_mark)
                 seen += 1
     except yaml.YAMLError:
         pass

@@ -130,12 +130,12 @@ def locate(root: Any, path: PathKey) -> tuple[int, int]:
     if best == (0, 0):
         best = (1, 1)
     for key in path:
-        if (isinstance(node, dict) and key in node
-                or isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)):
-            best = position_of(node, key)
-            node = node[key]
-        else:
+        found = key in node if isinstance(node, dict) else \
+            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if not found:
             break
+        best = position_of(node, key)
+        node = node[key]
     return best
 
 
@@ -204,7 +204,7 @@ def load_plain_like_roundtrip(text: str, filename: str) -> Any:
         raise NeedsRoundtrip from None
     if len(documents) != 1:
         raise NeedsRoundtrip
-    stack = [documents[0].node]
+    stack: list[Any] = [documents[0].node]
     while stack:
         node = stack.pop()
         if isinstance(node, yaml.ScalarNode):

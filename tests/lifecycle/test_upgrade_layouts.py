@@ -1,0 +1,41 @@
+"""`shipcard upgrade` migrates cards whatever their layout, keeping every byte but the renamed keys and
+apiVersion: lone-CR and CRLF line ends, a byte-order mark before apiVersion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+
+from tests.conftest import example_cards, run_cli
+from tests.lifecycle.helpers import as_v1alpha1, commit_all
+
+CARDS = {card.name: card.read_text() for card in example_cards()}
+# Which card comes in which layout: (byte-order mark, line end, linked from services/).
+LAYOUTS = {"billing-api.service.yaml": ("", "\r", False), "notifier.service.yaml": ("", "\r\n", False),
+           "url-pinger.service.yaml": ("\ufeff", "\n", False), "web-frontend.service.yaml": ("", "\n", False)}
+
+
+def in_layout(name: str, text: str) -> bytes:
+    bom, newline, _ = LAYOUTS[name]
+    return (bom + text.replace("\n", newline)).encode("utf-8")
+
+
+def test_upgrade_keeps_line_ends_the_bom_and_links(repository: Path) -> None:
+    assert set(CARDS) == set(LAYOUTS)
+    (repository / "cards").mkdir()
+    files = {}
+    for name, text in CARDS.items():
+        card = repository / "services" / name
+        files[name] = repository / "cards" / name if LAYOUTS[name][2] else card
+        files[name].write_bytes(in_layout(name, as_v1alpha1(text)))
+        if files[name] != card:
+            card.symlink_to(f"../cards/{name}")
+    commit_all(git.Repo(repository), "cards in v1alpha1, in every layout")
+
+    result = run_cli("upgrade", cwd=repository)
+
+    assert result.exit_code == 0, result.output
+    for name, text in CARDS.items():
+        assert files[name].read_bytes() == in_layout(name, text), name
+    assert run_cli("render", "--check", cwd=repository).exit_code == 0

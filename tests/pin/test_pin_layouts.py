@@ -1,0 +1,52 @@
+"""`shipcard pin` keeps every byte but the image scalars: lone-CR and CRLF line ends, a byte-order mark
+before apiVersion, and a symbolically linked card, which stays a link while the file it leads to changes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pinhelpers import Registry
+
+pytestmark = pytest.mark.registry
+
+CARD = """\
+apiVersion: shipcard/v1   # first line
+kind: Service
+name: {name}
+image: {image}    # the service
+jobs:
+  - {{name: migrate, image: '{image}'}}
+"""
+LAYOUTS = {"cr": ("", "\r"), "crlf": ("", "\r\n"), "bom": ("\ufeff", "\n"), "linked": ("", "\n")}
+
+
+def card_bytes(name: str, image: str, layout: str) -> bytes:
+    bom, newline = LAYOUTS[layout]
+    return (bom + CARD.format(name=name, image=image).replace("\n", newline)).encode("utf-8")
+
+
+def test_every_layout_keeps_its_bytes_and_a_link_stays_a_link(registry: Registry, shipcard, tmp_path: Path) -> None:
+    digest = registry.push_image("team/app", "1.0")
+    image = f"{registry.host}/team/app:1.0"
+    (tmp_path / "services").mkdir()
+    (tmp_path / "cards").mkdir()
+    for layout in LAYOUTS:
+        card = tmp_path / "services" / f"{layout}.service.yaml"
+        if layout == "linked":
+            (tmp_path / "cards" / "linked.yaml").write_bytes(card_bytes(layout, image, layout))
+            card.symlink_to("../cards/linked.yaml")
+        else:
+            card.write_bytes(card_bytes(layout, image, layout))
+
+    run = shipcard(cwd=tmp_path)
+
+    assert run.code == 0, run.output
+    for layout in LAYOUTS:
+        card = tmp_path / "services" / f"{layout}.service.yaml"
+        assert card.read_bytes() == card_bytes(layout, f"{image}@{digest}", layout), layout
+    assert os.readlink(tmp_path / "services" / "linked.service.yaml") == "../cards/linked.yaml"
+    assert sorted(p.name for p in (tmp_path / "services").iterdir()) == [f"{layout}.service.yaml"
+                                                                         for layout in sorted(LAYOUTS)]
+
