@@ -4,6 +4,8 @@ uncommitted work; it prints what it selected and why."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,9 @@ import git
 import pytest
 
 from shipcard.check.base import changed_files, select_changed
+from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.plan import plan_inputs
+from shipcard.check.inputs.targets import Plan
 from shipcard.errors import ShipcardError
 
 DEPLOYMENT = """\
@@ -179,3 +183,38 @@ def test_nothing_changed_checks_nothing_and_passes(repo):
                           cwd=repo.working_tree_dir, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "nothing to check" in done.stderr
+
+
+def test_a_changed_file_whose_name_is_not_utf8_is_selected_and_shown_escaped(repo):
+    root = Path(repo.working_tree_dir)
+    name = os.fsdecode(b"caf\xe9.yaml")
+    (root / "misc" / name).write_text(CONFIGMAP.replace("misc", "cafe"))
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "main", "--format", "json"],
+                          cwd=root, capture_output=True, timeout=120)
+    stderr = done.stderr.decode()
+    assert "selected misc/caf\\xe9.yaml: misc/caf\\xe9.yaml changed" in stderr.splitlines()
+    assert "Traceback" not in stderr
+    report = json.loads(done.stdout)
+    assert report["inputs"] == ["misc/caf\\xe9.yaml"]
+    assert {f["file"] for f in report["findings"]} == {"misc/caf\\xe9.yaml"}
+    assert done.returncode == 0
+
+
+def test_no_commit_yet_is_one_line_and_exit_2(tmp_path):
+    git.Repo.init(tmp_path, initial_branch="main")
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "main"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", "shipcard: --base main: HEAD has no commit yet\n")
+
+
+def test_a_changed_card_is_read_once(repo, monkeypatch):
+    card = "apiVersion: shipcard/v1\nkind: Service\nname: web\n"
+    commit(repo, {"services/web.service.yaml": card})
+    reads: list[str] = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.append(self.name), read_bytes(self))[1])
+    root = Path(repo.working_tree_dir).resolve()
+    plan, _ = select_changed(plan_inputs([str(root)]), "main", root)
+    loaded = load_targets(Plan(targets=[t for t in plan.targets if t.kind == "card"], cards=plan.cards))
+    assert reads.count("web.service.yaml") == 1
+    assert [(f.rule, f.file) for f in loaded.findings] == [("card-invalid", "services/web.service.yaml")]

@@ -57,6 +57,11 @@ class Cards:
             return (out / card.gitops.path).resolve()
         return (out / "apps" / path.name.removesuffix(CARD_SUFFIX)).resolve()
 
+    def text(self, path: Path) -> str | None:
+        """The text of `path` when this run read it already as a card."""
+        read = self._read.get(path)
+        return read.text if read is not None else None
+
     def check(self, path: Path, text: str) -> list[Finding]:
         """The findings of the card itself; its tree is compared later, by `drift_findings`."""
         read = self._load(path, text)

@@ -76,7 +76,7 @@ def _input_finding(exc: InputError, file: str) -> Finding:
 def _load_file(loaded: Loaded, target: Target, cards: Cards) -> None:
     shown = display(target.path)
     try:
-        text = read_text(target.path)
+        text = cards.text(target.path) or read_text(target.path)
     except InputError as exc:
         loaded.files.append(shown)
         loaded.findings.append(_input_finding(exc, shown))
