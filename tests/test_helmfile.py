@@ -21,7 +21,8 @@ from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
 from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.writers.helmfile import values_for
-from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, STATE_DIR, is_generated
+from shipcard.transaction import STATE_DIR
+from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, is_generated
 from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import example_cards, run_cli
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from shipcard.lifecycle.rendering import plan_render
-from shipcard.writers.tree import HEADER_PREFIX, STATE_DIR, apply, edited_by_hand, recover
+from shipcard.transaction import JOURNAL_FORMAT, STATE_DIR, begin, recover
+from shipcard.writers.tree import HEADER_PREFIX, edited_by_hand
 from tests.conftest import example_cards, run_cli
 
 BILLING = next(c for c in example_cards() if c.name == "billing-api.service.yaml")
@@ -99,7 +100,7 @@ def test_a_symlink_leading_outside_is_not_written_through(repo: Path, tmp_path_f
 def test_a_run_killed_before_its_commit_point_leaves_the_old_tree(repo: Path) -> None:
     before = snapshot(repo)
     txn = repo / STATE_DIR / "txn"
-    txn.mkdir()
+    txn.mkdir(parents=True)
     (txn / "000000").write_text("half a file")  # staged, but plan.json never committed
     assert recover(repo)
     assert not txn.exists() and snapshot(repo) == before
@@ -111,12 +112,12 @@ def test_a_run_killed_after_its_commit_point_is_completed_by_the_next(repo: Path
     _, plan = plan_render([card], repo)
     assert plan.writes
     txn = repo / STATE_DIR / "txn"
-    txn.mkdir()
+    txn.mkdir(parents=True)
     staged = []
     for number, (rel, text) in enumerate(sorted(plan.writes.items())):
         (txn / f"{number:06d}").write_text(text)
         staged.append([rel, f"{number:06d}"])
-    (txn / "plan.json").write_text(json.dumps({"writes": staged, "deletes": plan.deletes}))
+    (txn / "plan.json").write_text(json.dumps({"format": JOURNAL_FORMAT, "writes": staged, "deletes": plan.deletes}))
     # The process "died" here, after committing. The next run rolls forward first.
     assert recover(repo)
     assert run_cli("render", "--check", cwd=repo).exit_code == 0
@@ -125,5 +126,6 @@ def test_a_run_killed_after_its_commit_point_is_completed_by_the_next(repo: Path
 def test_apply_with_nothing_to_do_writes_nothing(repo: Path) -> None:
     _, plan = plan_render([repo / "services" / BILLING.name], repo)
     assert not plan.changed
-    apply(plan)
-    assert not (repo / STATE_DIR / "txn").exists()
+    with begin(repo, "render") as txn:
+        txn.commit(plan.writes, plan.deletes)
+    assert not (repo / STATE_DIR / "txn").exists() and not (repo / STATE_DIR / "lock").exists()

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from shipcard.errors import ShipcardError
-from shipcard.lifecycle.rendering import Options, Outcome, plan_repository, read_cards
+from shipcard.lifecycle.rendering import CardInput, Options, Outcome, plan_repository, read_cards
 from shipcard.lifecycle.report import progress_bar, report_outcome
 from shipcard.lifecycle.state import VerifiedFiles
 from shipcard.pin.lock import load_lock
 from shipcard.render import FORMATS, find_cards
-from shipcard.repo import find_repo_root, load_repo
-from shipcard.writers.tree import drift, locked, pending, transaction
+from shipcard.repo import RepoSettings, find_repo_root, load_repo
+from shipcard.transaction import begin, require_settled
+from shipcard.writers.tree import drift
 
 
 @click.command("render")
@@ -43,32 +45,35 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
     whose inputs did not change since their last render, and reports removed cards' files.
     """
     out = out if out is not None else (find_repo_root(Path.cwd()) or Path("."))
-    paths = list(cards) or find_cards(out)
-    if not paths:
-        raise ShipcardError(f"no cards given and none found under {out / 'services'}")
-    options = Options(fmt=fmt, pins=load_lock(lock) if lock else None, everything=everything or check,
-                      force=force, prune=prune, jobs=jobs or os.cpu_count() or 1, whole_repository=not cards)
-    repo = load_repo(out)
-    inputs = read_cards(out, paths)
+    options = Options(fmt=fmt, pins=None, everything=everything or check, force=force, prune=prune,
+                      jobs=jobs or os.cpu_count() or 1, whole_repository=not cards)
     if check:
-        if pending(out):
-            raise ShipcardError(f"{out / '.shipcard/txn'}: an interrupted run left a transaction; "
-                                "run `shipcard render` to complete it")
-        outcome = plan_repository(out, inputs, repo, options)
+        require_settled(out)
+        outcome = plan_repository(out, *_read_inputs(out, cards, lock, options))
         _report_drift(outcome)
         return
-    out.mkdir(parents=True, exist_ok=True)
-    with locked(out), transaction(out) as txn, progress_bar(len(inputs)) as advance:
-        # Transaction() first completes a killed run's journal: the plan compares with the tree as it ends up.
-        # Each service's files are staged as soon as it is rendered, while the others still render.
-        verified = VerifiedFiles(out)
-        outcome = plan_repository(out, inputs, repo, options, advance, lambda service: txn.stage(service.plan.writes),
-                                  verified)
-        txn.commit(outcome.plan)
-        verified.save(options.whole_repository)
+    with begin(out, "render") as txn:  # completes a killed run's transaction first; inputs are read after
+        inputs, repo, options = _read_inputs(out, cards, lock, options)
+        with progress_bar(len(inputs)) as advance:
+            # Each service's files are staged as soon as it is rendered, while the others still render.
+            verified = VerifiedFiles(out)
+            outcome = plan_repository(out, inputs, repo, options, advance,
+                                      lambda service: txn.stage(service.plan.writes), verified)
+            txn.commit(outcome.plan.writes, outcome.plan.deletes)
+            verified.save(options.whole_repository)
     report_outcome(outcome, prune=prune)
     if outcome.plan.conflicts:
         sys.exit(1)
+
+
+def _read_inputs(out: Path, cards: tuple[Path, ...], lock: Path | None,
+                 options: Options) -> tuple[list[CardInput], RepoSettings, Options]:
+    """The cards, shipcard.yaml and the pin lock file, as this run renders them."""
+    paths = list(cards) or find_cards(out)
+    if not paths:
+        raise ShipcardError(f"no cards given and none found under {out / 'services'}")
+    pins = load_lock(lock) if lock else None
+    return read_cards(out, paths), load_repo(out), replace(options, pins=pins)
 
 
 def _report_drift(outcome: Outcome) -> None:

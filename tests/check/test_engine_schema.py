@@ -12,7 +12,7 @@ import pytest
 
 from shipcard.check.engine import CheckOptions, run_check
 from shipcard.check.model import K8sObject
-from shipcard.check.schema import SchemaValidator, default_version, structural_to_json_schema
+from shipcard.check.schema import SchemaValidator, structural_to_json_schema
 from shipcard.yamlio.read import load_documents
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "online-boutique.yaml"
@@ -70,7 +70,7 @@ def objects_of(text: str, name: str = "x.yaml") -> list[K8sObject]:
 
 def kv_verdict(data: dict) -> str:
     try:
-        kubernetes_validate.validate(data, default_version(), strict=True)
+        kubernetes_validate.validate(data, SchemaValidator().version, strict=True)
         return "valid"
     except kubernetes_validate.ValidationError:
         return "invalid"

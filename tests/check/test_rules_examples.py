@@ -10,7 +10,7 @@ from jsonschema import Draft7Validator
 
 from shipcard.check.model import SEVERITY_ORDER
 from shipcard.check.rules import DataRule, PythonRule, RuleSet, load_rules
-from shipcard.check.rules.examples import example_objects, run_example
+from tests.check.rule_examples import example_objects, run_example
 
 RULES = load_rules()
 

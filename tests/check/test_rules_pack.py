@@ -14,13 +14,13 @@ import shipcard.resources
 from shipcard.card.load import load_card
 from shipcard.check.model import K8sObject
 from shipcard.check.rules import PolicyError, builtin_policy_dir, load_rules
-from shipcard.check.rules.examples import example_objects, run_example
 from shipcard.errors import InputError
 from shipcard.k8s.objects import environment_objects
 from shipcard.render import card_files
 from shipcard.writers.chart import chart_files
 from shipcard.yamlio.dump import dump
 from shipcard.yamlio.read import load_documents, read_text
+from tests.check.rule_examples import example_objects, run_example
 from tests.conftest import ROOT, example_cards
 
 RULES = load_rules()

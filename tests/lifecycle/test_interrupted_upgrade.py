@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shipcard.writers.tree import PAUSE_AT_ENV, PAUSE_FILE_ENV, STATE_DIR, pending, recover
+from shipcard.transaction import PAUSE_AT_ENV, PAUSE_FILE_ENV, STATE_DIR, pending, recover
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import SHIPCARD, as_v1alpha1, init_repository, rendered_by_an_older_shipcard, snapshot
 

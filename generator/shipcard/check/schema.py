@@ -71,11 +71,6 @@ def parse_version(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def default_version() -> str:
-    major, minor = shipped_versions()[-1]
-    return f"{major}.{minor}"
-
-
 def schema_version_for(target: tuple[int, int]) -> tuple[int, int]:
     """The newest shipped schema set not newer than `target` (the oldest one for older targets)."""
     versions = shipped_versions()

@@ -24,7 +24,7 @@ import click
 
 from shipcard.errors import ShipcardError
 from shipcard.resources import data_dir
-from shipcard.writers.tree import STATE_DIR, state_directory
+from shipcard.transaction import STATE_DIR, state_directory
 
 REPOSITORY = "gitops-repo"
 SERVICE_KINDS = ("web", "worker", "cronjob", "console")

@@ -27,6 +27,7 @@ from shipcard.lifecycle.blueprints import (
     staging,
 )
 from shipcard.repo import REPO_FILE, parse_repo
+from shipcard.transaction import begin
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 PATTERNS: dict[str, tuple[str, str]] = {
@@ -90,9 +91,9 @@ def blueprint_context(values: dict[str, str]) -> dict[str, Any]:
 
 
 def scaffold(directory: Path, context: dict[str, Any]) -> list[Path]:
-    """Render the blueprint and move its files into `directory`; refuses to replace any file."""
+    """Render the blueprint and write its files into `directory`, all or none; refuses to replace any file."""
     blueprint = load_blueprint(REPOSITORY)
-    with staging(directory) as scratch:
+    with begin(directory, "init") as txn, staging(directory) as scratch:
         produced = render_blueprint(blueprint, context, scratch)
         sources = sorted(p for p in produced.rglob("*") if p.is_file())
         targets = [directory / p.relative_to(produced) for p in sources]
@@ -101,9 +102,7 @@ def scaffold(directory: Path, context: dict[str, Any]) -> list[Path]:
             raise ShipcardError(f"{clashes[0]}: already exists; shipcard init never replaces a file "
                                 f"({len(clashes)} would be)")
         parse_repo((produced / REPO_FILE).read_text(encoding="utf-8"), directory / REPO_FILE)
-        for source, target in zip(sources, targets):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(source, target)
+        txn.commit({source.relative_to(produced).as_posix(): source.read_bytes() for source in sources})
     return targets
 
 

@@ -29,7 +29,7 @@ from shipcard.lifecycle.blueprints import (
     staging,
 )
 from shipcard.repo import REPO_FILE, find_repo_root, load_repo
-from shipcard.yamlio.dump import write_atomic
+from shipcard.transaction import begin
 from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import PathKey, read_text
 from shipcard.yamlio.roundtrip import load_roundtrip
@@ -51,12 +51,18 @@ def new_command(name: str, kind: str, sets: tuple[str, ...], no_input: bool) -> 
     if root is None:
         raise ShipcardError(f"no {REPO_FILE} here or above: run `shipcard init` first (or cd into the repository)")
     target = root / "services" / f"{name}.service.yaml"
-    if target.exists():
-        raise ShipcardError(f"{target}: already exists; edit it instead")
-    text = card_text(name, kind, sets, no_input, root)
-    write_atomic(target, text)
+    _refuse_existing(target)
+    text = card_text(name, kind, sets, no_input, root)  # prompts: before the lock, which no one waits for long
+    with begin(root, "new") as txn:
+        _refuse_existing(target)  # again where no other run can write it meanwhile
+        txn.commit({target.relative_to(root).as_posix(): text})
     click.echo(f"wrote {target.relative_to(root).as_posix()} (blueprint service-{kind}); "
                "next: `shipcard render`")
+
+
+def _refuse_existing(target: Path) -> None:
+    if target.exists() or target.is_symlink():
+        raise ShipcardError(f"{target}: already exists; edit it instead")
 
 
 def check_name(name: str) -> None:

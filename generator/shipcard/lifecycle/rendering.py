@@ -1,7 +1,8 @@
 """Rendering a whole repository: every card, in parallel, skipping services whose inputs did not change.
 
-`plan_repository` reads and compares only; it returns one merged `Plan` that a
-`tree.Transaction` commits as one change (an upgrade adds its rewritten cards to the same plan).
+`plan_repository` reads and compares only; it returns one merged `Plan` that the repository
+transaction (`shipcard.transaction`) commits as one change (an upgrade adds its rewritten cards
+to the same plan).
 Services render in worker processes (fork) when there are enough of them: loading and
 rendering a card is pure Python, so threads share one core. Measured on the 2-core machine,
 planning 1,000 cards took 8.6 s in one process, 4.3 s in two worker processes, and no less
@@ -36,8 +37,9 @@ from shipcard.render import (
     owned_globs,
 )
 from shipcard.repo import RepoSettings, load_repo
+from shipcard.transaction import safe_target
 from shipcard.writers.chart import CHART_DIR, chart_files
-from shipcard.writers.tree import Plan, header_source, plan_tree, safe_target
+from shipcard.writers.tree import Plan, header_source, plan_tree
 from shipcard.yamlio.read import load_plain, read_text
 
 CARD_SUFFIX = ".service.yaml"

@@ -1,7 +1,7 @@
 """`shipcard upgrade`: migrate every card to the current format and re-render every service, as one change.
 
 The rewritten cards (and shipcard.yaml's blueprintVersion) go into the same transaction as the
-re-rendered trees (`tree.apply`), so an upgrade killed at any point leaves cards and trees as
+re-rendered trees (`shipcard.transaction`), so an upgrade killed at any point leaves cards and trees as
 they were, or (once committed) as they should be after the next shipcard run completes it;
 never new cards with old trees. With --commit the change is committed on a new branch.
 """
@@ -24,7 +24,8 @@ from shipcard.lifecycle.rendering import CardInput, Options, Outcome, ServiceRes
 from shipcard.lifecycle.report import progress_bar, report_outcome
 from shipcard.render import find_cards
 from shipcard.repo import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
-from shipcard.writers.tree import STATE_DIR, Plan, apply, locked, recover
+from shipcard.transaction import STATE_DIR, begin
+from shipcard.writers.tree import Plan
 from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import read_text
 from shipcard.yamlio.roundtrip import load_roundtrip
@@ -86,8 +87,7 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
     if not paths:
         raise ShipcardError(f"no cards under {root / 'services'}")
     branch_name = branch or f"shipcard-upgrade-{__version__}"
-    with locked(root):
-        recover(root)
+    with begin(root, "upgrade") as txn:
         upgrade = plan_upgrade(root, paths, target, jobs or os.cpu_count() or 1)
         assert upgrade.plan is not None
         if not upgrade.plan.changed:
@@ -96,7 +96,7 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
         if commit:
             assert top is not None
             _switch_to_new_branch(top, branch_name)
-        apply(upgrade.plan)
+        txn.commit(upgrade.plan.writes, upgrade.plan.deletes)
     _report(upgrade)
     if commit:
         click.echo(_commit(root, upgrade, branch_name))

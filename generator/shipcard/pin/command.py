@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from shipcard.errors import ShipcardError
-from shipcard.pin import journal
 from shipcard.pin.cards import Card, ImageSite, discover, load_card
 from shipcard.pin.credentials import CredentialStore
 from shipcard.pin.lock import load_lock, read_entries
 from shipcard.pin.pinning import Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select, unpinned_sites
 from shipcard.pin.registry import RegistryClient, RegistryError, resolution_key, resolve_many
+from shipcard.repo import find_repo_root
+from shipcard.transaction import begin, require_settled
 
 
 @click.command("pin")
@@ -39,32 +41,38 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
     $SHIPCARD_REGISTRY_AUTH or the docker config file; see docs/pin.md.
     """
     paths = discover(cards, Path.cwd())
-    root = journal.journal_root(paths)
+    root = _repository_of(paths)
     if check:
-        if journal.pending(root):
-            raise ShipcardError(f"an interrupted `shipcard pin` left cards half-written ({root / journal.STATE_DIR}"
-                                f"/{journal.JOURNAL}); run `shipcard pin` to complete it")
+        require_settled(root)
         _check([load_card(path) for path in paths], lock_file)
         return
-    with journal.locked(root):
-        journal.recover(root)  # a run killed while writing cards is completed before they are read
-    loaded = [load_card(path) for path in paths]
-    existing = read_entries(lock_file) if lock_file is not None and lock_file.exists() else {}
-    locked = {reference: entry.digest for reference, entry in existing.items()} if lock_file else None
-    selection = select(loaded, update=update, allow_latest=allow_latest, locked=locked)
-    digests, resolve_failures = _resolve(selection.resolve, insecure, jobs, timeout, retries)
-    failures = sorted(selection.refused + resolve_failures, key=_failure_order)
-    if failures and not keep_going:
-        _fail(failures)
-    if lock_file is not None:
-        outcome = apply_to_lock(lock_file, existing, digests)
-    else:
-        outcome = apply_to_cards(loaded, digests, root)
+    # The cards and the lock file are read under the repository's lock, after a killed run's
+    # transaction is completed, and written before it is released: no other run writes between.
+    with begin(root, "pin") as txn:
+        loaded = [load_card(path) for path in paths]
+        existing = read_entries(lock_file) if lock_file is not None and lock_file.exists() else {}
+        locked = {reference: entry.digest for reference, entry in existing.items()} if lock_file else None
+        selection = select(loaded, update=update, allow_latest=allow_latest, locked=locked)
+        digests, resolve_failures = _resolve(selection.resolve, insecure, jobs, timeout, retries)
+        failures = sorted(selection.refused + resolve_failures, key=_failure_order)
+        if failures and not keep_going:
+            _fail(failures)
+        if lock_file is not None:
+            outcome = apply_to_lock(lock_file, existing, digests)
+        else:
+            outcome = apply_to_cards(loaded, digests, txn)
     _report(outcome, selection.untouched, update)
     if failures:
         for failure in failures:
             click.echo(str(failure), err=True)
         raise Incomplete(f"{len(failures)} image reference(s) could not be pinned; the others were")
+
+
+def _repository_of(cards: list[Path]) -> Path:
+    """The repository of these cards, whose lock and transaction `pin` uses: the nearest directory
+    above them with shipcard.yaml, else the directory holding `services/` (or the cards' own)."""
+    common = Path(os.path.commonpath([os.path.abspath(card.parent) for card in cards]))
+    return find_repo_root(common) or (common.parent if common.name == "services" else common)
 
 
 def _check(cards: list[Card], lock_file: Path | None) -> None:

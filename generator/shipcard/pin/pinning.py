@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipcard.errors import ShipcardError, WriteError
-from shipcard.pin import journal
 from shipcard.pin.cards import Card, ImageSite, PathKey
 from shipcard.pin.lock import LockEntry, now_utc, write_lock
+from shipcard.transaction import Transaction
 from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import read_text
 
@@ -82,14 +82,13 @@ class Outcome:
     files: set[str] = field(default_factory=set)
 
 
-def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str], root: Path | None = None) -> Outcome:
-    """Rewrite every card that changes; all cards are written, or (on any error, or killed) none is.
+def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str], txn: Transaction) -> Outcome:
+    """Rewrite every card that changes, as files of `txn`: all are written, or (on any error, or killed) none.
 
-    `root` holds the journal that makes the writes one transaction (generator/shipcard/pin/journal.py);
-    by default the cards' repository.
+    A symbolic link to a card stays a link: the file it leads to is rewritten.
     """
     outcome = Outcome()
-    new_texts: list[tuple[Card, str]] = []
+    new_texts: dict[str, str] = {}
     for card in cards:
         new_values: dict[PathKey, str] = {}
         for site in card.sites:
@@ -108,23 +107,15 @@ def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str], root: Path 
                 continue
             new_values[site.path] = new_text
         if new_values:
-            new_texts.append((card, replace_scalars(card.text, card.document, card.name, new_values)))
-            outcome.files.add(card.name)
-    if new_texts:
-        write_all(new_texts, root or journal.journal_root([card.path for card in cards]))
-    return outcome
-
-
-def write_all(new_texts: list[tuple[Card, str]], root: Path) -> None:
-    """Write the cards as one transaction (a symlinked card stays a symlink); none changes on failure."""
-    with journal.locked(root):
-        for card, _ in new_texts:
-            if read_text(card.path) != card.text:
+            if read_text(card.path) != card.text:  # an editor's save while the registry answered
                 raise ShipcardError(f"{card.name}: changed on disk while pinning; no card was changed")
-        try:
-            journal.write_cards(root, [(card.path, text) for card, text in new_texts])
-        except WriteError as exc:
-            raise WriteError(exc.filename, exc, "no card was changed") from None
+            new_texts[txn.relative(card.path)] = replace_scalars(card.text, card.document, card.name, new_values)
+            outcome.files.add(card.name)
+    try:
+        txn.commit(new_texts)
+    except WriteError as exc:
+        raise WriteError(exc.filename, exc, "no card was changed") from None
+    return outcome
 
 
 def apply_to_lock(path: Path, existing: dict[str, LockEntry], digests: dict[ImageSite, str]) -> Outcome:

@@ -1,4 +1,4 @@
-"""Running a rule's documentation examples: the same code for the tests and `shipcard rules`.
+"""Running a rule's documentation examples (PASS/FAIL in its docstring or data file) in the tests.
 
 An example is a YAML stream of complete manifests. A document may start with a comment
 `# file: <path>`: the object then comes from that repository-relative file, and the file
@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from shipcard.check.model import Finding, K8sObject
+from shipcard.check.rules import RuleSet
 from shipcard.yamlio.read import load_documents
 
 FILE_HEADER = re.compile(r"^#\s*file:\s*(\S+)\s*$")
@@ -49,7 +50,7 @@ def example_objects(text: str, filename: str = EXAMPLE_FILE) -> tuple[list[K8sOb
     return objects, files
 
 
-def run_example(rules: object, text: str, rule_id: str | None = None) -> list[Finding]:
+def run_example(rules: RuleSet, text: str, rule_id: str | None = None) -> list[Finding]:
     """Evaluate `rules` (a RuleSet) over one example in a throw-away repository root; findings of `rule_id`."""
     objects, files = example_objects(text)
     with tempfile.TemporaryDirectory(prefix="shipcard-example-") as tmp:
@@ -58,5 +59,5 @@ def run_example(rules: object, text: str, rule_id: str | None = None) -> list[Fi
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(body, encoding="utf-8")
-        findings = rules.evaluate(objects, root=root)  # type: ignore[attr-defined]
+        findings = rules.evaluate(objects, root=root)
     return [f for f in findings if rule_id is None or f.rule == rule_id]
