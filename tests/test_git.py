@@ -237,3 +237,15 @@ def test_no_git_on_path_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(ToolError) as raised:
         git.work_tree_top(tmp_path)
     assert str(raised.value) == "git: not found on PATH"
+
+
+def test_a_repository_git_refuses_to_trust_is_one_line_naming_why(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand the repository to another user")
+    top = tmp_path / "theirs"
+    top.mkdir()
+    run(top, "init", "--quiet")
+    os.chown(top, 65534, 65534)
+    with pytest.raises(ToolError) as raised:
+        git.work_tree_top(top)
+    assert str(raised.value) == f"git rev-parse: detected dubious ownership in repository at '{top}'"

@@ -52,8 +52,11 @@ def _succeeds(cwd: Path, *args: str) -> bool:
 
 
 def _last_line(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", "backslashreplace").strip().splitlines()
-    return lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else ""
+    """git's reason: its last `fatal:` or `error:` line (hints follow it), else its last line."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "backslashreplace").splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    last = reasons[-1] if reasons else lines[-1] if lines else ""
+    return last.removeprefix("fatal: ").removeprefix("error: ")
 
 
 def _paths(output: bytes) -> list[str]:
