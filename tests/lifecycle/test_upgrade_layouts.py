@@ -1,8 +1,10 @@
 """`shipcard upgrade` migrates cards whatever their layout, keeping every byte but the renamed keys and
-apiVersion: lone-CR and CRLF line ends, a byte-order mark before apiVersion."""
+apiVersion: lone-CR and CRLF line ends, a byte-order mark before apiVersion, and a symbolically linked
+card, which stays a link while the file it leads to is migrated."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import git
@@ -13,7 +15,7 @@ from tests.lifecycle.helpers import as_v1alpha1, commit_all
 CARDS = {card.name: card.read_text() for card in example_cards()}
 # Which card comes in which layout: (byte-order mark, line end, linked from services/).
 LAYOUTS = {"billing-api.service.yaml": ("", "\r", False), "notifier.service.yaml": ("", "\r\n", False),
-           "url-pinger.service.yaml": ("\ufeff", "\n", False), "web-frontend.service.yaml": ("", "\n", False)}
+           "url-pinger.service.yaml": ("\ufeff", "\n", False), "web-frontend.service.yaml": ("", "\n", True)}
 
 
 def in_layout(name: str, text: str) -> bytes:
@@ -38,4 +40,5 @@ def test_upgrade_keeps_line_ends_the_bom_and_links(repository: Path) -> None:
     assert result.exit_code == 0, result.output
     for name, text in CARDS.items():
         assert files[name].read_bytes() == in_layout(name, text), name
+    assert os.readlink(repository / "services" / "web-frontend.service.yaml") == "../cards/web-frontend.service.yaml"
     assert run_cli("render", "--check", cwd=repository).exit_code == 0

@@ -50,3 +50,19 @@ def test_every_layout_keeps_its_bytes_and_a_link_stays_a_link(registry: Registry
     assert sorted(p.name for p in (tmp_path / "services").iterdir()) == [f"{layout}.service.yaml"
                                                                          for layout in sorted(LAYOUTS)]
 
+
+def test_a_link_leading_out_of_the_repository_is_refused(registry: Registry, shipcard, tmp_path: Path,
+                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    registry.push_image("team/app", "1.0")
+    image = f"{registry.host}/team/app:1.0"
+    outside = tmp_path_factory.mktemp("elsewhere") / "card.yaml"
+    outside.write_bytes(card_bytes("away", image, "linked"))
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "away.service.yaml").symlink_to(outside)
+
+    run = shipcard(cwd=tmp_path)
+
+    assert run.code == 2, run.output
+    assert run.stderr.splitlines() == [f"shipcard: {tmp_path}/services/away.service.yaml: lies outside "
+                                       f"{tmp_path} (a symbolic link?); refusing to write it"]
+    assert outside.read_bytes() == card_bytes("away", image, "linked")
