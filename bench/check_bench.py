@@ -67,10 +67,10 @@ def build_corpus(directory: Path, copies: int) -> list[Path]:
 def shipcard_verdicts(files: list[Path], version: str) -> dict[tuple[str, str], str]:
     """Per-object verdicts of shipcard's schema layer on the same files (valid / invalid / no-schema)."""
     sys.path.insert(0, str(ROOT))
-    from shipcard.check.schema import SchemaValidator
+    from shipcard.check.schema import SchemaValidator, parse_version
     from shipcard.yamlio.read import load_documents, read_text
 
-    validator = SchemaValidator(version)
+    validator = SchemaValidator(parse_version(version))
     verdicts = {}
     for path in files:
         for document in load_documents(read_text(path), str(path)):

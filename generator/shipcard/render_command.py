@@ -15,7 +15,7 @@ from shipcard.lifecycle.report import progress_bar, report_outcome
 from shipcard.lifecycle.state import VerifiedFiles
 from shipcard.pin.lock import load_lock
 from shipcard.render import FORMATS, find_cards
-from shipcard.repo import RepoSettings, find_repo_root, load_repo
+from shipcard.settings import RepoSettings, find_repo_root, load_repo
 from shipcard.transaction import begin, require_settled
 from shipcard.writers.tree import drift
 

@@ -134,7 +134,7 @@ def test_helm_chart_is_rendered_with_values(tmp_path, monkeypatch, helm):
     result = check(tmp_path, monkeypatch, "chart", values=[tmp_path / "prod-values.yaml"])
     files = {f.file for f in result.findings}
     assert files == {"chart/templates/deployment.yaml"}
-    assert any(f.rule == "schema" and "spec.replicas must be integer" in f.message for f in result.findings)
+    assert any(f.rule == "schema" and "spec.replicas: must be integer" in f.message for f in result.findings)
     assert any(f.rule == "image-latest-or-untagged" for f in result.findings)
     assert {f.origin for f in result.findings} == {"helm template chart chart"}
 

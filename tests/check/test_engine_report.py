@@ -105,7 +105,7 @@ def test_json_lists_every_finding_with_location(result):
 
 def test_github_annotations(result):
     lines = render("github", result).splitlines()
-    assert ("::error file=broken.yaml,line=7,col=1,title=schema::unknown field dta (did you mean 'data'?) "
+    assert ("::error file=broken.yaml,line=7,col=1,title=schema::dta: unknown field (did you mean 'data'?) "
             "[ConfigMap/shop/flags]") in lines
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
 
@@ -118,7 +118,7 @@ def test_github_escapes_newlines_and_commas():
 
 def test_text_groups_by_file_with_line_and_column(result):
     text = render("text", result)
-    assert "broken.yaml\n  broken.yaml:7:1: error   schema: unknown field dta" in text
+    assert "broken.yaml\n  broken.yaml:7:1: error   schema: dta: unknown field" in text
     assert text.index("bad.yml") < text.index("broken.yaml")
     assert text.rstrip().splitlines()[-1].startswith("FAIL: ")
 

@@ -168,7 +168,7 @@ def test_required_rules_cannot_be_suppressed(tmp_path, monkeypatch):
 
 
 def test_config_settings_apply(tmp_path, monkeypatch):
-    config = "check:\n  fail-on: warning\n  kubernetes-version: '1.30'\n  strict-kinds: true\n"
+    config = "kubernetesVersion: '1.30'\ncheck:\n  fail-on: warning\n  strict-kinds: true\n"
     text = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n  namespace: shop\n" \
            "  labels: {app.kubernetes.io/name: web}\n"
     result = check(tmp_path, monkeypatch, text, config)

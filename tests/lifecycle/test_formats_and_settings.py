@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from shipcard.card.load import Schema, card_schema, load_card, load_card_text
+from shipcard.card.load import card_schema, load_card, load_card_text
 from shipcard.card.migrate import FORMATS, migrate_text, v1alpha1_to_v1
 from shipcard.errors import InputError
-from shipcard.repo import RepoSettings, parse_repo
+from shipcard.settings import RepoSettings, parse_repo
+from shipcard.validation import Schema
 from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, to_plain
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import as_v1alpha1, init_repository
@@ -135,9 +136,13 @@ def test_an_environment_shipcard_yaml_does_not_declare_is_refused(tmp_path: Path
     ("environments:\n  Prod: {}\n", "shipcard.yaml:2:3: environments.Prod: invalid name 'Prod'"),
     ("environments:\n  prod: {clster: x}\n", "shipcard.yaml:2:10: environments.prod.clster: unknown field"),
     ("reopURL: x\n", "shipcard.yaml:1:1: reopURL: unknown field (did you mean 'repoURL'?)"),
-    ("check: {anything: [goes, here]}\nproject: Platform\n", "shipcard.yaml:2:1: project:"),
+    ("check: {fail-on: error}\nproject: Platform\n", "shipcard.yaml:2:1: project:"),
+    ("check: {anything: [goes, here]}\n", "shipcard.yaml:1:9: check.anything: unknown field (known fields:"),
+    ("check: {kubernetes-version: '1.30'}\n", "shipcard.yaml:1:9: check.kubernetes-version: set kubernetesVersion"),
+    ('kubernetesVersion: "1.24"\n', "shipcard.yaml:1:1: kubernetesVersion: shipcard renders for Kubernetes 1.25 "),
     ('argocdNamespace: "argocd\\n"\n', "shipcard.yaml:1:1: argocdNamespace:"),  # `$` matches before a newline
-    ('environments:\n  prod: {cluster: "https://k8s.example.com\\n"}\n', "shipcard.yaml:2:10: environments.prod.cluster:"),
+    ('environments:\n  prod: {cluster: "https://k8s.example.com\\n"}\n',
+     "shipcard.yaml:2:10: environments.prod.cluster:"),
 ])
 def test_a_bad_setting_is_one_located_line(tmp_path: Path, text: str, where: str) -> None:
     path = tmp_path / "shipcard.yaml"
@@ -152,11 +157,8 @@ def test_a_bad_setting_is_one_located_line(tmp_path: Path, text: str, where: str
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and not (tmp_path / "apps").exists()
 
 
-def test_the_check_section_is_passed_through_and_its_version_wins() -> None:
-    settings = parse_repo('kubernetesVersion: "1.30"\ncheck: {kubernetes-version: "1.31", whatever: 1}\n',
-                          Path("shipcard.yaml"))
-    assert settings.kubernetes_version == "1.31"
-    assert parse_repo('kubernetesVersion: "v1.29"\n', Path("s.yaml")).kubernetes_version == "1.29"
+def test_the_check_section_does_not_shape_renders() -> None:
+    assert parse_repo('kubernetesVersion: "v1.29"\n', Path("s.yaml")).kubernetes_version == (1, 29)
     same = parse_repo('check: {fail-on: warning}\n', Path("a.yaml")).fingerprint
     assert same == parse_repo('check: {fail-on: error}\n', Path("b.yaml")).fingerprint  # renders are unaffected
     assert RepoSettings().environments == {}
@@ -184,9 +186,9 @@ def test_the_fast_reader_reads_what_ruamel_reads(text: str) -> None:
 
 
 def test_the_compiled_schema_accepts_only_what_jsonschema_accepts() -> None:
-    schema = Schema(card_schema().schema, compile_after=0)  # the compiled check from the first card on
+    schema = Schema(card_schema().schema, label="card", compile_after=0)  # compiled from the first card on
     base = to_plain(load_roundtrip(example_cards()[0].read_text(), "x"))
-    assert schema.passes(base) and schema._check is not None
+    assert schema.passes(base) and schema._fast is not None
     variants = [base, {**base, "replicas": True}, {**base, "replicas": 2.5}, {**base, "name": "web\n"},
                 {**base, "extra": 1}, {**base, "resources": {"cpu": float("nan")}}, {**base, "port": 0}]
     for variant in variants:

@@ -14,8 +14,8 @@ from jsonschema import Draft202012Validator
 
 from shipcard.card.load import load_card
 from shipcard.lifecycle.blueprints import SERVICE_KINDS
-from shipcard.repo import load_repo
 from shipcard.schemas import crd_schema
+from shipcard.settings import load_repo
 from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import ROOT, run_cli
 from tests.lifecycle.helpers import DIGEST, SHIPCARD, commit_all, init_repository, shipcard, snapshot
@@ -49,7 +49,7 @@ def test_init_writes_the_repository_and_makes_the_first_commit(repository: Path)
     settings = load_repo(repository)
     assert settings.repo_url == "https://github.com/example/gitops.git" and settings.project == "platform"
     assert list(settings.environments) == ["dev", "staging", "prod"]
-    assert settings.kubernetes_version == "1.31" and settings.blueprint_version == "1"
+    assert settings.kubernetes_version == (1, 31)
     assert ".shipcard/" in (repository / ".gitignore").read_text().splitlines()
     assert "@example/platform" in (repository / "CODEOWNERS").read_text()
 

@@ -201,7 +201,8 @@ def test_malformed_lock_file_names_the_line(tmp_path: Path) -> None:
     path.write_text("version: 1\nimages:\n  nginx:1.25:\n    digest: sha256:short\n")
     with pytest.raises(InputError) as error:
         load_lock(path)
-    assert str(error.value).startswith(f"{path}:3:3: images.nginx:1.25:")
+    assert str(error.value) == f"{path}:4:5: images.nginx:1.25.digest: 'sha256:short' is not an image digest, " \
+                               "sha256:<64 hex digits>"
     path.write_text("version: 9\nimages: {}\n")
     with pytest.raises(InputError, match="unsupported lock file version 9"):
         load_lock(path)

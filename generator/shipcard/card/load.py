@@ -5,14 +5,10 @@ Every problem becomes an InputError `file:line:col: field: message` (exit 2).
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
-
-import fastjsonschema
+from typing import Any
 
 from shipcard.card.model import (
     DEFAULT_CLUSTER,
@@ -25,7 +21,8 @@ from shipcard.card.model import (
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
-from shipcard.repo import REPO_FILE, RepoSettings, settings_for_card
+from shipcard.settings import REPO_FILE, RepoSettings, settings_for_card
+from shipcard.validation import Schema, field_name, first_problem, schema_key
 from shipcard.yamlio.read import PathKey, read_text
 from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate, to_plain
 
@@ -34,61 +31,17 @@ ATOMIC_FIELDS = {("health", "liveness"), ("health", "readiness"), ("health", "st
 MAX_CARD_BYTES = 1024 * 1024
 
 
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator, ValidationError
-
-
-class Schema:
-    """A JSON Schema, checked by fastjsonschema once it is worth compiling (several times faster).
-
-    Compiling costs about as much as checking a hundred cards with jsonschema, so the first
-    checks of a run use jsonschema and a large run compiles (`compile`, before forking workers).
-    The schemas use only keywords that mean the same in draft 7, which fastjsonschema implements;
-    jsonschema stays the judge of whatever the compiled check refuses, and explains it.
-    """
-
-    COMPILE_AFTER = 50
-
-    def __init__(self, schema: dict[str, Any], compile_after: int = COMPILE_AFTER) -> None:
-        self.schema = schema
-        self.compile_after = compile_after
-        self._check: Callable[[Any], Any] | None = None
-        self._validator: Draft202012Validator | None = None
-        self._checked = 0
-
-    def compile(self) -> None:
-        if self._check is None:
-            self._check = fastjsonschema.compile({k: v for k, v in self.schema.items() if k not in ("$schema", "$id")})
-
-    def passes(self, instance: Any) -> bool:
-        self._checked += 1
-        if self._check is None and self._checked <= self.compile_after:
-            return bool(self.validator.is_valid(instance))
-        self.compile()
-        assert self._check is not None
-        try:
-            self._check(instance)
-            return True
-        except fastjsonschema.JsonSchemaException:
-            return False
-
-    @property
-    def validator(self) -> Draft202012Validator:
-        if self._validator is None:
-            from jsonschema import Draft202012Validator
-
-            self._validator = Draft202012Validator(self.schema)
-        return self._validator
-
 
 @cache
 def card_schema() -> Schema:
-    return Schema(shipped_schema())
+    schema = shipped_schema()
+    return Schema(schema, label="card", cache_key="card|" + schema_key(schema))
 
 
 @cache
 def _service_schema() -> Schema:
-    return Schema(service_schema())
+    schema = service_schema()
+    return Schema(schema, label="card service fields", cache_key="card-service|" + schema_key(schema))
 
 
 def compile_schemas() -> None:
@@ -147,23 +100,23 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     if pins:
         _apply_pins(raw, pins)
     _check_finite(raw, where, ())
-    _validate(card_schema(), raw, where, ())
+    _validate(card_schema(), raw, where)
     name = raw["name"]
     _check_service(raw, where, (), name)
     gitops = _gitops(raw, where)
-    base = build_spec(name, raw)
+    base = build_spec(name, raw, repo.kubernetes_version)
     environments = []
     for env_name, overrides in raw["environments"].items():
         overrides = overrides or {}
         merged = merge(_service_fields(raw), {k: v for k, v in overrides.items() if k not in ENVIRONMENT_ONLY_FIELDS})
         env_where = _EnvironmentLocator(where, env_name, overrides)
-        _validate(_service_schema(), merged, env_where, ())
+        _validate(_service_schema(), merged, env_where)
         _check_service(merged, env_where, (), name)
         if len(f"{name}-{env_name}") > 63:
             raise where.error(("environments", env_name), f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
         environments.append(Environment(
             name=env_name,
-            spec=build_spec(name, merged),
+            spec=build_spec(name, merged, repo.kubernetes_version),
             cluster=overrides.get("cluster", DEFAULT_CLUSTER),
             namespace=overrides.get("namespace", f"{name}-{env_name}"),
         ))
@@ -193,11 +146,6 @@ def _check_finite(node: Any, where: _Locator, path: PathKey) -> None:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             _check_finite(value, where, path + (index,))
-
-
-def raise_first_error(schema: Schema, instance: Any, doc: Any, filename: str) -> None:
-    """Validate `instance` (the plain data of round-trip `doc`); raise its first error, located."""
-    _validate(schema, instance, _Locator(doc, filename), ())
 
 
 def _apply_pins(raw: dict[str, Any], pins: dict[str, str]) -> None:
@@ -284,86 +232,10 @@ class _EnvironmentLocator(_Locator):
                           f"{message} (in environment {self.env_name})")
 
 
-def field_name(path: Iterable[str | int]) -> str:
-    """('jobs', 1, 'schedule') → 'jobs[1].schedule'."""
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text
-
-
-def _validate(schema: Schema, instance: Any, where: _Locator, prefix: PathKey) -> None:
-    if schema.passes(instance):
-        return
-    errors = list(schema.validator.iter_errors(instance))
-    if not errors:
-        return
-    first = min(errors, key=lambda e: (locate(where.doc, prefix + tuple(e.absolute_path)), -len(e.absolute_path)))
-    raise _explain(first, instance, where, prefix)
-
-
-def _explain(error: ValidationError, instance: Any, where: _Locator, prefix: PathKey) -> InputError:
-    from jsonschema.exceptions import best_match
-
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        deeper = best_match(error.context)
-        nullable = [i for i, s in enumerate(error.validator_value) if s.get("type") == "null"]
-        if nullable and error.instance is not None:  # `null` removes a field; explain the real alternative
-            real = [e for e in error.context if e.relative_schema_path[0] not in nullable]
-            if real:
-                first = min(real, key=lambda e: (locate(where.doc, prefix + tuple(e.absolute_path)),
-                                                 -len(e.absolute_path)))
-                return _explain(first, instance, where, prefix)
-        if "description" in error.schema:
-            return where.error(prefix + tuple(error.absolute_path), f"must be {error.schema['description'][0].lower()}"
-                               f"{error.schema['description'][1:].rstrip('.')}")
-        return _explain(deeper, instance, where, prefix)
-    path = prefix + tuple(error.absolute_path)
-    validator, expected = error.validator, error.validator_value
-    if "propertyNames" in error.relative_schema_path:  # the offending instance is a key of this mapping
-        key_path = path + (error.instance,)
-        return where.error(key_path, f"invalid name {error.instance!r}: {_pattern_message(('name',), error.instance)}")
-    if validator == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
-        key = extra[0]
-        guess = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known fields: {', '.join(allowed)})"
-        inside = " in an environment" if len(path) == 2 and path[0] == "environments" else ""
-        return where.error(path + (key,), f"unknown field{inside}{hint}")
-    if validator == "required":
-        missing = [k for k in expected if k not in error.instance]
-        return where.error(path, f"missing required field '{missing[0]}'")
-    if validator == "type":
-        types = expected if isinstance(expected, list) else [expected]
-        return where.error(path, f"must be {' or '.join(types)}, not {_type_name(error.instance)}")
-    if validator == "enum":
-        return where.error(path, f"must be one of {', '.join(map(str, expected))}, not {error.instance!r}")
-    if validator == "const":
-        return where.error(path, f"must be {expected!r}")
-    if validator == "pattern":
-        return where.error(path, _pattern_message(path, error.instance))
-    if validator in ("minimum", "maximum", "minLength", "maxLength", "minItems", "minProperties"):
-        return where.error(path, error.message.replace(repr(error.instance), "value"))
-    return where.error(path, error.message)
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _pattern_message(path: PathKey, value: Any) -> str:
-    last = path[-1] if path else ""
-    if last in ("name",) or (len(path) >= 2 and path[-2] == "environments"):
-        return f"{value!r} is not a DNS-1123 label (lower case letters, digits and '-', starting and ending with a letter or digit)"
-    if last in ("refresh", "timeout"):
-        return f"{value!r} is not a duration such as 30s, 15m, 1h or 1h30m"
-    if last in ("cpu", "memory"):
-        return f"{value!r} is not a Kubernetes quantity such as 250m, 1, 512Mi or 1Gi"
-    if last == "schedule":
-        return f"{value!r} is not a cron schedule (five fields, e.g. '0 1 * * *')"
-    return f"{value!r} has an invalid format"
+def _validate(schema: Schema, instance: Any, where: _Locator) -> None:
+    problem = first_problem(schema, instance, lambda path: locate(where.doc, path))
+    if problem is not None:
+        raise where.error(problem.path, problem.message)
 
 
 # --------------------------------------------------------------------------- semantic checks

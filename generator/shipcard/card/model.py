@@ -119,6 +119,7 @@ class ServiceSpec:
     grace_period: int
     ingress: Ingress | None
     jobs: tuple[Job, ...]
+    kubernetes_version: tuple[int, int] | None = None  # the clusters' (shipcard.yaml); None: the newest
 
     @property
     def has_server(self) -> bool:
@@ -168,8 +169,8 @@ def duration_seconds(text: str) -> int:
     return max(1, int(total))
 
 
-def build_spec(name: str, fields: dict[str, Any]) -> ServiceSpec:
-    """Turn validated, merged card fields into a ServiceSpec with defaults applied."""
+def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int, int] | None = None) -> ServiceSpec:
+    """Turn validated, merged card fields into a ServiceSpec with defaults applied, for a target Kubernetes."""
     ports = _ports(fields)
     resources = _resources(fields.get("resources"), DEFAULT_RESOURCES)
     image = str(fields["image"])
@@ -210,6 +211,7 @@ def build_spec(name: str, fields: dict[str, Any]) -> ServiceSpec:
         grace_period=int(shutdown.get("gracePeriod", DEFAULT_GRACE_PERIOD)),
         ingress=ingress,
         jobs=tuple(_job(j, image, resources) for j in fields.get("jobs") or ()),
+        kubernetes_version=kubernetes_version,
     )
 
 

@@ -5,9 +5,7 @@ Built here once so that the environment-override variant (every field optional,
 The shipped copies (`generator/shipcard/card/card-v1.schema.json`, `docs/card-v1.schema.json`)
 are this dict serialised; a test keeps them identical.
 
-Patterns end in `(?!\n)$`, not a bare `$`: the validator matches with Python's `re.search`,
-where `$` also matches before a final newline, so `"web\n"` would pass as a name and reach
-file paths and object names. (In an ECMA-262 regex, as editors use, the look-ahead is a no-op.)
+The patterns are shared ones (`shipcard.patterns`, which says why they end in `(?!\n)$`).
 Limits follow what the Kubernetes API accepts for the field each value ends up in
 (tests/hardening/test_properties.py checks rendered objects against those rules).
 """
@@ -20,32 +18,26 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from shipcard.patterns import (
+    CLUSTER_URL,
+    CRON,
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    DURATION,
+    ENV_VAR,
+    HOST,
+    LABEL_VALUE,
+    NO_SPACE,
+    PORT_NAME,
+    QUANTITY,
+    SERVICE_NAME,
+    TEXT,
+    URL_PATH,
+)
+
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
 
-END = r"(?!\n)$"  # end of the text, also under Python's `re.search` (see the module docstring)
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?" + END
-# The service name also names a Service, and Service names are DNS-1035 labels: a letter first.
-SERVICE_NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?" + END
-# A port name is an IANA service name: at least one letter, no "--".
-PORT_NAME = r"^(?=[-a-z0-9]*[a-z])(?![-a-z0-9]*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?" + END
-# A label value (the team ends up in app.kubernetes.io/part-of).
-LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?" + END
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?" + END
-HOST = r"^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*" + END
-ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*" + END
-DURATION = r"^([0-9]{1,6}(\.[0-9]{1,6})?(ms|s|m|h))+" + END
-QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?" + END
-# Five fields of what the CronJob controller's parser reads (numbers, names, * / , - ?); it refuses the rest.
-CRON = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9A-Za-z*/,?-]+[ \t]+){4}[0-9A-Za-z*/,?-]+)" + END
-_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff]"  # no space, no control character
-NO_SPACE = "^" + _VISIBLE + "+" + END
-CLUSTER_URL = "^https://" + _VISIBLE + "+" + END
-# Free text (descriptions, commands, scripts, env values) may hold any character YAML can carry
-# except control characters: the YAML readers of kubectl and Argo CD refuse them even escaped
-# (and read an escaped NEL, U+0085, as something else).
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$"
-URL_PATH = "^/" + _VISIBLE + "*" + END
 INT32 = 2147483647
 
 _text = {"type": "string", "pattern": TEXT}

@@ -16,7 +16,8 @@ _PATH = click.Path(path_type=Path)
 @click.command("check")
 @click.argument("paths", nargs=-1)
 @click.option("--kubernetes-version", "-k", metavar="X.Y",
-              help="Target Kubernetes version for schemas and deprecations (default: the newest shipped).")
+              help="Target Kubernetes version for schemas and deprecations (default: shipcard.yaml's "
+                   "kubernetesVersion, else the newest shipped).")
 @click.option("--strict-kinds", is_flag=True, help="A kind without a schema is an error, not a warning.")
 @click.option("--crd-dir", "crd_dirs", multiple=True, type=_PATH,
               help="Directory of CustomResourceDefinitions that validate custom resources (repeatable).")
@@ -78,11 +79,11 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
     """List the policy rules, or print one rule's documentation."""
     from shipcard.check.engine import all_rule_infos
     from shipcard.check.rules import load_rules
-    from shipcard.check.suppress import find_config, load_config
     from shipcard.errors import ShipcardError
+    from shipcard.settings import find_repo_root, load_repo, load_settings
 
-    settings = load_config(config or find_config(Path.cwd()))
-    infos = all_rule_infos(load_rules([p.resolve() for p in policy_dirs], config_dirs=settings.policy_dirs,
+    settings = load_settings(config) if config else load_repo(find_repo_root(Path.cwd()))
+    infos = all_rule_infos(load_rules([p.resolve() for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
                                       root=Path.cwd()))
     if rule_id is not None:
         chosen = [i for i in infos if i.id == rule_id]

@@ -26,16 +26,15 @@ from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, repository_r
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from shipcard.check.rules import RuleSet, load_rules
-from shipcard.check.schema import SchemaValidator, schema_rule_infos
+from shipcard.check.schema import SchemaValidator, parse_version, schema_rule_infos
 from shipcard.check.suppress import (
     apply_suppressions,
     counts_against,
-    find_config,
-    load_config,
     suppression_rule_infos,
     validate_fail_on,
 )
 from shipcard.errors import InputError, ShipcardError
+from shipcard.settings import find_repo_root, load_repo, load_settings
 from shipcard.yamlio.read import load_documents, read_text
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -107,10 +106,11 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
 
     cwd = Path.cwd().resolve()
     first = Path(options.paths[0]).resolve() if options.paths and options.paths[0] != "-" else cwd
-    config = load_config(options.config or find_config(first if first.exists() else cwd))
-    fail_on = validate_fail_on(options.fail_on or config.fail_on or "error")
-    validator = SchemaValidator(options.kubernetes_version or config.kubernetes_version,
-                                strict_kinds=options.strict_kinds or bool(config.strict_kinds))
+    settings = load_settings(options.config) if options.config else \
+        load_repo(find_repo_root(first if first.exists() else cwd))
+    fail_on = validate_fail_on(options.fail_on or settings.check.fail_on or "error")
+    target = parse_version(options.kubernetes_version) if options.kubernetes_version else settings.kubernetes_version
+    validator = SchemaValidator(target, strict_kinds=options.strict_kinds or settings.check.strict_kinds)
     # Outside a repository, a directory given on the command line is the root of the tree to check.
     root = repository_root(first if first.exists() else cwd) or (first if first.is_dir() else cwd)
     paths = options.paths or [str(root)]
@@ -128,7 +128,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     objects = loaded.objects
     lap("read and render")
 
-    crd_findings, crds = _crds(objects, options.crd_dirs + config.crd_dirs)
+    crd_findings, crds = _crds(objects, options.crd_dirs + list(settings.check.crd_dirs))
     findings += crd_findings
     validator.register_crds(crds)
     for obj in objects:
@@ -139,7 +139,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     findings += check_deprecations(objects, validator.target)
     lap("deprecations")
 
-    ruleset = load_rules(options.policy_dirs, config_dirs=config.policy_dirs, root=root)
+    ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root)
     kube_objects = [o for o in objects if o.api_version and o.kind]
     findings += _evaluate(ruleset, kube_objects, root, validator)
     lap("policy pack")
@@ -148,9 +148,9 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     by_ref = {(o.file, o.ref): o for o in objects}
     for finding in findings:
         if finding.origin is None:
-            obj = by_ref.get((finding.file, finding.object_ref))
-            finding.origin = obj.origin if obj is not None else None
-    findings = apply_suppressions(findings, objects, config, {i.id for i in infos})
+            source = by_ref.get((finding.file, finding.object_ref))
+            finding.origin = source.origin if source is not None else None
+    findings = apply_suppressions(findings, objects, settings, {i.id for i in infos})
     findings = _sorted_unique(findings)
     lap("suppression")
 
@@ -158,7 +158,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
         findings=findings, objects=len(objects), files=loaded.files, rules=infos,
         kubernetes_version=validator.version, fail_on=fail_on, exit_code=exit_code(findings, fail_on),
         skipped=loaded.skipped, notes=loaded.notes, selection=selection,
-        config_file=display(config.file) if config.file else None, timings=timings, root=root)
+        config_file=display(settings.file) if settings.file else None, timings=timings, root=root)
 
 
 def exit_code(findings: list[Finding], fail_on: str) -> int:

@@ -3,12 +3,10 @@
 Built-in kinds use the strict JSON Schemas that kubernetes-validate ships and give the
 same verdict as `kubernetes_validate.validate(obj, version, strict=True)`, fast:
 
-* one validator per (apiVersion, kind), compiled once by fastjsonschema from a
-  self-contained copy of the schema (its `$ref`s into `_definitions.json` rewritten to
-  local `$defs`), and kept as bytecode in a cache directory across runs;
-* the fast validator only says yes or no; an object it rejects is validated again by
-  jsonschema (draft 2020-12, like kubernetes-validate) for every error with its path,
-  so messages and verdicts are jsonschema's.
+* one `shipcard.validation.Schema` per (apiVersion, kind), built from a self-contained
+  copy of the schema (its `$ref`s into `_definitions.json` rewritten to local `$defs`):
+  compiled once, kept as bytecode across runs, with jsonschema (draft 2020-12, like
+  kubernetes-validate) judging what the compiled check rejects and explaining it.
 
 Custom resources are validated with, in this order: a CustomResourceDefinition from the
 input or `--crd-dir` (its served versions' openAPIV3Schema, made strict), a schema bundled
@@ -19,33 +17,26 @@ it treats any apiVersion). A kind with no schema is `unknown-kind`.
 from __future__ import annotations
 
 import copy
-import difflib
-import hashlib
-import importlib.util
 import json
-import marshal
-import os
 import re
-import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
 import kubernetes_validate
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo, finding_for
 from shipcard.errors import ShipcardError
-from shipcard.yamlio.dump import write_bytes_atomic
-from shipcard.yamlio.read import PathKey
+from shipcard.schemas import crd_schema
+from shipcard.settings import KubernetesVersion, parse_kubernetes_version, version_text
+from shipcard.validation import Schema, field_name, problems, schema_key
 
 SCHEMA_ROOT = Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
 DEFINITIONS_FILE = "_definitions.json"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 MAX_ERRORS_PER_OBJECT = 20
-CODEGEN_VERSION = "1"  # bump when the generated validators change shape
 
 Verdict = str  # "valid" | "invalid" | "no-schema"
 
@@ -63,20 +54,20 @@ def shipped_versions() -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def parse_version(text: str) -> tuple[int, int]:
-    """`1.30`, `v1.30` or `1.30.2` → (1, 30); ShipcardError otherwise."""
-    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", text.strip())
-    if not match:
+def parse_version(text: str) -> KubernetesVersion:
+    """`--kubernetes-version`: `1.30`, `v1.30` or `1.30.2` → (1, 30); ShipcardError otherwise."""
+    version = parse_kubernetes_version(text)
+    if version is None:
         raise ShipcardError(f"--kubernetes-version {text!r}: expected MAJOR.MINOR such as 1.30")
-    return int(match[1]), int(match[2])
+    return version
 
 
 def schema_version_for(target: tuple[int, int]) -> tuple[int, int]:
     """The newest shipped schema set not newer than `target` (the oldest one for older targets)."""
     versions = shipped_versions()
     if target > versions[-1]:
-        raise ShipcardError(f"--kubernetes-version {target[0]}.{target[1]}: the newest schemas shipped are for "
-                            f"{versions[-1][0]}.{versions[-1][1]} (upgrade kubernetes-validate)")
+        raise ShipcardError(f"Kubernetes {version_text(target)}: the newest schemas shipped are for "
+                            f"{version_text(versions[-1])} (upgrade kubernetes-validate)")
     older = [v for v in versions if v <= target]
     return older[-1] if older else versions[0]
 
@@ -93,91 +84,6 @@ def is_kubernetes_group(api_version: str) -> bool:
         return True
     group = api_version.split("/", 1)[0]
     return "." not in group or group.endswith(".k8s.io")
-
-
-# --------------------------------------------------------------------------- compiled validators
-
-
-def cache_dir() -> Path | None:
-    """Where compiled validators are kept: $SHIPCARD_CACHE_DIR, else the user cache directory."""
-    configured = os.environ.get("SHIPCARD_CACHE_DIR")
-    if configured:
-        return Path(configured) / "schemas"
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    return Path(base) / "shipcard" / "schemas"
-
-
-_CACHE_MAGIC = b"shipcard-schema:" + importlib.util.MAGIC_NUMBER
-
-
-@dataclass
-class CompiledSchema:
-    """One kind's schema: a fast yes/no validator and, built on demand, a detailed one."""
-
-    label: str
-    build: Callable[[], dict[str, Any]]  # the self-contained JSON Schema
-    cache_key: str | None  # None: do not compile with fastjsonschema (use jsonschema only)
-    source: str = ""  # the CRD or file it came from, for messages
-    _fast: Callable[[Any], Any] | None = field(default=None, init=False, repr=False)
-    _fast_failed: bool = field(default=False, init=False, repr=False)
-
-    @cached_property
-    def schema(self) -> dict[str, Any]:
-        return self.build()
-
-    @cached_property
-    def detailed(self) -> Any:
-        from jsonschema import Draft202012Validator  # imported only when an object fails
-        return Draft202012Validator(self.schema)
-
-    def is_valid(self, data: Any) -> bool:
-        fast = self._fast_validator()
-        if fast is None:
-            return self.detailed.is_valid(data)
-        try:
-            fast(data)
-            return True
-        except fastjsonschema.JsonSchemaValueException:
-            # jsonschema has the last word, so that verdicts are exactly kubernetes-validate's.
-            return self.detailed.is_valid(data)
-        except (RecursionError, TypeError, ValueError):
-            return self.detailed.is_valid(data)
-
-    def errors(self, data: Any) -> list[Any]:
-        return sorted(self.detailed.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-
-    def _fast_validator(self) -> Callable[[Any], Any] | None:
-        if self._fast is None and not self._fast_failed and self.cache_key is not None:
-            try:
-                self._fast = _load_or_compile(self.cache_key, self.label, lambda: self.schema)
-            except Exception:  # a schema fastjsonschema cannot compile: jsonschema alone still works
-                self._fast_failed = True
-        return self._fast
-
-
-def _load_or_compile(cache_key: str, label: str, schema: Callable[[], dict[str, Any]]) -> Callable[[Any], Any]:
-    key = hashlib.sha256(f"{CODEGEN_VERSION}|{fastjsonschema.VERSION}|{sys.version}|{cache_key}".encode()).hexdigest()
-    directory = cache_dir()
-    path = directory / f"{key}.bin" if directory else None
-    code = None
-    if path is not None:
-        try:
-            blob = path.read_bytes()
-            if blob.startswith(_CACHE_MAGIC):
-                code = marshal.loads(blob[len(_CACHE_MAGIC):])
-        except (OSError, ValueError, EOFError, TypeError):
-            code = None
-    if code is None:
-        source = fastjsonschema.compile_to_code(schema(), use_formats=False, use_default=False)
-        code = compile(source, f"<schema {label}>", "exec")
-        if path is not None:
-            try:
-                write_bytes_atomic(path, _CACHE_MAGIC + marshal.dumps(code))
-            except OSError:
-                pass  # a read-only home is fine: compile again next time
-    namespace: dict[str, Any] = {}
-    exec(code, namespace)
-    return namespace["validate"]
 
 
 # --------------------------------------------------------------------------- schema sources
@@ -202,15 +108,14 @@ class BuiltinSchemas:
             self._names = {p.name for p in self.directory.iterdir()}
         return file_name in self._names
 
-    def compiled(self, api_version: str, kind: str) -> CompiledSchema | None:
+    def kind_schema(self, api_version: str, kind: str) -> KindSchema | None:
         name = builtin_schema_name(api_version, kind)
         if not self.has(name):
             return None
-        version = f"{self.version[0]}.{self.version[1]}"
-        return CompiledSchema(
-            label=f"{kind} {api_version}", build=lambda: self.self_contained(self._read(name)),
-            cache_key=f"builtin|{kubernetes_validate.__version__}|{self.directory.name}|{name}",
-            source=f"Kubernetes {version} ({name})")
+        schema = Schema(lambda: self.self_contained(self._read(name)), label=f"{kind} {api_version}",
+                        cache_key=f"builtin|{kubernetes_validate.__version__}|{self.directory.name}|{name}",
+                        compile_after=0)
+        return KindSchema(schema, "kubernetes", f"Kubernetes {version_text(self.version)} ({name})")
 
     def _read(self, name: str) -> dict[str, Any]:
         return json.loads((self.directory / name).read_text(encoding="utf-8"))
@@ -257,15 +162,6 @@ def _localise_refs(node: Any, needed: set[str]) -> Any:
     return node
 
 
-def bundled_schema(api_version: str, kind: str) -> dict[str, Any] | None:
-    """A schema shipped in `shipcard.schemas` (Argo CD, External Secrets, Sealed Secrets), if any."""
-    try:
-        from shipcard.schemas import crd_schema
-    except ImportError:
-        return None
-    return crd_schema(api_version, kind)
-
-
 # --------------------------------------------------------------------------- CRDs
 
 
@@ -283,7 +179,7 @@ def crd_versions(crd: K8sObject) -> list[CrdVersion]:
     if not isinstance(spec, dict):
         return []
     group = spec.get("group")
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names: dict[str, Any] = spec["names"] if isinstance(spec.get("names"), dict) else {}
     kind = names.get("kind")
     if not isinstance(group, str) or not isinstance(kind, str):
         return []
@@ -381,15 +277,17 @@ def _compiles(pattern: Any) -> bool:
 
 @dataclass
 class KindSchema:
-    compiled: CompiledSchema | None  # None: known kind without a schema (a CRD without one)
+    schema: Schema | None  # None: known kind without a schema (a CRD without one)
     origin: str  # "kubernetes" | "crd" | "bundled"
+    source: str = ""  # the CRD or file it came from, for messages
 
 
 class SchemaValidator:
     """Validates objects against the schema of their (apiVersion, kind), each compiled once."""
 
-    def __init__(self, kubernetes_version: str | None = None, *, strict_kinds: bool = False) -> None:
-        target = parse_version(kubernetes_version) if kubernetes_version else shipped_versions()[-1]
+    def __init__(self, target: KubernetesVersion | None = None, *, strict_kinds: bool = False) -> None:
+        """`target`: the Kubernetes version to validate for (default: the newest shipped)."""
+        target = target or shipped_versions()[-1]
         self.target = target
         self.schema_version = schema_version_for(target)
         self.builtin = BuiltinSchemas(self.schema_version)
@@ -399,7 +297,7 @@ class SchemaValidator:
 
     @property
     def version(self) -> str:
-        return f"{self.target[0]}.{self.target[1]}"
+        return version_text(self.target)
 
     # -- CRDs -------------------------------------------------------------------------------
 
@@ -423,13 +321,11 @@ class SchemaValidator:
         structural["type"] = "object"
         if not version.schema.get("x-kubernetes-preserve-unknown-fields"):
             structural["additionalProperties"] = False
-        digest = hashlib.sha256(json.dumps(structural, sort_keys=True, default=str).encode()).hexdigest()
         builtin = self.builtin
-        compiled = CompiledSchema(
-            label=f"{version.kind} {version.api_version}",
-            build=lambda: builtin.self_contained(structural, extra_refs=[OBJECT_META]),
-            cache_key=f"crd|{builtin.directory.name}|{digest}", source=f"CRD in {version.source.file}")
-        return KindSchema(compiled, "crd")
+        schema = Schema(lambda: builtin.self_contained(structural, extra_refs=[OBJECT_META]),
+                        label=f"{version.kind} {version.api_version}",
+                        cache_key=f"crd|{builtin.directory.name}|{schema_key(structural)}", compile_after=0)
+        return KindSchema(schema, "crd", f"CRD in {version.source.file}")
 
     # -- lookup -----------------------------------------------------------------------------
 
@@ -444,14 +340,15 @@ class SchemaValidator:
             crd = self._crds.get((api_version, kind))
             if crd is not None:
                 return self._crd_schema(crd)
-            bundled = bundled_schema(api_version, kind)
+            bundled = crd_schema(api_version, kind)
             if bundled is not None:
                 schema = copy.deepcopy(bundled)
-                return KindSchema(CompiledSchema(label=f"{kind} {api_version}", build=lambda: schema, cache_key=None,
-                                                 source="shipcard's bundled schema"), "bundled")
-        compiled = self.builtin.compiled(api_version, kind)
-        if compiled is not None:
-            return KindSchema(compiled, "kubernetes")
+                return KindSchema(Schema(schema, label=f"{kind} {api_version}",
+                                         cache_key=f"bundled|{schema_key(schema)}", compile_after=0),
+                                  "bundled", "shipcard's bundled schema")
+        builtin = self.builtin.kind_schema(api_version, kind)
+        if builtin is not None:
+            return builtin
         crd = self._crds.get((api_version, kind))  # a CRD may also claim an unqualified group
         return self._crd_schema(crd) if crd is not None else None
 
@@ -465,9 +362,9 @@ class SchemaValidator:
         found = self.schema_for(data["apiVersion"], data["kind"])
         if found is None:
             return "no-schema"
-        if found.compiled is None:
+        if found.schema is None:
             return "valid"
-        return "valid" if found.compiled.is_valid(data) else "invalid"
+        return "valid" if found.schema.passes(data) else "invalid"
 
     def validate(self, obj: K8sObject) -> list[Finding]:
         """Findings for one object: not an object, unknown kind, or every schema error with its line."""
@@ -478,22 +375,22 @@ class SchemaValidator:
                                 f"not a Kubernetes object: {' and '.join(missing)} missing", ())]
         found = self.schema_for(obj.api_version, obj.kind)
         if found is None:
-            severity = "error" if self.strict_kinds else "warning"
-            return [finding_for(obj, "unknown-kind", severity,
+            return [finding_for(obj, "unknown-kind", "error" if self.strict_kinds else "warning",
                                 f"no schema for {obj.kind} {obj.api_version} in Kubernetes {self.version}: "
                                 "add its CustomResourceDefinition to the input or to --crd-dir", ("kind",))]
-        if found.compiled is None or found.compiled.is_valid(data):
+        if found.schema is None or found.schema.passes(data):
             return []
-        return self._error_findings(obj, found.compiled)
+        return self._error_findings(obj, found.schema, found.source)
 
-    def _error_findings(self, obj: K8sObject, compiled: CompiledSchema) -> list[Finding]:
+    def _error_findings(self, obj: K8sObject, schema: Schema, source: str) -> list[Finding]:
         findings: list[Finding] = []
-        for error in compiled.errors(obj.data):
-            findings.extend(_describe(obj, error))
+        for error in schema.errors(obj.data):
+            findings.extend(finding_for(obj, "schema", "error", f"{dotted(p.path)}: {p.message}", p.path)
+                            for p in problems(error))
             if len(findings) >= MAX_ERRORS_PER_OBJECT:
                 break
-        if not findings:  # cannot happen when is_valid said no; keep the verdict honest anyway
-            findings.append(finding_for(obj, "schema", "error", f"does not match the schema ({compiled.source})", ()))
+        if not findings:  # cannot happen when passes() said no; keep the verdict honest anyway
+            findings.append(finding_for(obj, "schema", "error", f"does not match the schema ({source})", ()))
         return findings[:MAX_ERRORS_PER_OBJECT]
 
 
@@ -502,85 +399,7 @@ class SchemaValidator:
 
 def dotted(path: Iterable[Any]) -> str:
     """`spec.template.spec.containers[0].image` from a path of keys and indexes."""
-    text = ""
-    for step in path:
-        if isinstance(step, int):
-            text += f"[{step}]"
-        else:
-            text += f".{step}" if text else str(step)
-    return text or "(object)"
-
-
-def _describe(obj: K8sObject, error: Any) -> list[Finding]:
-    """One jsonschema error as findings: one per unknown field or missing field, at its line."""
-    path: PathKey = tuple(error.absolute_path)
-    kind = error.validator
-    if kind == "additionalProperties" and isinstance(error.instance, dict) and error.validator_value is False:
-        known = list((error.schema.get("properties") or {}).keys())
-        patterns = list((error.schema.get("patternProperties") or {}).keys())
-        findings = []
-        for extra in error.instance:
-            if extra in known or any(re.search(p, str(extra)) for p in patterns):
-                continue
-            hint = difflib.get_close_matches(str(extra), known, n=1, cutoff=0.7)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            findings.append(finding_for(obj, "schema", "error",
-                                        f"unknown field {dotted((*path, extra))}{suggestion}", (*path, extra)))
-        return findings
-    if kind == "required" and isinstance(error.instance, dict):
-        missing = re.match(r"'(.*)' is a required property", error.message)
-        name = missing[1] if missing else str(error.validator_value)
-        return [finding_for(obj, "schema", "error", f"missing required field {dotted((*path, name))}", path)]
-    if kind == "type":
-        wanted = [t for t in _as_list(error.validator_value) if t != "null"] or _as_list(error.validator_value)
-        return [finding_for(obj, "schema", "error",
-                            f"{dotted(path)} must be {' or '.join(wanted)}, not {_json_type(error.instance)}"
-                            f" ({_short(error.instance)})", path)]
-    if kind in ("enum", "const"):
-        allowed = [v for v in _as_list(error.validator_value) if v is not None]
-        return [finding_for(obj, "schema", "error",
-                            f"{dotted(path)} is {_short(error.instance)}; allowed: "
-                            f"{', '.join(_short(v) for v in allowed)}", path)]
-    if kind in ("oneOf", "anyOf"):
-        options = error.validator_value if isinstance(error.validator_value, list) else []
-        types = [t for s in options if isinstance(s, dict) and set(s) == {"type"}
-                 for t in _as_list(s["type"]) if t != "null"]
-        if options and len(types) >= len(options):
-            return [finding_for(obj, "schema", "error",
-                                f"{dotted(path)} must be {' or '.join(types)}, not {_json_type(error.instance)}", path)]
-        if error.context:
-            from jsonschema.exceptions import best_match
-            best = best_match(error.context)
-            if best is not None:
-                return _describe(obj, best)
-    return [finding_for(obj, "schema", "error", f"{dotted(path)}: {error.message}", path)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return field_name(path) or "(object)"
 
 
 # --------------------------------------------------------------------------- rule docs

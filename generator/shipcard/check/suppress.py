@@ -1,4 +1,4 @@
-"""The last layer of `shipcard check`: suppressions that stay honest, and the repository config.
+"""The last layer of `shipcard check`: suppressions that stay honest.
 
 On an object (metadata.annotations), one clause per line:
 
@@ -9,8 +9,8 @@ The second form suppresses only findings about that container; it may sit on the
 on its pod template. A clause without a reason suppresses nothing and is itself a finding
 (`suppression-without-reason`), and so is a rule ID no rule has (`suppression-unknown-rule`).
 
-In `shipcard.yaml`, section `check:`, `ignore:` entries select findings by rule, path glob,
-kind, name and namespace, with a required `reason` and an optional `expires` date after
+In `shipcard.yaml` (read by `shipcard.settings`), section `check:`, `ignore:` entries select
+findings by rule, path glob, kind, name and namespace, with a required `reason` and an optional `expires` date after
 which the entry stops working and is reported (`suppression-expired`). Rules listed under
 `required:` cannot be suppressed at all. Suppressed findings are kept, marked with their
 reason, so JSON and SARIF output show the audit trail.
@@ -22,181 +22,40 @@ import datetime as dt
 import fnmatch
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from shipcard.check.inputs.paths import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
-from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.yamlio.read import Document, load_documents, read_text
+from shipcard.errors import ShipcardError
+from shipcard.settings import FAIL_ON_CHOICES, REPO_FILE, IgnoreSetting, RepoSettings
 
 IGNORE_ANNOTATION = "shipcard.io/ignore"
 CONTAINER_ANNOTATION_PREFIX = IGNORE_ANNOTATION + "."
-CONFIG_FILE = "shipcard.yaml"
 # Findings no suppression can hide: broken input and dishonest suppressions.
 ALWAYS_REQUIRED = frozenset({"yaml-invalid", "input-unreadable", "suppression-without-reason",
                              "suppression-expired", "suppression-unknown-rule"})
-FAIL_ON_CHOICES = ("error", "warning", "info")
 
 
-# --------------------------------------------------------------------------- config
+# --------------------------------------------------------------------------- config entries
 
 
-@dataclass
-class IgnoreEntry:
-    """One `check.ignore` entry of shipcard.yaml."""
-
-    rules: list[str]
-    reason: str
-    line: int
-    path: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    namespace: str | None = None
-    expires: dt.date | None = None
-    _path_pattern: re.Pattern[str] | None = field(default=None, repr=False)
-
-    def matches(self, finding: Finding, rel_file: str | None, ref: ObjectRef) -> bool:
-        if not any(fnmatch.fnmatchcase(finding.rule, pattern) for pattern in self.rules):
-            return False
-        if self._path_pattern is not None and (rel_file is None or not self._path_pattern.fullmatch(rel_file)):
-            return False
-        if self.kind is not None and ref.kind != self.kind:
-            return False
-        if self.name is not None and not fnmatch.fnmatchcase(ref.name, self.name):
-            return False
-        if self.namespace is not None and not fnmatch.fnmatchcase(ref.namespace, self.namespace):
-            return False
-        return True
+def _matches(entry: IgnoreSetting, finding: Finding, rel_file: str | None, ref: ObjectRef) -> bool:
+    """Whether a `check.ignore` entry of shipcard.yaml selects the finding."""
+    if not any(fnmatch.fnmatchcase(finding.rule, pattern) for pattern in entry.rules):
+        return False
+    if entry.path and (rel_file is None or not glob_to_regex(entry.path).fullmatch(rel_file)):
+        return False
+    if entry.kind is not None and ref.kind != entry.kind:
+        return False
+    if entry.name is not None and not fnmatch.fnmatchcase(ref.name, entry.name):
+        return False
+    return entry.namespace is None or fnmatch.fnmatchcase(ref.namespace, entry.namespace)
 
 
-@dataclass
-class CheckConfig:
-    """The `check:` section of shipcard.yaml (all optional); paths resolved against the file's directory."""
-
-    file: Path | None = None
-    kubernetes_version: str | None = None
-    fail_on: str | None = None
-    strict_kinds: bool | None = None
-    policy_dirs: list[Path] = field(default_factory=list)
-    crd_dirs: list[Path] = field(default_factory=list)
-    required: set[str] = field(default_factory=set)
-    ignores: list[IgnoreEntry] = field(default_factory=list)
-
-    @property
-    def root(self) -> Path:
-        return self.file.parent if self.file else Path.cwd().resolve()
-
-    @property
-    def shown(self) -> str:
-        return display(self.file) if self.file else CONFIG_FILE
-
-
-def find_config(start: Path) -> Path | None:
-    """The nearest shipcard.yaml at or above `start`, not looking past the repository root."""
-    current = start.resolve()
-    if not current.is_dir():
-        current = current.parent
-    for directory in (current, *current.parents):
-        candidate = directory / CONFIG_FILE
-        if candidate.is_file():
-            return candidate
-        if (directory / ".git").exists():
-            return None
-    return None
-
-
-_KEYS = {"kubernetes-version", "fail-on", "strict-kinds", "policy-dirs", "crd-dirs", "required", "ignore"}
-_IGNORE_KEYS = {"rule", "rules", "path", "kind", "name", "namespace", "reason", "expires"}
-
-
-def load_config(path: Path | None) -> CheckConfig:
-    """Read the `check:` section; a malformed config is a usage error (exit 2) with its line."""
-    if path is None:
-        return CheckConfig()
-    shown = display(path)
-    documents = list(load_documents(read_text(path), shown))
-    document = documents[0] if documents else None
-    data = document.data if document else None
-    config = CheckConfig(file=path.resolve())
-    if data is None:
-        return config
-    if not isinstance(data, dict):
-        raise InputError(Location(shown, 1, 1), "", "shipcard.yaml must be a mapping")
-    section = data.get("check")
-    if section is None:
-        return config
-    assert document is not None
-
-    def fail(where: tuple[str | int, ...], message: str) -> None:
-        raise InputError(Location(shown, *document.line_of(where)), ".".join(map(str, where)), message)
-
-    if not isinstance(section, dict):
-        fail(("check",), "must be a mapping")
-    for key in section:
-        if key not in _KEYS:
-            fail(("check", key), f"unknown setting (known: {', '.join(sorted(_KEYS))})")
-    if "kubernetes-version" in section:
-        config.kubernetes_version = str(section["kubernetes-version"])
-    if "fail-on" in section:
-        if section["fail-on"] not in FAIL_ON_CHOICES:
-            fail(("check", "fail-on"), f"must be one of {', '.join(FAIL_ON_CHOICES)}")
-        config.fail_on = section["fail-on"]
-    if "strict-kinds" in section:
-        if not isinstance(section["strict-kinds"], bool):
-            fail(("check", "strict-kinds"), "must be true or false")
-        config.strict_kinds = section["strict-kinds"]
-    for key, target in (("policy-dirs", config.policy_dirs), ("crd-dirs", config.crd_dirs)):
-        value = section.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            fail(("check", key), "must be a list of directories")
-        target.extend((config.root / v).resolve() for v in value)
-    required = section.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(v, str) for v in required):
-        fail(("check", "required"), "must be a list of rule IDs")
-    config.required = set(required)
-    entries = section.get("ignore", [])
-    if not isinstance(entries, list):
-        fail(("check", "ignore"), "must be a list of entries")
-    for index, entry in enumerate(entries):
-        config.ignores.append(_ignore_entry(entry, ("check", "ignore", index), document, fail))
-    return config
-
-
-def _ignore_entry(entry: Any, where: tuple[str | int, ...], document: Document, fail: Any) -> IgnoreEntry:
-    if not isinstance(entry, dict):
-        fail(where, "an ignore entry is a mapping with rules, a reason and selectors")
-    for key in entry:
-        if key not in _IGNORE_KEYS:
-            fail((*where, key), f"unknown key (known: {', '.join(sorted(_IGNORE_KEYS))})")
-    rules = entry.get("rules", entry.get("rule"))
-    rules = [rules] if isinstance(rules, str) else rules
-    if not isinstance(rules, list) or not rules or not all(isinstance(r, str) and r for r in rules):
-        fail(where, "needs `rule:` or `rules:` (rule IDs, globs allowed)")
-    for key in ("path", "kind", "name", "namespace"):
-        if key in entry and not isinstance(entry[key], str):
-            fail((*where, key), "must be a string")
-    expires = entry.get("expires")
-    if expires is not None:
-        if isinstance(expires, dt.datetime):
-            expires = expires.date()
-        elif isinstance(expires, str):
-            try:
-                expires = dt.date.fromisoformat(expires)
-            except ValueError:
-                fail((*where, "expires"), "must be a date such as 2026-06-30")
-        elif not isinstance(expires, dt.date):
-            fail((*where, "expires"), "must be a date such as 2026-06-30")
-    reason = entry.get("reason")
-    ignore = IgnoreEntry(rules=list(rules), reason=str(reason).strip() if isinstance(reason, str) else "",
-                         line=document.line_of(where)[0], path=entry.get("path"), kind=entry.get("kind"),
-                         name=entry.get("name"), namespace=entry.get("namespace"), expires=expires)
-    if ignore.path:
-        ignore._path_pattern = glob_to_regex(ignore.path)
-    return ignore
-
-
+@cache
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
     """`apps/**/prod/*.yaml` as a regex over `/`-separated relative paths (`**` spans directories)."""
     text = pattern.strip().removeprefix("./")
@@ -256,8 +115,8 @@ def object_clauses(obj: K8sObject) -> list[tuple[Clause, tuple[str | int, ...]]]
     template = _pod_template_annotations(obj)
     if template is not None:
         places.append(template)
-    for prefix, annotations in places:
-        for key, value in annotations.items():
+    for prefix, values in places:
+        for key, value in values.items():
             if not isinstance(key, str):
                 continue
             if key == IGNORE_ANNOTATION and prefix == ("metadata", "annotations"):
@@ -310,11 +169,12 @@ class ObjectRef:
         return cls()
 
 
-def apply_suppressions(findings: list[Finding], objects: Iterable[K8sObject], config: CheckConfig,
+def apply_suppressions(findings: list[Finding], objects: Iterable[K8sObject], settings: RepoSettings,
                        known_rules: set[str], *, today: dt.date | None = None) -> list[Finding]:
     """Mark suppressed findings (kept, with their reason) and add findings about the suppressions themselves."""
     today = today or dt.date.today()
-    required = ALWAYS_REQUIRED | config.required
+    required = ALWAYS_REQUIRED | settings.check.required
+    shown = display(settings.file) if settings.file else REPO_FILE
     objects = list(objects)
     by_file_ref: dict[tuple[str, str], K8sObject] = {}
     by_ref: dict[str, list[K8sObject]] = {}
@@ -341,25 +201,25 @@ def apply_suppressions(findings: list[Finding], objects: Iterable[K8sObject], co
         if usable:
             clauses_of[id(obj)] = usable
 
-    active: list[IgnoreEntry] = []
-    for entry in config.ignores:
+    active: list[IgnoreSetting] = []
+    for entry in settings.check.ignores:
         if not entry.reason:
             extra.append(Finding("suppression-without-reason", "error",
                                  f"ignore entry for {', '.join(entry.rules)} has no reason: it is ignored",
-                                 config.shown, entry.line, 1))
+                                 shown, entry.line, 1))
         elif entry.expires is not None and entry.expires < today:
             extra.append(Finding("suppression-expired", "warning",
                                  f"ignore entry for {', '.join(entry.rules)} expired on {entry.expires.isoformat()}: "
-                                 f"its findings count again ({entry.reason})", config.shown, entry.line, 1))
+                                 f"its findings count again ({entry.reason})", shown, entry.line, 1))
         else:
             active.append(entry)
 
-    root = config.root
+    root = settings.root
     for finding in findings:
-        obj = by_file_ref.get((finding.file, finding.object_ref))
-        if obj is None and len(by_ref.get(finding.object_ref, [])) == 1:
-            obj = by_ref[finding.object_ref][0]
-        suppression = _from_annotations(finding, clauses_of.get(id(obj), []) if obj is not None else [])
+        subject = by_file_ref.get((finding.file, finding.object_ref))
+        if subject is None and len(by_ref.get(finding.object_ref, [])) == 1:
+            subject = by_ref[finding.object_ref][0]
+        suppression = _from_annotations(finding, clauses_of.get(id(subject), []) if subject is not None else [])
         if suppression is None and active:
             suppression = _from_config(finding, active, root)
         if suppression is None:
@@ -381,11 +241,11 @@ def _from_annotations(finding: Finding, clauses: list[Clause]) -> Suppression | 
     return None
 
 
-def _from_config(finding: Finding, entries: list[IgnoreEntry], root: Path) -> Suppression | None:
+def _from_config(finding: Finding, entries: list[IgnoreSetting], root: Path) -> Suppression | None:
     rel = _relative(finding.file, root)
     ref = ObjectRef.parse(finding.object_ref)
     for entry in entries:
-        if entry.matches(finding, rel, ref):
+        if _matches(entry, finding, rel, ref):
             return Suppression("config", entry.reason, entry.expires.isoformat() if entry.expires else None)
     return None
 

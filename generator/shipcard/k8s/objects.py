@@ -3,11 +3,16 @@
 `service_objects(spec)` gives the objects every environment shares (the
 Kustomize base); `environment_objects(env)` gives the complete, namespaced set
 for one environment. Both formats (Kustomize, helmfile) render these same objects.
+
+The objects are for the spec's target Kubernetes version (`kubernetesVersion` of
+shipcard.yaml): a field that version's API server lacks, or drops because its feature
+gate is off by default, is never rendered (`VERSIONED_FIELDS`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from shipcard.card.model import NEVER_SCHEDULE, Environment, Job, Probe, Resources, ServiceSpec
@@ -25,6 +30,28 @@ HISTORY_LIMIT = 3
 DEFAULT_TIME_ZONE = "Etc/UTC"
 CONCURRENCY = {"forbid": "Forbid", "replace": "Replace", "allow": "Allow"}
 PER_ENVIRONMENT_KINDS = {"ExternalSecret"}
+
+
+@dataclass(frozen=True)
+class VersionedField:
+    """A field shipcard renders that older Kubernetes versions lack (or drop: feature gate off by default)."""
+
+    name: str  # its key under the helm chart's `kubernetes` values
+    field: str  # where it sits, for people
+    since: tuple[int, int]  # the first version whose API server takes it by default
+
+
+# The sleep action is in the 1.29 schemas behind the alpha gate PodLifecycleSleepAction, beta (on) in 1.30.
+SLEEP_ACTION = VersionedField("preStopSleepAction", "lifecycle.preStop.sleep", (1, 30))
+# In the 1.26 schemas behind the alpha gate PDBUnhealthyPodEvictionPolicy, beta (on) in 1.27.
+UNHEALTHY_POD_EVICTION_POLICY = VersionedField(
+    "unhealthyPodEvictionPolicy", "PodDisruptionBudget spec.unhealthyPodEvictionPolicy", (1, 27))
+VERSIONED_FIELDS = (SLEEP_ACTION, UNHEALTHY_POD_EVICTION_POLICY)
+
+
+def renders(spec: ServiceSpec, versioned: VersionedField) -> bool:
+    """Whether the spec's target Kubernetes takes the field (no target: the newest does)."""
+    return spec.kubernetes_version is None or spec.kubernetes_version >= versioned.since
 
 
 def service_objects(spec: ServiceSpec) -> list[Obj]:
@@ -202,7 +229,9 @@ def pod_disruption_budget(spec: ServiceSpec) -> Obj:
         "kind": "PodDisruptionBudget",
         "metadata": _meta(spec.name, spec, "server"),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(spec)},
-                 "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+                 # Older clusters keep their default (IfHealthyBudget): a crash-looping pod can block a drain.
+                 **({"unhealthyPodEvictionPolicy": "AlwaysAllow"} if renders(spec, UNHEALTHY_POD_EVICTION_POLICY)
+                    else {})},
     }
 
 
@@ -331,8 +360,15 @@ def _server_container(spec: ServiceSpec) -> Obj:
         if probe:
             container[field] = _probe(probe, spec)
     if spec.pre_stop_sleep:
-        container["lifecycle"] = {"preStop": {"sleep": {"seconds": spec.pre_stop_sleep}}}
+        container["lifecycle"] = {"preStop": _pre_stop_hook(spec)}
     return _with_security(container)
+
+
+def _pre_stop_hook(spec: ServiceSpec) -> Obj:
+    """Wait before SIGTERM; before the sleep action, by running the image's own `sleep` (docs/cards.md)."""
+    if renders(spec, SLEEP_ACTION):
+        return {"sleep": {"seconds": spec.pre_stop_sleep}}
+    return {"exec": {"command": ["sleep", str(spec.pre_stop_sleep)]}}
 
 
 def _job_container(spec: ServiceSpec, job: Job) -> Obj:

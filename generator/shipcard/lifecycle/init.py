@@ -26,7 +26,7 @@ from shipcard.lifecycle.blueprints import (
     rendered_defaults,
     staging,
 )
-from shipcard.repo import REPO_FILE, parse_repo
+from shipcard.settings import REPO_FILE, parse_repo
 from shipcard.transaction import begin
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"

@@ -28,7 +28,7 @@ from shipcard.lifecycle.blueprints import (
     rendered_defaults,
     staging,
 )
-from shipcard.repo import REPO_FILE, find_repo_root, load_repo
+from shipcard.settings import REPO_FILE, find_repo_root, load_repo
 from shipcard.transaction import begin
 from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import PathKey, read_text

@@ -36,7 +36,7 @@ from shipcard.render import (
     extension_files,
     owned_globs,
 )
-from shipcard.repo import RepoSettings, load_repo
+from shipcard.settings import RepoSettings, load_repo
 from shipcard.transaction import safe_target
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, plan_tree

@@ -20,7 +20,7 @@ from typing import Any
 
 from shipcard import __version__
 from shipcard.errors import WriteError
-from shipcard.repo import RepoSettings
+from shipcard.settings import RepoSettings
 from shipcard.transaction import STATE_DIR as LOCAL_DIR
 from shipcard.writers.tree import intact, with_header
 from shipcard.yamlio.dump import write_atomic

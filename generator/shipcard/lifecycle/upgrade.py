@@ -23,7 +23,7 @@ from shipcard.lifecycle.blueprints import blueprint_version
 from shipcard.lifecycle.rendering import CardInput, Options, Outcome, ServiceResult, plan_repository, read_cards
 from shipcard.lifecycle.report import progress_bar, report_outcome
 from shipcard.render import find_cards
-from shipcard.repo import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
+from shipcard.settings import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
 from shipcard.transaction import STATE_DIR, begin
 from shipcard.writers.tree import Plan
 from shipcard.yamlio.edit import replace_scalars

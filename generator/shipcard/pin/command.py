@@ -13,7 +13,7 @@ from shipcard.pin.credentials import CredentialStore
 from shipcard.pin.lock import load_lock, read_entries
 from shipcard.pin.pinning import Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select, unpinned_sites
 from shipcard.pin.registry import RegistryClient, RegistryError, resolution_key, resolve_many
-from shipcard.repo import find_repo_root
+from shipcard.settings import find_repo_root
 from shipcard.transaction import begin, require_settled
 
 

@@ -6,19 +6,37 @@ and `render` reads it with `load_lock`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from shipcard.errors import InputError, Location
+from shipcard.patterns import DIGEST
+from shipcard.validation import Schema, raise_first, schema_key
 from shipcard.yamlio.dump import dump, write_atomic
 from shipcard.yamlio.read import load_documents, read_text
 
 LOCK_VERSION = 1
 HEADER = ("# Written by `shipcard pin --lock`: image reference as written in the cards -> digest.\n"
           "# Commit it; `shipcard pin --lock FILE --update` re-resolves every tag.\n")
-_DIGEST = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": LOCK_VERSION},
+        "images": {"anyOf": [{"type": "null"}, {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["digest"],
+                "properties": {"digest": {"type": "string", "pattern": DIGEST}, "resolvedAt": {}},
+            },
+        }]},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -50,19 +68,18 @@ def read_entries(path: Path) -> dict[str, LockEntry]:
     if data.get("version") != LOCK_VERSION:
         raise InputError(Location(name, *document.line_of(("version",))), "version",
                          f"unsupported lock file version {data.get('version')!r} (expected {LOCK_VERSION})")
-    images = data.get("images") or {}
-    if not isinstance(images, dict):
-        raise InputError(Location(name, *document.line_of(("images",))), "images",
-                         "expected a mapping of image reference to digest")
-    entries: dict[str, LockEntry] = {}
-    for reference, value in images.items():
-        digest = value.get("digest") if isinstance(value, dict) else None
-        if not isinstance(reference, str) or not isinstance(digest, str) or not _DIGEST.match(digest):
-            raise InputError(Location(name, *document.line_of(("images", reference))), f"images.{reference}",
-                             "expected `digest: sha256:<64 hex digits>`")
-        resolved_at = value.get("resolvedAt", "")
-        entries[reference] = LockEntry(digest, str(resolved_at) if resolved_at else "")
-    return entries
+    raise_first(_schema(), data, name, document.line_of)
+    for reference in data.get("images") or {}:
+        if not isinstance(reference, str):
+            raise InputError(Location(name, *document.line_of(("images", reference))), "images",
+                             "an image reference is a string")
+    return {reference: LockEntry(value["digest"], str(value.get("resolvedAt") or ""))
+            for reference, value in (data.get("images") or {}).items()}
+
+
+@cache
+def _schema() -> Schema:
+    return Schema(SCHEMA, label="lock file", cache_key=f"lock|{schema_key(SCHEMA)}", compile_after=0)
 
 
 def write_lock(path: Path, entries: dict[str, LockEntry]) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from shipcard.card.model import Card, Environment, Job, Port, Probe, Resources, ServiceSpec
 from shipcard.errors import ShipcardError
 from shipcard.images import parse_reference
-from shipcard.k8s.objects import Obj, service_objects
+from shipcard.k8s.objects import VERSIONED_FIELDS, Obj, renders, service_objects
 from shipcard.writers.argocd import ARGOCD_NAMESPACE, application, application_path
 from shipcard.writers.chart import CHART_DIR
 from shipcard.yamlio.dump import dump, dump_all
@@ -145,6 +145,9 @@ def values_for(spec: ServiceSpec) -> Values:
         values["ingress"] = ingress
     if spec.jobs:
         values["jobs"] = [_job(job, spec) for job in spec.jobs]
+    lacking = {versioned.name: False for versioned in VERSIONED_FIELDS if not renders(spec, versioned)}
+    if lacking:
+        values["kubernetes"] = lacking
     return values
 
 

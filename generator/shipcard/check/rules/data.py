@@ -44,11 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
-
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.kube import CONTAINER_GROUPS, Container, Prepared
 from shipcard.errors import InputError, Location, ShipcardError
+from shipcard.validation import FastFailure, SchemaDefinitionError, compile_schema, schema_key
 from shipcard.yamlio.read import PathKey, load_documents, read_text
 
 TARGETS = ("object", "podSpec", "container", "jobSpec")
@@ -104,8 +103,8 @@ class DataRule:
         try:
             self.validate(instance)
             return
-        except fastjsonschema.JsonSchemaValueException as exc:
-            relative = resolve_error_path(exc.name, instance)
+        except FastFailure as exc:
+            relative = resolve_error_path(exc.name or "", instance)
         except Exception as exc:
             out.append(rule_crash(self.info, p, exc))
             return
@@ -149,7 +148,7 @@ class DataRule:
             return self.message
 
 
-class _Fields(dict):  # type: ignore[type-arg]
+class _Fields(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -269,8 +268,8 @@ def load_data_rule(path: Path, source: str | None = None) -> DataRule:
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
             raise fail("examples", f"`{key}` must be a non-empty list of manifests (YAML strings)")
     try:
-        validate = fastjsonschema.compile(data["schema"])
-    except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError, re.error) as exc:
+        validate = compile_schema(data["schema"], rule_id, cache_key=f"rule|{schema_key(data['schema'])}")
+    except SchemaDefinitionError as exc:
         raise fail("schema", f"invalid JSON Schema: {exc}") from None
     info = RuleInfo(id=rule_id, severity=data["severity"], title=data["title"].strip(),
                     category=data["category"].strip(), rationale=_squash(data["rationale"]),

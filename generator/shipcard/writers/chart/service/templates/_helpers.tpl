@@ -143,8 +143,13 @@ ports:
 {{- with $values.shutdown.preStopSleep }}
 lifecycle:
   preStop:
+    {{- if dig "preStopSleepAction" true ($values.kubernetes | default dict) }}
     sleep:
       seconds: {{ . | int }}
+    {{- else }}
+    exec:
+      command: ["sleep", {{ . | int | toString | toJson }}]
+    {{- end }}
 {{- end }}
 {{- end }}
 volumeMounts:

@@ -1,0 +1,335 @@
+"""`shipcard.yaml`: the settings of one GitOps repository, parsed and validated once, and its root.
+
+The repository root is the nearest directory holding `shipcard.yaml` (looking no higher than
+the git work tree). Everything is optional: without the file every card must say its own
+`gitops.repoURL` and `environments`, as the example cards do. `kubernetesVersion` is the
+target of `render` and, unless `--kubernetes-version` says otherwise, of `check`. The
+`check:` section holds the checker's settings (docs/check.md); `shipcard.check.suppress`
+applies them. Every mistake is one line `file:line:col: field: message`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from shipcard.errors import InputError, Location
+from shipcard.patterns import CLUSTER_URL, DNS_LABEL, KUBERNETES_VERSION, NAMESPACE_TEMPLATE
+from shipcard.validation import Schema, field_name, raise_first, schema_key
+from shipcard.yamlio.read import PathKey, read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, locate, to_plain
+
+REPO_FILE = "shipcard.yaml"
+API_VERSION = "shipcard/v1"
+KIND = "Repository"
+DEFAULT_ARGOCD_NAMESPACE = "argocd"
+SERVICE_PLACEHOLDER = "{service}"
+# The oldest Kubernetes shipcard renders for: the oldest whose schemas kubernetes-validate ships,
+# so every rendered object can be checked against its target's schemas.
+OLDEST_KUBERNETES = (1, 25)
+FAIL_ON_CHOICES = ("error", "warning", "info")
+
+KubernetesVersion = tuple[int, int]
+_Fail = Callable[[PathKey, str], InputError]
+
+_STRING = {"type": "string"}
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_ENVIRONMENT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cluster": {"type": "string", "pattern": CLUSTER_URL},
+        "namespace": {"type": "string", "pattern": NAMESPACE_TEMPLATE, "maxLength": 63,
+                      "description": "A namespace, where {service} stands for the service name."},
+    },
+}
+_IGNORE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "rule": {"type": "string", "minLength": 1},
+        "rules": {**_STRINGS, "minItems": 1},
+        "path": _STRING, "kind": _STRING, "name": _STRING, "namespace": _STRING, "reason": _STRING,
+        "expires": {},  # a YAML date or an ISO date string: checked after the schema
+    },
+}
+_CHECK = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "fail-on": {"enum": list(FAIL_ON_CHOICES)},
+        "strict-kinds": {"type": "boolean"},
+        "policy-dirs": _STRINGS,
+        "crd-dirs": _STRINGS,
+        "required": _STRINGS,
+        "ignore": {"type": "array", "items": _IGNORE},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "shipcard repository settings (shipcard.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": KIND},
+        "repoURL": {"type": "string", "minLength": 1},
+        "targetRevision": {"type": "string", "minLength": 1},
+        "project": {"type": "string", "pattern": DNS_LABEL},
+        "argocdNamespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+        "kubernetesVersion": {"type": "string", "pattern": KUBERNETES_VERSION},
+        "blueprintVersion": {"type": "string", "minLength": 1},
+        "environments": {"type": "object", "minProperties": 1,
+                         "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30},
+                         "additionalProperties": {"anyOf": [{"type": "null"}, _ENVIRONMENT]}},
+        "check": _CHECK,
+    },
+}
+
+
+@dataclass(frozen=True)
+class EnvironmentDefaults:
+    cluster: str | None = None
+    namespace: str | None = None  # may hold {service}
+
+    def namespace_for(self, service: str) -> str | None:
+        return self.namespace.replace(SERVICE_PLACEHOLDER, service) if self.namespace else None
+
+
+@dataclass(frozen=True)
+class IgnoreSetting:
+    """One `check.ignore` entry: which findings it suppresses, and why (no reason: it suppresses nothing)."""
+
+    rules: tuple[str, ...]
+    reason: str
+    line: int
+    path: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    expires: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """The `check:` section; directories resolved against the repository root."""
+
+    fail_on: str | None = None
+    strict_kinds: bool = False
+    policy_dirs: tuple[Path, ...] = ()
+    crd_dirs: tuple[Path, ...] = ()
+    required: frozenset[str] = frozenset()
+    ignores: tuple[IgnoreSetting, ...] = ()
+
+
+@dataclass(frozen=True)
+class RepoSettings:
+    """What shipcard.yaml says; `RepoSettings()` is a repository without one."""
+
+    file: Path | None = None
+    repo_url: str | None = None
+    target_revision: str | None = None
+    project: str | None = None
+    argocd_namespace: str = DEFAULT_ARGOCD_NAMESPACE
+    kubernetes_version: KubernetesVersion | None = None  # None: the newest
+    environments: dict[str, EnvironmentDefaults] = field(default_factory=dict)
+    check: CheckSettings = CheckSettings()
+    fingerprint: str = ""  # changes whenever a setting that shapes rendered files changes
+
+    @property
+    def root(self) -> Path:
+        """The repository root (the working directory without a settings file)."""
+        return self.file.parent if self.file else Path.cwd().resolve()
+
+    def card_defaults(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The card's plain data with the repository's defaults filled in where the card is silent."""
+        if not isinstance(raw, dict):
+            return raw
+        raw = dict(raw)
+        gitops = raw.get("gitops")
+        if gitops is None or isinstance(gitops, dict):
+            gitops = dict(gitops or {})
+            for key, value in (("repoURL", self.repo_url), ("targetRevision", self.target_revision),
+                               ("project", self.project)):
+                if value is not None and key not in gitops:
+                    gitops[key] = value
+            if gitops or "gitops" in raw:
+                raw["gitops"] = gitops
+        if "environments" not in raw and self.environments:
+            raw["environments"] = {name: {} for name in self.environments}
+        environments = raw.get("environments")
+        if isinstance(environments, dict) and self.environments:
+            name: str = raw["name"] if isinstance(raw.get("name"), str) else ""
+            filled = {}
+            for env_name, overrides in environments.items():
+                defaults = self.environments.get(env_name)
+                if defaults is None or not (overrides is None or isinstance(overrides, dict)):
+                    filled[env_name] = overrides
+                    continue
+                merged = dict(overrides or {})
+                if defaults.cluster and "cluster" not in merged:
+                    merged["cluster"] = defaults.cluster
+                namespace = defaults.namespace_for(name)
+                if namespace and "namespace" not in merged:
+                    merged["namespace"] = namespace
+                filled[env_name] = merged
+            raw["environments"] = filled
+        return raw
+
+    def unknown_environments(self, raw: dict[str, Any]) -> list[str]:
+        """Environments a card names that shipcard.yaml does not declare (none when it declares none)."""
+        environments = raw.get("environments") if isinstance(raw, dict) else None
+        if not self.environments or not isinstance(environments, dict):
+            return []
+        return [name for name in environments if name not in self.environments]
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` holding shipcard.yaml, not looking past the git work tree."""
+    current = start.resolve()
+    if not current.is_dir():
+        current = current.parent
+    for directory in (current, *current.parents):
+        if (directory / REPO_FILE).is_file():
+            return directory
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def load_repo(root: Path | None) -> RepoSettings:
+    """The settings in `root/shipcard.yaml`; empty settings when there is no such file."""
+    if root is None or not (root / REPO_FILE).is_file():
+        return RepoSettings()
+    return load_settings(root / REPO_FILE)
+
+
+def load_settings(path: Path) -> RepoSettings:
+    """The settings in one file (read again only when it changed)."""
+    stat = path.stat()
+    return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def settings_for_card(card_path: Path) -> RepoSettings:
+    """The settings of the repository a card lives in (its nearest shipcard.yaml)."""
+    return load_repo(find_repo_root(card_path.parent))
+
+
+def version_text(version: KubernetesVersion) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+@cache
+def _schema() -> Schema:
+    return Schema(SCHEMA, label="shipcard.yaml", cache_key="settings|" + schema_key(SCHEMA), compile_after=0)
+
+
+@cache
+def _load_cached(path: str, mtime_ns: int, size: int) -> RepoSettings:
+    del mtime_ns, size  # part of the cache key only: an edited file is read again
+    return parse_repo(read_text(Path(path)), Path(path))
+
+
+def parse_repo(text: str, path: Path) -> RepoSettings:
+    """Validate shipcard.yaml's text; every problem is `file:line:col: field: message`."""
+    shown = str(path)
+    doc = load_roundtrip(text, shown)
+    if doc is None:
+        return RepoSettings(file=path, fingerprint=_fingerprint({}))
+
+    def fail(where: PathKey, message: str) -> InputError:
+        return InputError(Location(shown, *locate(doc, where)), field_name(where), message)
+
+    if not isinstance(doc, dict):
+        raise fail((), f"{REPO_FILE} must be a YAML mapping")
+    raw = to_plain(doc)
+    version = raw.get("kubernetesVersion")
+    if isinstance(version, (int, float)) and not isinstance(version, bool):
+        raise fail(("kubernetesVersion",), f"write the version as a string, such as \"{version}\" "
+                                           "(a number loses trailing zeros)")
+    if isinstance(raw.get("check"), dict) and "kubernetes-version" in raw["check"]:
+        raise fail(("check", "kubernetes-version"), "set kubernetesVersion at the top of shipcard.yaml instead "
+                                                    "(render and check share it)")
+    raise_first(_schema(), raw, shown, lambda where: locate(doc, where))
+    target = _kubernetes_version(raw.get("kubernetesVersion"))
+    if target is not None and target < OLDEST_KUBERNETES:
+        raise fail(("kubernetesVersion",), f"shipcard renders for Kubernetes {version_text(OLDEST_KUBERNETES)} "
+                                           "and newer")
+    root = path.parent.resolve()
+    check = _check_settings(raw.get("check") or {}, root, doc, fail)
+    environments = {name: EnvironmentDefaults(**(value or {})) for name, value in
+                    (raw.get("environments") or {}).items()}
+    shaping = {k: v for k, v in raw.items() if k != "check"}
+    return RepoSettings(
+        file=path,
+        repo_url=raw.get("repoURL"),
+        target_revision=raw.get("targetRevision"),
+        project=raw.get("project"),
+        argocd_namespace=raw.get("argocdNamespace", DEFAULT_ARGOCD_NAMESPACE),
+        kubernetes_version=target,
+        environments=environments,
+        check=check,
+        fingerprint=_fingerprint(shaping),
+    )
+
+
+def parse_kubernetes_version(text: str) -> KubernetesVersion | None:
+    """`1.30`, `v1.30` or `1.30.2` → (1, 30); None when it is none of these."""
+    parts = text.strip().removeprefix("v").split(".")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and p.isascii() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _kubernetes_version(value: str | None) -> KubernetesVersion | None:
+    return parse_kubernetes_version(value) if value is not None else None
+
+
+def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail) -> CheckSettings:
+    def directories(key: str) -> tuple[Path, ...]:
+        found = []
+        for index, value in enumerate(section.get(key, [])):
+            directory = (root / value).resolve()
+            if not directory.is_relative_to(root):
+                raise fail(("check", key, index), "must be a directory inside the repository")
+            found.append(directory)
+        return tuple(found)
+
+    ignores = []
+    for index, entry in enumerate(section.get("ignore", [])):
+        where: PathKey = ("check", "ignore", index)
+        rules = [entry["rule"]] if "rule" in entry else entry.get("rules")
+        if ("rule" in entry and "rules" in entry) or not rules:
+            raise fail(where, "needs `rule:` or `rules:` (rule IDs, globs allowed)")
+        ignores.append(IgnoreSetting(
+            rules=tuple(rules), reason=entry.get("reason", "").strip(), line=locate(doc, where)[0],
+            path=entry.get("path"), kind=entry.get("kind"), name=entry.get("name"),
+            namespace=entry.get("namespace"), expires=_expiry(entry.get("expires"), (*where, "expires"), fail)))
+    return CheckSettings(fail_on=section.get("fail-on"), strict_kinds=section.get("strict-kinds", False),
+                         policy_dirs=directories("policy-dirs"), crd_dirs=directories("crd-dirs"),
+                         required=frozenset(section.get("required", [])), ignores=tuple(ignores))
+
+
+def _expiry(value: Any, where: PathKey, fail: _Fail) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise fail(where, "must be a date such as 2026-06-30")
+
+
+def _fingerprint(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]

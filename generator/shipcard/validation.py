@@ -1,0 +1,281 @@
+"""The one JSON Schema validator: compiled, cached, and one explainer of its errors.
+
+Cards, `shipcard.yaml`, lock files, data rules and Kubernetes objects are all checked here:
+
+* the verdict comes from fastjsonschema's compiled check (several times faster than
+  jsonschema). Compiling costs about as much as checking a hundred small documents, so a
+  schema is compiled once it is worth it (`compile_after` checks, or `compile()` before a
+  process forks workers) and its bytecode is kept in a cache directory across runs;
+* jsonschema (draft 2020-12) has the last word on whatever the compiled check refuses, and
+  gives every error with its path: verdicts never depend on fastjsonschema's corner cases;
+* `problems` turns jsonschema's errors into `Problem(path, message)`; callers add the file,
+  line and column (`raise_first`, or their own locator). A message never quotes a value,
+  except one failing a pattern of `shipcard.patterns` (names, durations: never secrets).
+
+The schemas use only keywords that mean the same in draft 7 (which fastjsonschema compiles)
+and in draft 2020-12.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import json
+import marshal
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import fastjsonschema
+
+from shipcard.errors import InputError, Location
+from shipcard.patterns import MEANING
+from shipcard.yamlio.dump import write_bytes_atomic
+from shipcard.yamlio.read import PathKey
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
+
+COMPILE_AFTER = 50
+CODEGEN_VERSION = "1"  # bump when the generated validators change shape
+_CACHE_MAGIC = b"shipcard-schema:" + importlib.util.MAGIC_NUMBER
+
+Position = Callable[[PathKey], tuple[int, int]]  # a path in the document → (line, column), 1-based
+FastCheck = Callable[[Any], Any]
+FastFailure = fastjsonschema.JsonSchemaValueException  # what a compiled check raises for an invalid value
+
+
+class SchemaDefinitionError(ValueError):
+    """A schema that cannot be compiled (a data rule's, say)."""
+
+
+def cache_dir() -> Path:
+    """Where compiled validators are kept: $SHIPCARD_CACHE_DIR, else the user cache directory."""
+    configured = os.environ.get("SHIPCARD_CACHE_DIR")
+    if configured:
+        return Path(configured) / "schemas"
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    return Path(base) / "shipcard" / "schemas"
+
+
+def schema_key(schema: dict[str, Any]) -> str:
+    """A cache key naming a schema by its content."""
+    return hashlib.sha256(json.dumps(schema, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def compile_schema(schema: dict[str, Any], label: str, cache_key: str | None = None) -> FastCheck:
+    """fastjsonschema's check of `schema` (raising FastFailure), from the bytecode cache when there."""
+    check = _cached(cache_key, label) if cache_key else None
+    if check is not None:
+        return check
+    body = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}  # compiled as draft 7
+    try:
+        source = fastjsonschema.compile_to_code(body, use_formats=False, use_default=False)
+    except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError, RecursionError, re.error) as exc:
+        raise SchemaDefinitionError(str(exc)) from None
+    code = compile(source, f"<schema {label}>", "exec")
+    if cache_key:
+        try:
+            write_bytes_atomic(_cache_file(cache_key), _CACHE_MAGIC + marshal.dumps(code))
+        except OSError:
+            pass  # a read-only home is fine: compile again next time
+    return _function(code)
+
+
+def _cache_file(cache_key: str) -> Path:
+    key = hashlib.sha256(f"{CODEGEN_VERSION}|{fastjsonschema.VERSION}|{sys.version}|{cache_key}".encode())
+    return cache_dir() / f"{key.hexdigest()}.bin"
+
+
+def _cached(cache_key: str, label: str) -> FastCheck | None:
+    try:
+        blob = _cache_file(cache_key).read_bytes()
+        if blob.startswith(_CACHE_MAGIC):
+            return _function(marshal.loads(blob[len(_CACHE_MAGIC):]))
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    return None
+
+
+def _function(code: Any) -> FastCheck:
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    check: FastCheck = namespace["validate"]
+    return check
+
+
+class Schema:
+    """A JSON Schema: a compiled yes/no check once worth it, jsonschema for the errors."""
+
+    def __init__(self, schema: dict[str, Any] | Callable[[], dict[str, Any]], *, label: str,
+                 cache_key: str | None = None, compile_after: int = COMPILE_AFTER) -> None:
+        self._schema = schema
+        self.label = label
+        self.cache_key = cache_key  # None: compiled in this process only (never kept on disk)
+        self.compile_after = compile_after
+        self._fast: FastCheck | None = None
+        self._fast_failed = False
+        self._checked = 0
+        self._validator: Draft202012Validator | None = None
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        if callable(self._schema):
+            self._schema = self._schema()
+        return self._schema
+
+    def compile(self) -> None:
+        """Compile now (a process about to fork workers that will check many documents)."""
+        if self._fast is None and not self._fast_failed:
+            try:
+                self._fast = compile_schema(self.schema, self.label, self.cache_key)
+            except Exception:  # a schema (from a CRD, say) the generated code chokes on: jsonschema alone works
+                self._fast_failed = True
+
+    def passes(self, instance: Any) -> bool:
+        self._checked += 1
+        if self._fast is None and self.cache_key and self._checked == 1:
+            self._fast = _cached(self.cache_key, self.label)
+        if self._fast is None and self._checked > self.compile_after:
+            self.compile()
+        if self._fast is None:
+            return bool(self.validator.is_valid(instance))
+        try:
+            self._fast(instance)
+            return True
+        except (FastFailure, RecursionError, TypeError, ValueError):
+            return bool(self.validator.is_valid(instance))
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator  # imported only when something fails
+
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator
+
+    def errors(self, instance: Any) -> list[ValidationError]:
+        """Every error, in document order of their paths."""
+        return sorted(self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+
+
+# --------------------------------------------------------------------------- explaining
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: PathKey  # the field it is about
+    message: str  # what is wrong with it, without its name
+
+
+def field_name(path: Iterable[str | int]) -> str:
+    """('jobs', 1, 'schedule') → 'jobs[1].schedule'."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def first_problem(schema: Schema, instance: Any, position: Position) -> Problem | None:
+    """The problem earliest in the document (the deepest one of a place), or None when `instance` is valid."""
+    if schema.passes(instance):
+        return None
+    found = [p for error in schema.validator.iter_errors(instance) for p in _explain(error, position)]
+    return min(found, key=lambda p: (position(p.path), -len(p.path))) if found else None
+
+
+def raise_first(schema: Schema, instance: Any, filename: str, position: Position) -> None:
+    """InputError `file:line:col: field: message` for the first problem of `instance`, if any."""
+    problem = first_problem(schema, instance, position)
+    if problem is not None:
+        raise InputError(Location(filename, *position(problem.path)), field_name(problem.path), problem.message)
+
+
+def problems(error: ValidationError) -> list[Problem]:
+    """One jsonschema error as problems: one per unknown field, else one."""
+    return _explain(error, None)
+
+
+def _explain(error: ValidationError, position: Position | None) -> list[Problem]:
+    path: PathKey = tuple(error.absolute_path)
+    validator, expected = error.validator, error.validator_value
+    if validator in ("anyOf", "oneOf") and error.context:
+        return _explain_alternatives(error, path, position)
+    if "propertyNames" in error.relative_schema_path:  # the offending instance is a key of this mapping
+        meaning = MEANING.get(error.schema.get("pattern")) if validator == "pattern" else None
+        reason = f"{error.instance!r} is not {meaning}" if meaning else error.message
+        return [Problem((*path, error.instance), f"invalid name {error.instance!r}: {reason}")]
+    if validator == "additionalProperties" and isinstance(error.instance, dict) and expected is False:
+        known = list(error.schema.get("properties") or {})
+        patterns = list(error.schema.get("patternProperties") or {})
+        found = []
+        for key in error.instance:
+            if key in known or any(re.search(p, str(key)) for p in patterns):
+                continue
+            guess = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {guess[0]!r}?)" if guess else f" (known fields: {', '.join(known)})"
+            found.append(Problem((*path, key), f"unknown field{hint}"))
+        return found
+    if validator == "required" and isinstance(error.instance, dict):
+        missing = [k for k in expected if k not in error.instance]
+        return [Problem(path, f"missing required field {missing[0]!r}")]
+    if validator == "type":
+        types = [t for t in _as_list(expected) if t != "null"] or _as_list(expected)
+        return [Problem(path, f"must be {' or '.join(types)}, not {_type_name(error.instance)}")]
+    if validator == "enum":
+        return [Problem(path, f"must be one of {', '.join(_shown(v) for v in expected if v is not None)}")]
+    if validator == "const":
+        return [Problem(path, f"must be {expected!r}")]
+    if validator == "pattern":
+        meaning = MEANING.get(expected)
+        return [Problem(path, f"{error.instance!r} is not {meaning}" if meaning else "has an invalid format")]
+    if validator in _BOUNDS:
+        return [Problem(path, f"{_BOUNDS[validator]} {expected}")]
+    return [Problem(path, "does not match the schema")]
+
+
+_BOUNDS = {"minimum": "must be at least", "maximum": "must be at most", "exclusiveMinimum": "must be more than",
+           "exclusiveMaximum": "must be less than", "minLength": "must have at least this many characters:",
+           "maxLength": "must have at most this many characters:", "minItems": "must have at least this many items:",
+           "maxItems": "must have at most this many items:", "minProperties": "must have at least this many fields:",
+           "maxProperties": "must have at most this many fields:", "multipleOf": "must be a multiple of"}
+
+
+def _explain_alternatives(error: ValidationError, path: PathKey, position: Position | None) -> list[Problem]:
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+
+    options: Sequence[Any] = error.validator_value if isinstance(error.validator_value, list) else []
+    nullable = [i for i, s in enumerate(options) if isinstance(s, dict) and s.get("type") == "null"]
+    if nullable and error.instance is not None:  # `null` removes a field; explain the real alternative
+        real = [e for e in error.context or () if e.relative_schema_path[0] not in nullable]
+        if real:
+            if position is None:
+                return _explain(best_match(real), None)
+            return [min((p for e in real for p in _explain(e, position)),
+                        key=lambda p: (position(p.path), -len(p.path)))]
+    if "description" in error.schema:
+        text = error.schema["description"]
+        return [Problem(path, f"must be {text[0].lower()}{text[1:].rstrip('.')}")]
+    types = [t for s in options if isinstance(s, dict) and set(s) == {"type"} for t in _as_list(s["type"])
+             if t != "null"]
+    if options and len(types) >= len(options):
+        return [Problem(path, f"must be {' or '.join(types)}, not {_type_name(error.instance)}")]
+    return _explain(best_match(error.context or ()), position)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
