@@ -24,11 +24,12 @@ Scalar = str | int | bool
 
 _BOM = "\ufeff"
 _PLAIN_END = " \t\r\n,]}#:"
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/]([A-Za-z0-9_./@:+-]*[A-Za-z0-9_./@+-])?$")
 
 
 @dataclass(frozen=True)
-class Span:
+class _Span:
     """Where a scalar's source text is (quotes included) and the quote it is written in ("" when plain)."""
 
     start: int
@@ -45,13 +46,13 @@ def replace_scalars(text: str, document: Any, filename: str, values: Mapping[Pat
     every alias of it: all of its paths must be given, with the same value.
     """
     renames = renames or {}
-    edits: dict[int, tuple[Span, str, Location]] = {}
+    edits: dict[int, tuple[_Span, str]] = {}
     for path, value in values.items():
         _add_edit(edits, text, document, filename, path, value, key=False)
     for path, new_key in renames.items():
         _add_edit(edits, text, document, filename, path, new_key, key=True)
     new_text = text
-    for span, replacement, _ in sorted(edits.values(), key=lambda edit: edit[0].start, reverse=True):
+    for span, replacement in sorted(edits.values(), key=lambda edit: edit[0].start, reverse=True):
         new_text = new_text[: span.start] + replacement + new_text[span.end :]
     _verify(document, load_roundtrip(new_text, filename), values, renames, filename)
     return new_text
@@ -76,7 +77,7 @@ def scalar_text(value: Scalar) -> str:
                    for c in quoted)
 
 
-def _add_edit(edits: dict[int, tuple[Span, str, Location]], text: str, document: Any, filename: str,
+def _add_edit(edits: dict[int, tuple[_Span, str]], text: str, document: Any, filename: str,
               path: PathKey, value: Scalar, *, key: bool) -> None:
     """Record the replacement of one scalar (a key when `key`); one anchored scalar takes one value."""
     holder = _at(document, path[:-1])
@@ -86,7 +87,7 @@ def _add_edit(edits: dict[int, tuple[Span, str, Location]], text: str, document:
     current = path[-1] if key else holder[path[-1]]
     if isinstance(current, (dict, list)) or current is None or isinstance(current, bool):
         raise InputError(location, field, "cannot rewrite this value in place: not a string or a number")
-    span = scalar_span(text, line, column, str(current))
+    span = _scalar_span(text, line, column, str(current))
     if span is None:
         raise InputError(location, field, "cannot rewrite this scalar in place (alias, escape or block style); "
                          "write it as a plain or quoted string")
@@ -94,10 +95,10 @@ def _add_edit(edits: dict[int, tuple[Span, str, Location]], text: str, document:
     earlier = edits.get(span.start)
     if earlier is not None and earlier[1] != replacement:
         raise InputError(location, field, "one anchored scalar would need two different values")
-    edits[span.start] = (span, replacement, location)
+    edits[span.start] = (span, replacement)
 
 
-def scalar_span(text: str, line: int, column: int, source: str) -> Span | None:
+def _scalar_span(text: str, line: int, column: int, source: str) -> _Span | None:
     """The span of the scalar written `source` at 0-based `line` and `column` (as ruamel counts them),
     past its anchor and tag; None when it is not written there plainly or in quotes without escapes."""
     start = _skip_properties(text, _offset(text, line, column))
@@ -105,11 +106,11 @@ def scalar_span(text: str, line: int, column: int, source: str) -> Span | None:
     if head in ("'", '"'):
         end = start + 1 + len(source)
         if text[start + 1 : end] == source and text[end : end + 1] == head:
-            return Span(start, end + 1, head)
+            return _Span(start, end + 1, head)
     elif head not in ("*", "|", ">"):
         end = start + len(source)
         if text[start:end] == source and (end == len(text) or text[end] in _PLAIN_END):
-            return Span(start, end, "")
+            return _Span(start, end, "")
     return None
 
 
@@ -137,10 +138,10 @@ def _offset(text: str, line: int, column: int) -> int:
     """
     offset = 0
     for _ in range(line):
-        breaks = [i for i in (text.find("\n", offset), text.find("\r", offset)) if i >= 0]
-        if not breaks:
+        found = _LINE_BREAK.search(text, offset)
+        if found is None:
             raise ValueError(f"line {line + 1} is past the end of the text")
-        offset = min(breaks) + (2 if text.startswith("\r\n", min(breaks)) else 1)
+        offset = found.end()
     remaining = column
     while remaining > 0 or text[offset : offset + 1] == _BOM:
         if text[offset] != _BOM:
