@@ -82,6 +82,8 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
     from shipcard.errors import ShipcardError
     from shipcard.settings import find_repo_root, load_repo, load_settings
 
+    if config is not None and not config.is_file():
+        raise ShipcardError(f"--config {config}: no such file")
     settings = load_settings(config) if config else load_repo(find_repo_root(Path.cwd()))
     infos = all_rule_infos(load_rules([p.resolve() for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
                                       root=Path.cwd()))
