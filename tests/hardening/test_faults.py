@@ -193,7 +193,8 @@ def file_size_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
-def run_limited(args: list[str], cwd: Path, limit: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_limited(args: list[str], cwd: Path, limit: int,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(SHIPCARD), *args], cwd=cwd, env=clean_environment(env), capture_output=True, text=True,
                           timeout=300, preexec_fn=file_size_limit(limit))
 
@@ -244,7 +245,8 @@ def cards_in(repo: Path) -> dict[str, bytes]:
 
 
 def pin_cards(host: str) -> dict[str, str]:
-    return {f"svc-{n:02d}.service.yaml": dump_card(card(SMALL_CARD, name=f"svc-{n:02d}", image=f"{host}/faults/app:1.{n}"))
+    return {f"svc-{n:02d}.service.yaml": dump_card(card(SMALL_CARD, name=f"svc-{n:02d}",
+                                                        image=f"{host}/faults/app:1.{n}"))
             for n in range(CARDS)}
 
 
@@ -326,7 +328,8 @@ def test_pin_on_a_full_disk_fails_clearly_and_changes_no_card(registry: Registry
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith("shipcard: cannot write") and "File too large" in lines[0] and "no card was changed" in lines[0]
+    assert lines[0].startswith("shipcard: cannot write") and "File too large" in lines[0]
+    assert "no card was changed" in lines[0]
     assert {k: v for k, v in snapshot(repo).items() if not k.startswith(".shipcard")} == old
     assert temporary_files(repo) == []
 
