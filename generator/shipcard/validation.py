@@ -235,15 +235,20 @@ def _explain(error: ValidationError, position: Position | None) -> list[Problem]
         meaning = MEANING.get(expected)
         return [Problem(path, f"{error.instance!r} is not {meaning}" if meaning else "has an invalid format")]
     if validator in _BOUNDS:
-        return [Problem(path, f"{_BOUNDS[validator]} {expected}")]
+        return [Problem(path, _BOUNDS[validator].format(expected))]
+    if validator == "uniqueItems":
+        return [Problem(path, "must not hold the same item twice")]
     return [Problem(path, "does not match the schema")]
 
 
-_BOUNDS = {"minimum": "must be at least", "maximum": "must be at most", "exclusiveMinimum": "must be more than",
-           "exclusiveMaximum": "must be less than", "minLength": "must have at least this many characters:",
-           "maxLength": "must have at most this many characters:", "minItems": "must have at least this many items:",
-           "maxItems": "must have at most this many items:", "minProperties": "must have at least this many fields:",
-           "maxProperties": "must have at most this many fields:", "multipleOf": "must be a multiple of"}
+_BOUNDS = {
+    "minimum": "must be at least {}", "maximum": "must be at most {}",
+    "exclusiveMinimum": "must be more than {}", "exclusiveMaximum": "must be less than {}",
+    "minLength": "must be at least {} character(s) long", "maxLength": "must be at most {} characters long",
+    "minItems": "must have at least {} item(s)", "maxItems": "must have at most {} items",
+    "minProperties": "must have at least {} entry(ies)", "maxProperties": "must have at most {} entries",
+    "multipleOf": "must be a multiple of {}",
+}
 
 
 def _explain_alternatives(error: ValidationError, path: PathKey, position: Position | None) -> list[Problem]:

@@ -1,0 +1,77 @@
+"""Issue 12: one JSON Schema validator (compiled, cached on disk) and one explainer of its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fastjsonschema
+import pytest
+
+from shipcard.errors import InputError
+from shipcard.patterns import DURATION
+from shipcard.validation import Problem, Schema, first_problem, raise_first
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "token": {"type": "string", "pattern": "^[a-z]+$"},
+        "timeout": {"type": "string", "pattern": DURATION},
+        "mode": {"enum": ["fast", "safe"]},
+        "replicas": {"type": "integer", "minimum": 1},
+    },
+}
+LINES = {(): (1, 1), ("name",): (1, 1), ("token",): (2, 1), ("timeout",): (3, 1), ("mode",): (4, 1),
+         ("replicas",): (5, 1), ("nmae",): (6, 1)}
+
+
+def problem(instance: dict) -> Problem | None:
+    return first_problem(Schema(SCHEMA, label="test"), instance, lambda path: LINES.get(path, (9, 9)))
+
+
+@pytest.mark.parametrize("instance,expected", [
+    ({"name": "a"}, None),
+    ({}, Problem((), "missing required field 'name'")),
+    ({"name": "a", "nmae": 1}, Problem(("nmae",), "unknown field (did you mean 'name'?)")),
+    ({"name": 5}, Problem(("name",), "must be string, not an integer")),
+    ({"name": "a", "token": "S3CRET-value"}, Problem(("token",), "has an invalid format")),  # the value is not shown
+    ({"name": "a", "timeout": "soon"}, Problem(("timeout",), "'soon' is not a duration such as 30s, 15m, 1h or 1h30m")),
+    ({"name": "a", "mode": "S3CRET"}, Problem(("mode",), "must be one of fast, safe")),
+    ({"name": "a", "replicas": 0}, Problem(("replicas",), "must be at least 1")),
+    ({"name": 5, "replicas": 0}, Problem(("name",), "must be string, not an integer")),  # the earliest line first
+])
+def test_the_explainer_names_the_field_and_never_a_free_value(instance: dict, expected: Problem | None) -> None:
+    assert problem(instance) == expected
+
+
+def test_raise_first_is_one_located_line() -> None:
+    with pytest.raises(InputError) as caught:
+        raise_first(Schema(SCHEMA, label="test"), {"name": "a", "replicas": "2"}, "f.yaml", lambda path: (5, 11))
+    assert str(caught.value) == "f.yaml:5:11: replicas: must be integer, not a string"
+
+
+def test_a_compiled_check_is_kept_on_disk_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPCARD_CACHE_DIR", str(tmp_path))
+    first = Schema(SCHEMA, label="test", cache_key="test|1", compile_after=0)
+    assert first.passes({"name": "a"}) and not first.passes({"name": "a", "extra": 1})
+    assert len(list((tmp_path / "schemas").glob("*.bin"))) == 1
+
+    def refuse(*_: object, **__: object) -> str:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(fastjsonschema, "compile_to_code", refuse)
+    again = Schema(SCHEMA, label="test", cache_key="test|1", compile_after=0)
+    assert again.passes({"name": "a"}) and not again.passes({"name": 1})
+
+
+def test_jsonschema_judges_what_the_compiled_check_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = Schema(SCHEMA, label="test", compile_after=0)
+    schema.compile()
+
+    def wrong(_: object) -> None:
+        raise fastjsonschema.JsonSchemaValueException("no")
+
+    monkeypatch.setattr(schema, "_fast", wrong)
+    assert schema.passes({"name": "a"})  # the compiled check said no; jsonschema says yes
