@@ -256,7 +256,7 @@ def test_pack_speed_over_the_bench_corpus_shape() -> None:
     text = CORPUS.read_text()
     objects: list[K8sObject] = []
     for i in range(20):
-        copy = re.sub(r"name: ([a-z]*)", lambda m: f"name: {m.group(1)}-{i}", text)
+        copy = re.sub(r"name: ([a-z]*)", rf"name: \1-{i}", text)
         objects += [K8sObject(d.data, f"m{i}.yaml", d) for d in load_documents(copy, f"m{i}.yaml")
                     if isinstance(d.data, dict)]
     start = time.perf_counter()

@@ -675,9 +675,9 @@ def test_every_tool_subprocess_has_a_timeout() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "subprocess" \
-                    and node.func.attr in ("run", "call", "check_call", "check_output"):
-                if not any(k.arg == "timeout" for k in node.keywords):
-                    missing.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+                    and node.func.attr in ("run", "call", "check_call", "check_output") \
+                    and not any(k.arg == "timeout" for k in node.keywords):
+                missing.append(f"{path.relative_to(root.parent)}:{node.lineno}")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Popen":
                 missing.append(f"{path.relative_to(root.parent)}:{node.lineno} (Popen: no timeout possible)")
     assert missing == []

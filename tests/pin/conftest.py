@@ -30,7 +30,7 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
 
 
 @pytest.fixture
-def shipcard(docker_config: Path, tmp_path: Path) -> Callable[..., Run]:
+def shipcard(docker_config: Path, tmp_path: Path) -> Callable[..., Run]:  # noqa: F811 (the fixture above)
     """Run the installed `shipcard pin` with DOCKER_CONFIG and HOME inside the test's tmp dir."""
 
     def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:

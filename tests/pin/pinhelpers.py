@@ -197,9 +197,9 @@ def start_registry(directory: Path, htpasswd: str | None) -> tuple[subprocess.Po
         config += ["auth:", "  htpasswd:", "    realm: shipcard-test", f"    path: {password_file}"]
     config_file = directory / "config.yml"
     config_file.write_text("\n".join(config) + "\n")
-    log = open(directory / "registry.log", "wb")
-    process = subprocess.Popen([registry_binary(), "serve", str(config_file)], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with open(directory / "registry.log", "wb") as log:
+        process = subprocess.Popen([registry_binary(), "serve", str(config_file)], stdout=log,
+                                   stderr=subprocess.STDOUT)
     host = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -113,7 +113,8 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
         _validate(_service_schema(), merged, env_where)
         _check_service(merged, env_where, (), name)
         if len(f"{name}-{env_name}") > 63:
-            raise where.error(("environments", env_name), f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
+            raise where.error(("environments", env_name),
+                              f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
         environments.append(Environment(
             name=env_name,
             spec=build_spec(name, merged, repo.kubernetes_version),
@@ -297,7 +298,8 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> 
     literal = set(fields.get("env") or {})
     for variable, remote in (secrets.get("env") or {}).items():
         if variable in literal:
-            raise where.error(prefix + ("secrets", "env", variable), f"{variable} is set both in env and in secrets.env")
+            raise where.error(prefix + ("secrets", "env", variable),
+                              f"{variable} is set both in env and in secrets.env")
         key, _, prop = str(remote).partition("#")
         if not key or ("#" in str(remote) and not prop):
             raise where.error(prefix + ("secrets", "env", variable), f"{remote!r} is not remote-key[#property]")

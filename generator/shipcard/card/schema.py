@@ -58,7 +58,8 @@ def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra:
 
 
 PROBE = {
-    "description": "A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, {tcp: port}, {exec: [...]}.",
+    "description": "A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, "
+                   "{tcp: port}, {exec: [...]}.",
     "anyOf": [
         {"type": "string", "pattern": URL_PATH},
         _obj({"http": {"type": ["integer", "string"]}, "path": {"type": "string", "pattern": URL_PATH},

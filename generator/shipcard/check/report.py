@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def render(spec_format: str, result: CheckResult, *, color: bool = False, verbos
 def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool = False) -> None:
     for spec in specs:
         if spec.path is None:
-            color = spec.format == "text" and click.get_text_stream("stdout").isatty() \
+            color = spec.format == "text" and sys.stdout.isatty() \
                 and "NO_COLOR" not in os.environ
             click.echo(render(spec.format, result, color=color, verbose=verbose), nl=False)
         else:
@@ -242,11 +243,11 @@ def to_junit(result: CheckResult) -> str:
     for file in sorted(by_file):
         suite = ET.SubElement(suites, "testsuite", name=file)
         counts = {"tests": 0, "failures": 0, "skipped": 0}
-        for finding in by_file[file] or [None]:
+        if not by_file[file]:
             counts["tests"] += 1
-            if finding is None:
-                ET.SubElement(suite, "testcase", classname=file, name="no findings")
-                continue
+            ET.SubElement(suite, "testcase", classname=file, name="no findings")
+        for finding in by_file[file]:
+            counts["tests"] += 1
             where = f":{finding.line}" if finding.line else ""
             subject = f" {finding.object_ref}" if finding.object_ref else ""
             case = ET.SubElement(suite, "testcase", classname=file, name=f"{finding.rule}{subject}{where}")

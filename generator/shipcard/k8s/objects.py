@@ -422,7 +422,7 @@ def _probe(probe: Probe, spec: ServiceSpec) -> Obj:
     if probe.kind == "http":
         body: Obj = {"httpGet": {"path": probe.path or "/", "port": port}}
     elif probe.kind == "grpc":
-        body = {"grpc": {"port": int(probe.port)}}  # gRPC probes take a number, not a port name
+        body = {"grpc": {"port": int(str(probe.port))}}  # gRPC probes take a number, not a port name
         if probe.service:
             body["grpc"]["service"] = probe.service
     elif probe.kind == "tcp":

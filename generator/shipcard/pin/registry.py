@@ -127,7 +127,7 @@ class _SafeRedirects(urllib.request.HTTPRedirectHandler):
 
     max_redirections = 5
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         target_scheme = urllib.parse.urlsplit(newurl).scheme
         if urllib.parse.urlsplit(req.full_url).scheme == "https" and target_scheme != "https":
             raise RegistryError("bad response", f"refused a redirect from HTTPS to {target_scheme or 'a relative URL'}")

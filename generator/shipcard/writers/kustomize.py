@@ -163,7 +163,7 @@ def image_entries(base: list[Obj], target_by_key: dict[Key, Obj]) -> list[Obj]:
         target = target_by_key.get(_key(obj))
         if target is None:
             continue
-        for before, after in zip(_containers(obj), _containers(target)):
+        for before, after in zip(_containers(obj), _containers(target), strict=False):
             runs.setdefault(_image_name(before["image"]), set()).add(after["image"])
     entries = []
     for name, new_images in sorted(runs.items()):
@@ -202,7 +202,7 @@ def _apply_images(image: str, entries: dict[str, Obj]) -> str:
     entry = entries.get(_image_name(image))
     if entry is None:
         return image
-    ref = ImageReference("", entry.get("newName", entry["name"]), entry["newTag"], entry.get("digest"))
+    ref = ImageReference("", str(entry.get("newName", entry["name"])), entry["newTag"], entry.get("digest"))
     return str(ref)
 
 
@@ -234,7 +234,7 @@ def json_patch(before: Any, after: Any, path: str = "") -> list[Obj]:
         return operations
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         operations = []
-        for index, (old, new) in enumerate(zip(before, after)):
+        for index, (old, new) in enumerate(zip(before, after, strict=False)):
             if old != new:
                 operations.extend(json_patch(old, new, f"{path}/{index}"))
         return operations

@@ -105,8 +105,8 @@ class RuleSet:
         if self._python:
             context = Context(objects, root=root if root is not None else self.root, repo_urls=self.repo_urls,
                               prepared=prepared)
-            for rule in self._python:
-                findings.extend(rule.run(context))
+            for python_rule in self._python:
+                findings.extend(python_rule.run(context))
         return findings
 
     def _rules_for(self, kind: str) -> tuple[list[DataRule], list[DataRule], list[DataRule], list[DataRule]]:

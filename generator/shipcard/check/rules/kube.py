@@ -171,12 +171,13 @@ def selector_matches(selector: Any, labels: dict[str, Any]) -> bool:
     for expr in as_list(selector.get("matchExpressions")):
         if not isinstance(expr, dict):
             return False
-        key, op = expr.get("key"), expr.get("operator")
+        expr_key, op = expr.get("key"), expr.get("operator")
         values = {str(v) for v in as_list(expr.get("values"))}
-        present = key in labels
-        if op == "In" and not (present and str(labels[key]) in values):
+        present = isinstance(expr_key, str) and expr_key in labels
+        value_there = str(labels[str(expr_key)]) if present else None
+        if op == "In" and value_there not in values:
             return False
-        if op == "NotIn" and present and str(labels[key]) in values:
+        if op == "NotIn" and present and value_there in values:
             return False
         if op == "Exists" and not present:
             return False

@@ -82,7 +82,8 @@ class PythonRule:
 
 def examples_of(doc: str) -> tuple[list[str], list[str], str]:
     """(pass examples, fail examples, the prose without the example blocks) of a docstring."""
-    passes, fails = [], []
+    passes: list[str] = []
+    fails: list[str] = []
     for match in EXAMPLE_BLOCK.finditer(doc):
         (passes if match.group(1) == "pass" else fails).append(match.group(2))
     prose = EXAMPLE_BLOCK.sub("", doc)

@@ -246,7 +246,7 @@ def _deployments(context: Context) -> dict[tuple[str, str, str], list[Deployment
 
     for app in context.of_kind("Application"):
         spec = as_dict(app.obj.data.get("spec"))
-        for where, source in sources(app.obj):
+        for _where, source in sources(app.obj):
             add(app, source, as_dict(spec.get("destination")), ("spec", "destination"), None)
     for appset in context.of_kind("ApplicationSet"):
         template_spec = as_dict(dig(appset.obj.data, "spec", "template", "spec"))

@@ -101,9 +101,8 @@ def _problem(service: Prepared | None, name: str, port: Any) -> tuple[str, str] 
     if isinstance(port, str) and not port.isdigit():
         if not any(p.get("name") == port for p in ports):
             return "port", f'Service "{name}" has no port named "{port}"'
-    elif port is not None:
-        if not any(str(p.get("port")) == str(port) for p in ports):
-            return "port", f'Service "{name}" has no port {port}'
+    elif port is not None and not any(str(p.get("port")) == str(port) for p in ports):
+        return "port", f'Service "{name}" has no port {port}'
     return None
 
 

@@ -96,5 +96,6 @@ def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[
                           f"{workload.obj.ref} can scale down to a single pod ({hpa.obj.ref} minReplicas is 1)")
         else:
             has_replicas = dig(workload.obj.data, "spec", "replicas") is not None
+            default = "" if has_replicas else " (replicas defaults to 1)"
             yield finding(workload.obj, ("spec", "replicas") if has_replicas else ("spec",),
-                          f"{workload.obj.ref} runs a single pod" + ("" if has_replicas else " (replicas defaults to 1)"))
+                          f"{workload.obj.ref} runs a single pod{default}")

@@ -65,7 +65,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.check.rules.kube import Context, as_dict, as_list, finding, iter_named
+from shipcard.check.rules.kube import Context, Prepared, as_dict, as_list, finding, iter_named
 
 ID = "target-port-unknown"
 SEVERITY = "error"
@@ -77,7 +77,7 @@ ready."""
 FIX = "Use the name of a container port (`ports[].name`) of the selected pods, or its number."
 
 
-def _port_names(workload) -> set[str]:  # type: ignore[no-untyped-def]
+def _port_names(workload: Prepared) -> set[str]:
     names = set()
     for c in workload.containers:
         if c.group == "ephemeralContainers":
