@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools demo test bench clean
+.PHONY: setup tools demo lint test bench clean
 
 setup: $(VENV)/.installed tools
 
@@ -35,7 +35,11 @@ demo: setup
 	done
 	cd build/demo && $(CURDIR)/$(BIN)/shipcard check
 
-test: setup
+lint: setup
+	$(BIN)/ruff check generator tests bench
+	$(BIN)/mypy
+
+test: setup lint
 	$(BIN)/python -m pytest -v $(PYTEST_ARGS)  # -v: every case named in the output (CI reads it)
 
 bench: setup

@@ -19,9 +19,9 @@ from shipcard.card.load import load_card
 from shipcard.card.model import Card, Environment
 from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
+from shipcard.transaction import STATE_DIR
 from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.writers.helmfile import values_for
-from shipcard.transaction import STATE_DIR
 from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, is_generated
 from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import example_cards, run_cli
@@ -227,7 +227,7 @@ def test_helmfile_yaml_agrees_with_the_card_and_references_only_existing_files(
         environments, releases = parts[0]["environments"], parts[1]["releases"]
         assert list(environments) == [env.name for env in card.environments]
         assert len(releases) == len(card.environments)
-        for env, release in zip(card.environments, releases):
+        for env, release in zip(card.environments, releases, strict=False):
             state_values = {k: v for entry in environments[env.name]["values"] for k, v in entry.items()}
             enabled = [r for r in releases if _condition_holds(r["condition"], state_values)]
             assert enabled == [release], f"{card.name}/{env.name}: exactly its own release is enabled"

@@ -164,7 +164,7 @@ def shape(raw: dict[str, Any]) -> dict[str, Any]:
     data["gitops"]["path"] = f"apps/{data['name']}"
     _shape_service(data)
     secret_variables = set((data.get("secrets") or {}).get("env") or {})
-    for name, overrides in list(data["environments"].items()):
+    for _name, overrides in list(data["environments"].items()):
         if not isinstance(overrides, dict):
             continue
         if isinstance(overrides.get("env"), dict):
