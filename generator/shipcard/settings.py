@@ -190,17 +190,19 @@ class RepoSettings:
         return [name for name in environments if name not in self.environments]
 
 
-def find_repo_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` holding shipcard.yaml, not looking past the git work tree."""
-    current = start.resolve()
-    if not current.is_dir():
-        current = current.parent
+def repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` holding shipcard.yaml or `.git`: the repository's top."""
+    current = start if start.is_dir() else start.parent
     for directory in (current, *current.parents):
-        if (directory / REPO_FILE).is_file():
+        if (directory / REPO_FILE).is_file() or (directory / ".git").exists():
             return directory
-        if (directory / ".git").exists():
-            return None
     return None
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The repository top of `start` when it holds shipcard.yaml (never looking past the git work tree)."""
+    root = repository_root(start.resolve())
+    return root if root is not None and (root / REPO_FILE).is_file() else None
 
 
 def load_repo(root: Path | None) -> RepoSettings:

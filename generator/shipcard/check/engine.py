@@ -22,7 +22,7 @@ from typing import Any
 
 from shipcard.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
 from shipcard.check.inputs.parse import load_targets
-from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, repository_root
+from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from shipcard.check.rules import RuleSet, load_rules
@@ -34,7 +34,7 @@ from shipcard.check.suppress import (
     validate_fail_on,
 )
 from shipcard.errors import InputError, ShipcardError
-from shipcard.settings import find_repo_root, load_repo, load_settings
+from shipcard.settings import find_repo_root, load_repo, load_settings, repository_root
 from shipcard.yamlio.read import load_documents, read_text
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2

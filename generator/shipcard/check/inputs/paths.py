@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from shipcard.settings import REPO_FILE
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 CARD_SUFFIX = ".service.yaml"
-CONFIG_NAME = "shipcard.yaml"
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "vendor"})
 HELMFILE_NAMES = frozenset({"helmfile.yaml", "helmfile.yml"})
-NOT_MANIFESTS = frozenset({CONFIG_NAME, "Chart.yaml", "Chart.lock", "package.json", "package-lock.json",
+NOT_MANIFESTS = frozenset({REPO_FILE, "Chart.yaml", "Chart.lock", "package.json", "package-lock.json",
                            "tsconfig.json", "values.schema.json"})
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -27,15 +28,6 @@ def display(path: Path | str) -> str:
     except ValueError:
         rel = str(path)
     return Path(rel).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def repository_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` holding `.git` or shipcard.yaml."""
-    current = start if start.is_dir() else start.parent
-    for directory in (current, *current.parents):
-        if (directory / ".git").exists() or (directory / CONFIG_NAME).is_file():
-            return directory
-    return None
 
 
 def kustomization_file(directory: Path) -> Path | None:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.check.inputs.kustomize import strings
-from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, kustomization_file, repository_root
+from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, kustomization_file
 from shipcard.check.inputs.targets import Plan, Target, add_chart, add_kustomize
 from shipcard.errors import InputError
 from shipcard.git import normalise_repo_url, remote_urls
+from shipcard.settings import repository_root
 from shipcard.yamlio.dump import dump
 from shipcard.yamlio.read import load_documents, read_text
 
