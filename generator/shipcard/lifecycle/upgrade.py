@@ -78,16 +78,16 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
     top = git.work_tree_top(root)
     if commit and top is None:
         raise ShipcardError(f"{root}: not in a git repository; --commit needs one")
-    if top is not None and not allow_dirty:
-        dirty = _dirty_paths(top, root)
-        if dirty:
-            raise ShipcardError(f"the working tree has uncommitted changes ({', '.join(dirty[:5])}"
-                                f"{' …' if len(dirty) > 5 else ''}); commit or stash them, or pass --allow-dirty")
-    paths = find_cards(root)
-    if not paths:
+    if not find_cards(root):
         raise ShipcardError(f"no cards under {root / 'services'}")
     branch_name = branch or f"shipcard-upgrade-{__version__}"
-    with begin(root, "upgrade") as txn:
+    with begin(root, "upgrade") as txn:  # the tree, the cards and git are read and written under the lock
+        if top is not None and not allow_dirty:
+            dirty = _dirty_paths(top, root)
+            if dirty:
+                raise ShipcardError(f"the working tree has uncommitted changes ({', '.join(dirty[:5])}"
+                                    f"{' …' if len(dirty) > 5 else ''}); commit or stash them, or pass --allow-dirty")
+        paths = find_cards(root)
         upgrade = plan_upgrade(root, paths, target, jobs or os.cpu_count() or 1)
         assert upgrade.plan is not None
         if not upgrade.plan.changed:
@@ -97,9 +97,9 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
             assert top is not None
             _switch_to_new_branch(top, branch_name)
         txn.commit(upgrade.plan.writes, upgrade.plan.deletes)
-    _report(upgrade)
-    if commit:
-        click.echo(_commit(root, upgrade, branch_name))
+        _report(upgrade)
+        if commit:
+            click.echo(_commit(root, upgrade, branch_name))
     if upgrade.plan.conflicts:
         sys.exit(1)  # hand-edited generated files were left as they are (reported above)
 
