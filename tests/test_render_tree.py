@@ -8,12 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from shipcard.lifecycle.rendering import plan_render
+from shipcard.lifecycle.rendering import Options, Outcome, plan_repository, read_cards
+from shipcard.settings import load_repo
 from shipcard.transaction import JOURNAL_FORMAT, STATE_DIR, begin, recover
-from shipcard.writers.tree import HEADER_PREFIX, edited_by_hand
+from shipcard.writers.tree import HEADER_PREFIX, Plan, edited_by_hand
 from tests.conftest import example_cards, run_cli
 
 BILLING = next(c for c in example_cards() if c.name == "billing-api.service.yaml")
+
+
+def plan_render(paths: list[Path], out: Path) -> tuple[Outcome, Plan]:
+    """Plan `paths` against the tree `out` the way `render CARDS --out` does; nothing is written."""
+    options = Options(everything=True, whole_repository=False)
+    outcome = plan_repository(out, read_cards(out, paths), load_repo(out), options)
+    return outcome, outcome.plan
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

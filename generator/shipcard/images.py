@@ -39,28 +39,13 @@ class ImageReference:
         return self.registry or DEFAULT_REGISTRY
 
     @property
-    def canonical_repository(self) -> str:
-        """docker.io names without a namespace live under `library/`."""
-        if self.canonical_registry == DEFAULT_REGISTRY and "/" not in self.repository:
-            return f"library/{self.repository}"
-        return self.repository
-
-    @property
     def pinned(self) -> bool:
         return self.digest is not None
-
-    @property
-    def mutable_tag(self) -> bool:
-        """True when no digest fixes the content; `latest` or no tag at all counts too."""
-        return self.digest is None
 
     @property
     def floating(self) -> bool:
         """No tag or the tag `latest`: a name every push moves, refused by `pin` unless allowed."""
         return self.tag is None or self.tag == "latest"
-
-    def with_digest(self, digest: str) -> ImageReference:
-        return ImageReference(self.registry, self.repository, self.tag, digest)
 
     def __str__(self) -> str:
         text = self.name

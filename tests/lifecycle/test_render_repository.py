@@ -4,6 +4,7 @@ real `kubectl kustomize` and `helm template`; removed cards' files reported, pru
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -11,16 +12,23 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from shipcard.lifecycle.rendering import PARALLEL_FROM
 from shipcard.lifecycle.state import STATE_DIR, VerifiedFiles
 from shipcard.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand
 from shipcard.yamlio.read import load_plain, load_plain_all
-from shipcard.yamlio.roundtrip import dump_roundtrip, load_roundtrip
+from shipcard.yamlio.roundtrip import load_roundtrip
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import init_repository, snapshot
 
 CARDS = {card.name: card for card in example_cards()}
+
+
+def dump_roundtrip(doc: object) -> str:
+    stream = io.StringIO()
+    YAML().dump(doc, stream)
+    return stream.getvalue()
 
 
 @pytest.fixture

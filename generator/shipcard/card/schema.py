@@ -207,10 +207,6 @@ def service_schema() -> dict[str, Any]:
     return _obj(dict(SERVICE_FIELDS), ["image"])
 
 
-def schema_json() -> str:
-    return json.dumps(build_schema(), indent=2, sort_keys=False) + "\n"
-
-
 @cache
 def shipped_schema() -> dict[str, Any]:
     """The schema file shipped inside the package (what editors and `check` use)."""

@@ -36,7 +36,7 @@ from shipcard.render import (
     extension_files,
     owned_globs,
 )
-from shipcard.settings import RepoSettings, load_repo
+from shipcard.settings import RepoSettings
 from shipcard.transaction import safe_target
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, plan_tree
@@ -186,14 +186,6 @@ class _Failure:
         if self.location is not None:
             return InputError(self.location, self.field_name, self.message)
         return ShipcardError(self.message)
-
-
-def plan_render(paths: list[Path], out: Path, *, fmt: str | None = None, pins: dict[str, str] | None = None,
-                force: bool = False) -> tuple[Outcome, Plan]:
-    """Render some cards and compare them with the tree, render state included; nothing is written."""
-    options = Options(fmt=fmt, pins=pins, everything=True, force=force, whole_repository=False)
-    outcome = plan_repository(out, read_cards(out, paths), load_repo(out), options)
-    return outcome, outcome.plan
 
 
 def _render_all(cards: list[CardInput], context: _Context) -> Iterator[ServiceResult]:

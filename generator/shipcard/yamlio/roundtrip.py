@@ -5,7 +5,6 @@ Keeps comments, order and quoting, and knows the line and column of every key.
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -221,10 +220,3 @@ def load_plain_like_roundtrip(text: str, filename: str) -> Any:
         else:
             stack += node.value
     return documents[0].data
-
-
-def dump_roundtrip(doc: Any) -> str:
-    """Serialise a round-trip document (comments kept)."""
-    stream = io.StringIO()
-    _roundtrip_yaml().dump(doc, stream)
-    return stream.getvalue()
