@@ -21,6 +21,7 @@ disturbed). Targets on the 2-core machine: full <= 10 s, no-op <= 2 s, one card 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import resource
 import shutil
@@ -31,6 +32,7 @@ import time
 from pathlib import Path
 
 import yaml
+from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
@@ -41,7 +43,7 @@ TARGETS = {"full": 10.0, "no-op": 2.0, "one card": 1.0}
 
 sys.path.insert(0, str(ROOT))
 from shipcard.yamlio.read import load_plain_all  # noqa: E402
-from shipcard.yamlio.roundtrip import dump_roundtrip, load_roundtrip  # noqa: E402
+from shipcard.yamlio.roundtrip import load_roundtrip  # noqa: E402
 
 REPO_SETTINGS = """\
 apiVersion: shipcard/v1
@@ -55,6 +57,13 @@ environments:
   prod: {cluster: https://prod.k8s.example.com}
 """
 
+
+
+def dump_roundtrip(doc: object) -> str:
+    """A card document back to text, comments kept (what a person's editor would save)."""
+    stream = io.StringIO()
+    YAML().dump(doc, stream)
+    return stream.getvalue()
 
 def examples() -> list[Path]:
     directory = SHARED_EXAMPLES if SHARED_EXAMPLES.is_dir() else ROOT / "examples"
