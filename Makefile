@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 
 tools: $(VENV)/.installed
 	sh .ci/install-helm $(BIN)
+	sh .ci/install-helmfile $(BIN)
 	sh .ci/install-registry
 
 demo: setup

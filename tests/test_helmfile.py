@@ -1,5 +1,6 @@
 """Issue 5: the helmfile format. One shared chart, values per environment, and, through the real
-helm and kubectl, exactly the objects of the Kustomize format and of the model."""
+helm (4, and 3 as Argo CD bundles it) and kubectl, exactly the objects of the Kustomize format and
+of the model. The real helmfile runs these trees in test_helmfile_real.py."""
 
 from __future__ import annotations
 
@@ -20,18 +21,20 @@ from shipcard.card.model import Card, Environment
 from shipcard.k8s.objects import environment_objects
 from shipcard.schemas import crd_schema
 from shipcard.transaction import STATE_DIR
+from shipcard.writers.argocd import application_path
 from shipcard.writers.chart import CHART_DIR, chart_semver
 from shipcard.writers.helmfile import values_for
 from shipcard.writers.tree import GENERATED_LIST, HEADER_PREFIX, is_generated
 from shipcard.yamlio.read import load_plain, load_plain_all
-from tests.conftest import example_cards, run_cli
+from tests.conftest import example_cards, find_tool, run_cli
 
 KUBERNETES_VERSION = kubernetes_validate.utils.latest_version()
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+TEMPLATE_MARKER = "helmfile-ran-a-values-template"  # the file EDGE's TEMPLATE would create if templated
 
 # Beyond the examples: a card that reaches the corners of the chart (pinned image, every probe kind,
-# grpc/tcp ports, literal env values YAML would retype, script without #!, a job with its own image,
-# environments that remove env, probes, ingress and limits).
+# grpc/tcp ports, literal env values YAML would retype or helmfile could take for a template, script
+# without #!, a job with its own image, environments that remove env, probes, ingress and limits).
 EDGE_CARD = f"""\
 apiVersion: shipcard/v1
 kind: Service
@@ -49,6 +52,7 @@ env:
   QUOTE: "it's \\"quoted\\" \\\\ and ünïcode ✓"
   EMPTY: ""
   MULTI: "line1\\nline2"
+  TEMPLATE: '{{{{ exec "touch" (list "{TEMPLATE_MARKER}") }}}}'
 resources:
   cpu: 0.5
   memory: 256Mi
@@ -103,13 +107,23 @@ def by_key(objects: list[dict]) -> dict[Key, dict]:
     return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects}
 
 
-@pytest.fixture(scope="module")
-def cards_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("cards")
+def write_cards(directory: Path) -> Path:
+    """The example cards and EDGE, in `directory`."""
     for card in example_cards():
         shutil.copy(card, directory / card.name)
     (directory / EDGE).write_text(EDGE_CARD, encoding="utf-8")
     return directory
+
+
+@pytest.fixture(scope="module")
+def cards_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_cards(tmp_path_factory.mktemp("cards"))
+
+
+@pytest.fixture(params=["helm", "helm3"])
+def any_helm(request: pytest.FixtureRequest) -> str:
+    """helm 4 (the project's `helm`) and helm 3 (`helm3`, the major Argo CD bundles)."""
+    return find_tool(request.param)
 
 
 def render_all(cards_dir: Path, out: Path, fmt: str) -> Path:
@@ -130,17 +144,21 @@ def kustomize_tree(cards_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @cache
-def _helm_template(helm: str, tree: Path, card_dir: str, release: str, env_name: str, namespace: str) -> str:
-    values = tree / card_dir / "values"
-    result = subprocess.run([helm, "template", release, str(tree / CHART_DIR), "--namespace", namespace,
-                             "-f", str(values / "common.yaml"), "-f", str(values / f"{env_name}.yaml")],
+def _helm_template(helm: str, tree: Path, release: str, namespace: str, value_files: tuple[str, ...]) -> str:
+    chart = tree / CHART_DIR
+    values = [arg for rel in value_files for arg in ("-f", str(chart / rel))]
+    result = subprocess.run([helm, "template", release, str(chart), "--namespace", namespace, *values],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def helm_objects(helm: str, tree: Path, card: Card, env: Environment) -> list[dict]:
-    return load_plain_all(_helm_template(helm, tree, card.gitops.path, card.name, env.name, env.namespace))
+    """What Argo CD renders for the environment's Application: its release name, namespace and value files."""
+    spec = load_plain((tree / application_path(card, env)).read_text())["spec"]
+    source = spec["source"]["helm"]
+    return load_plain_all(_helm_template(helm, tree, source["releaseName"], spec["destination"]["namespace"],
+                                         tuple(source["valueFiles"])))
 
 
 def kustomize_objects(kubectl: str, tree: Path, card: Card, env: Environment) -> list[dict]:
@@ -157,10 +175,10 @@ def kustomize_objects(kubectl: str, tree: Path, card: Card, env: Environment) ->
 @pytest.mark.kubectl
 @pytest.mark.parametrize("card_name", CARD_NAMES)
 def test_helm_renders_exactly_the_kustomize_objects_and_the_model(
-        cards_dir: Path, helmfile_tree: Path, kustomize_tree: Path, helm: str, kubectl: str, card_name: str) -> None:
+        cards_dir: Path, helmfile_tree: Path, kustomize_tree: Path, any_helm: str, kubectl: str, card_name: str) -> None:
     card = load_card(cards_dir / card_name)
     for env in card.environments:
-        from_helm = by_key(helm_objects(helm, helmfile_tree, card, env))
+        from_helm = by_key(helm_objects(any_helm, helmfile_tree, card, env))
         from_kustomize = by_key(kustomize_objects(kubectl, kustomize_tree, card, env))
         from_model = by_key(environment_objects(env))
         assert from_helm.keys() == from_model.keys() == from_kustomize.keys(), env.name
@@ -223,12 +241,12 @@ def test_helmfile_yaml_agrees_with_the_card_and_references_only_existing_files(
         card = load_card(cards_dir / card_name)
         directory = helmfile_tree / card.gitops.path
         parts = load_plain_all((directory / "helmfile.yaml").read_text())
-        assert list(parts[0]) == ["environments"] and list(parts[1]) == ["releases"]  # two parts, as helmfile asks
-        environments, releases = parts[0]["environments"], parts[1]["releases"]
+        assert list(parts[0]) == ["values", "environments"] and list(parts[1]) == ["releases"]  # as helmfile asks
+        defaults, environments, releases = parts[0]["values"], parts[0]["environments"], parts[1]["releases"]
         assert list(environments) == [env.name for env in card.environments]
         assert len(releases) == len(card.environments)
         for env, release in zip(card.environments, releases, strict=False):
-            state_values = {k: v for entry in environments[env.name]["values"] for k, v in entry.items()}
+            state_values = _state_values(defaults + environments[env.name]["values"])
             enabled = [r for r in releases if _condition_holds(r["condition"], state_values)]
             assert enabled == [release], f"{card.name}/{env.name}: exactly its own release is enabled"
             assert release["name"] == card.name
@@ -240,10 +258,20 @@ def test_helmfile_yaml_agrees_with_the_card_and_references_only_existing_files(
                 assert (directory / values_file).is_file(), values_file
 
 
+def _state_values(entries: list[dict]) -> dict:
+    """helmfile's state values: the root `values:`, then the environment's, merged key by key."""
+    merged: dict = {}
+    for entry in entries:
+        for key, value in entry.items():
+            merged[key] = {**merged.get(key, {}), **value}
+    return merged
+
+
 def _condition_holds(condition: str, state_values: dict) -> bool:
-    """helmfile's rule: `<key>.enabled` is true in the environment's values."""
+    """helmfile's rule: `<key>.enabled` is true in the state values; a missing `<key>` is an error."""
     key, field = condition.split(".")
-    return field == "enabled" and (state_values.get(key) or {}).get("enabled") is True
+    assert field == "enabled" and key in state_values, f"helmfile fails: field '.{key}' not found"
+    return state_values[key].get("enabled") is True
 
 
 def test_applications_render_the_chart_with_argo_cds_helm_support(cards_dir: Path, helmfile_tree: Path) -> None:

@@ -7,8 +7,8 @@ templates build from them the same objects as `shipcard.k8s.objects`. Per card:
 * `<path>/values/<env>.yaml`: only what differs in that environment (a deep diff: mappings
   merge as in helm, lists replace whole, `null` removes a key common.yaml set);
 * `<path>/helmfile.yaml`: the environments, and per environment one release of the chart
-  in its namespace, enabled by the environment's `<env>.enabled` value (plain YAML, no
-  templating: helmfile 1.x only templates files named `*.gotmpl`);
+  in its namespace, enabled by the `<env>.enabled` state value that only that environment
+  sets to true (plain YAML, no templating: helmfile 1.x only templates files named `*.gotmpl`);
 * `argocd/<env>/<name>.yaml`: an Application using Argo CD's own Helm support on the chart,
   with the two values files (in the same repository, so one source is enough).
 
@@ -77,8 +77,14 @@ def extension_files(card: Card) -> list[str]:
 
 
 def helmfile_yaml(card: Card, present: frozenset[str] = frozenset()) -> str:
-    """Environments first, then (in a second part, as helmfile asks) one release per environment."""
+    """Environments first, then (in a second part, as helmfile asks) one release per environment.
+
+    helmfile evaluates every release's `condition: <env>.enabled` in the selected environment and
+    fails on a key it does not find, so the state values start with every environment's switch off
+    (the root `values:`, helmfile's defaults) and each environment turns on only its own.
+    """
     chart = posixpath.relpath(CHART_DIR, card.gitops.path)
+    switches_off = {env.name: {"enabled": False} for env in card.environments}
     environments = {env.name: {"values": [{env.name: {"enabled": True}}]} for env in card.environments}
     releases = []
     for env in card.environments:
@@ -87,7 +93,7 @@ def helmfile_yaml(card: Card, present: frozenset[str] = frozenset()) -> str:
         if custom_values(env) in release["values"]:
             release["missingFileHandler"] = "Warn"  # the user's file may go before the next render
         releases.append(release)
-    return dump_all([{"environments": environments}, {"releases": releases}])
+    return dump_all([{"values": [switches_off], "environments": environments}, {"releases": releases}])
 
 
 def helm_application(card: Card, env: Environment, present: frozenset[str] = frozenset(),
