@@ -45,7 +45,6 @@ def load_targets(plan: Plan, *, stdin_text: str | None = None) -> Loaded:
         elif target.kind == "stdin":
             text = stdin_text if stdin_text is not None else _read_stdin(loaded)
             if text is not None:
-                loaded.files.append(STDIN_NAME)
                 _load_text(loaded, text, STDIN_NAME, explicit=True)
         else:
             _load_rendered(loaded, target, rendered[id(target)])
@@ -131,6 +130,8 @@ def _load_text(loaded: Loaded, text: str, shown: str, *, explicit: bool, origin:
 def _collect(document: Document, shown: str, objects: list[K8sObject], problems: list[Finding],
              origin: str | None) -> None:
     data = document.data
+    if data is None:
+        return  # an empty document (`---` and comments): kubectl and the API server skip it too
     if not isinstance(data, dict):
         line, column = document.line_of(())
         problems.append(Finding("schema", "error", f"document {document.index + 1} is not a mapping, so not a "

@@ -103,8 +103,8 @@ class RuleSet:
                 for rule in job_rules:
                     rule.check_job(p, findings)
         if self._python:
-            context = Context(objects, root=root if root is not None else self.root, repo_urls=self.repo_urls,
-                              prepared=prepared)
+            context = Context([p.obj for p in prepared], root=root if root is not None else self.root,
+                              repo_urls=self.repo_urls, prepared=prepared)
             for python_rule in self._python:
                 findings.extend(python_rule.run(context))
         return findings

@@ -105,6 +105,7 @@ class DataRule:
             return
         except FastFailure as exc:
             relative = resolve_error_path(exc.name or "", instance)
+            missing = exc.rule_definition if exc.rule == "required" else []
         except Exception as exc:
             out.append(rule_crash(self.info, p, exc))
             return
@@ -113,6 +114,7 @@ class DataRule:
             full = (*(p.pod_path or ()), *relative)
         else:
             full = (*prefix, *relative)
+        full = _null_key_path(p, full, missing)
         message = self._message(p, instance, relative, container)
         line, column = p.obj.position(full)
         out.append(Finding(rule=self.info.id, severity=self.info.severity, message=message, file=p.obj.file,
@@ -146,6 +148,18 @@ class DataRule:
             return self.message.format_map(_Fields(fields)).strip()
         except (ValueError, IndexError, AttributeError, KeyError):
             return self.message
+
+
+def _null_key_path(p: Prepared, path: PathKey, missing: Any) -> PathKey:
+    """`path` + the first required key that is missing only because it was written as null.
+
+    Normalisation drops null keys; the finding then points at the `key:` line people wrote.
+    """
+    here = p.obj.position(path)
+    for key in missing if isinstance(missing, list) else ():
+        if isinstance(key, str) and p.obj.position((*path, key)) != here:
+            return (*path, key)
+    return path
 
 
 class _Fields(dict[str, str]):

@@ -115,7 +115,68 @@ class Prepared:
         return ARGOCD_HOOK in ann or HELM_HOOK in ann
 
 
+# --------------------------------------------------------------------------- normalisation
+
+
+def normalise(obj: K8sObject) -> K8sObject:
+    """`obj` as the API server would store it, which is what every rule reads.
+
+    A key whose value is null is unset (at any depth; list items are kept, so paths and
+    line numbers stay valid), and the pod spec's deprecated `serviceAccount` fills in an
+    unset `serviceAccountName`, as the API server's conversion does. Nothing else is
+    defaulted, and empty mappings stay: `seccompProfile: {}` is a schema error, not unset.
+    The object itself is never changed; the original document still gives the positions.
+    """
+    data = without_nulls(obj.data)
+    pod_path = POD_SPEC_PATHS.get(obj.kind)
+    if pod_path is not None:
+        spec = dig(data, *pod_path)
+        if isinstance(spec, dict) and "serviceAccountName" not in spec and isinstance(spec.get("serviceAccount"), str):
+            data = _replaced(data, pod_path, {**spec, "serviceAccountName": spec["serviceAccount"]})
+    return obj if data is obj.data else K8sObject(data, obj.file, obj.document, obj.origin)
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` without the mapping keys whose value is None, recursively; `value` itself when it has none."""
+    # Called on every object before the rules: scalars are not recursed into, and nothing is
+    # copied unless a null turns up.
+    if type(value) is dict:
+        result: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if item is None:
+                if result is None:
+                    result = dict(value)
+                del result[key]
+            elif type(item) is dict or type(item) is list:
+                cleaned = without_nulls(item)
+                if cleaned is not item:
+                    if result is None:
+                        result = dict(value)
+                    result[key] = cleaned
+        return value if result is None else result
+    if type(value) is list:
+        changed: list[Any] | None = None
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                cleaned = without_nulls(item)
+                if cleaned is not item:
+                    if changed is None:
+                        changed = list(value)
+                    changed[index] = cleaned
+        return value if changed is None else changed
+    return value
+
+
+def _replaced(data: dict[str, Any], path: PathKey, value: Any) -> dict[str, Any]:
+    """A copy of `data` with `value` at `path` (string keys), sharing everything off the path."""
+    head, *rest = path
+    inner = value if not rest else _replaced(data[str(head)], tuple(rest), value)
+    return {**data, str(head): inner}
+
+
 def prepare(obj: K8sObject) -> Prepared:
+    """`obj` normalised (see `normalise`), with its pod spec, containers and job spec located."""
+    obj = normalise(obj)
     data = obj.data
     kind = obj.kind
     prepared = Prepared(obj, kind)
@@ -208,6 +269,7 @@ class Context:
     def __post_init__(self) -> None:
         if self.prepared is None:
             self.prepared = [prepare(o) for o in self.objects]
+        self.objects = [p.obj for p in self.prepared]  # normalised, like the prepared ones
 
     # ------------------------------------------------------------------ lookups
 

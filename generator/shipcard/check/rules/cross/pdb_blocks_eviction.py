@@ -2,7 +2,10 @@
 
 Reported when `maxUnavailable` is 0 or 0%, `minAvailable` is 100%, or `minAvailable` is
 at least the minimum number of pods of a workload it selects (its replicas, or its HPA's
-minReplicas).
+minReplicas). A percentage is scaled as the disruption controller does
+(`getExpectedPodCount` in pkg/controller/disruption: `GetScaledValueFromIntOrPercent(...,
+roundUp=true)` for both fields): `minAvailable: 90%` of 3 pods is 3 and blocks, while any
+`maxUnavailable` above 0% rounds up to at least one pod and does not.
 
 ```yaml pass
 apiVersion: apps/v1
@@ -38,6 +41,33 @@ metadata:
   name: web
 spec:
   maxUnavailable: 0
+  selector:
+    matchLabels: {app: web}
+```
+
+```yaml fail
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/example/web:1.0.0
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  minAvailable: "90%"
   selector:
     matchLabels: {app: web}
 ```
@@ -93,6 +123,21 @@ def _is_zero(value: Any) -> bool:
     return value == 0 or (isinstance(value, str) and value.strip() in ("0", "0%"))
 
 
+def _percent(value: Any) -> int | None:
+    """The N of an `N%` string (the only string form the API server accepts), else None."""
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return int(value[:-1])
+    return None
+
+
+def _scaled(value: Any, pods: int) -> int | None:
+    """An int-or-percent as a pod count, rounding a percentage up like the disruption controller."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    percent = _percent(value)
+    return None if percent is None else -(-percent * pods // 100)
+
+
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
     context = context or Context(objects)
     for pdb in context.of_kind("PodDisruptionBudget"):
@@ -108,12 +153,14 @@ def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[
             yield finding(pdb.obj, ("spec", "minAvailable"),
                           f"{pdb.obj.ref} requires 100% of the pods available: no pod may ever be evicted")
             continue
-        if not isinstance(minimum, int) or isinstance(minimum, bool):
+        if _scaled(minimum, 1) is None:
             continue
         for workload in context.select_workloads(pdb.namespace, spec.get("selector")):
             replicas = context.minimum_replicas(workload)
-            if replicas is not None and 0 < replicas <= minimum:
+            required = _scaled(minimum, replicas or 0)
+            if replicas is not None and required is not None and 0 < replicas <= required:
+                shown = f"{minimum} ({required} of {replicas})" if isinstance(minimum, str) else str(minimum)
                 yield finding(pdb.obj, ("spec", "minAvailable"),
-                              f"{pdb.obj.ref} requires {minimum} pods available but {workload.obj.ref} "
+                              f"{pdb.obj.ref} requires {shown} pods available but {workload.obj.ref} "
                               f"runs {replicas}: no pod may ever be evicted")
                 break
