@@ -31,6 +31,13 @@ DEFAULT_TIME_ZONE = "Etc/UTC"
 CONCURRENCY = {"forbid": "Forbid", "replace": "Replace", "allow": "Allow"}
 PER_ENVIRONMENT_KINDS = {"ExternalSecret"}
 
+# Argo CD sync waves (docs/cards.md, "Jobs"): what the service's pods need first, healthy (its
+# ServiceAccount, ConfigMaps, the ExternalSecret and so its Secret, the NetworkPolicies that isolate
+# its pods), then the migration Job as a Sync hook, then everything else in the default wave 0.
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+SETUP_WAVE = "-2"
+MIGRATION_WAVE = "-1"
+
 
 @dataclass(frozen=True)
 class VersionedField:
@@ -107,6 +114,10 @@ def selector(spec: ServiceSpec, component: str = "server") -> dict[str, str]:
     return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/component": component}
 
 
+def _setup_wave() -> dict[str, str]:
+    return {SYNC_WAVE: SETUP_WAVE}
+
+
 def _meta(name: str, spec: ServiceSpec, component: str, annotations: dict[str, str] | None = None) -> Obj:
     meta: Obj = {"name": name, "labels": labels(spec, component)}
     if annotations:
@@ -142,19 +153,19 @@ def _minimum_replicas(spec: ServiceSpec) -> int:
 
 
 def service_account(spec: ServiceSpec) -> Obj:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec.name, spec, "identity"),
-            "automountServiceAccountToken": False}
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": _meta(spec.name, spec, "identity", _setup_wave()), "automountServiceAccountToken": False}
 
 
 def env_config_map(spec: ServiceSpec) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(env_config_map_name(spec), spec, "config"),
-            "data": dict(spec.env)}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _meta(env_config_map_name(spec), spec, "config", _setup_wave()), "data": dict(spec.env)}
 
 
 def scripts_config_map(spec: ServiceSpec) -> Obj:
     data = {f"{job.name}.sh": job.script for job in spec.jobs if job.script}
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": _meta(scripts_config_map_name(spec), spec, "config"), "data": data}
+            "metadata": _meta(scripts_config_map_name(spec), spec, "config", _setup_wave()), "data": data}
 
 
 def external_secret(spec: ServiceSpec) -> Obj:
@@ -170,7 +181,8 @@ def external_secret(spec: ServiceSpec) -> Obj:
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
-        "metadata": _meta(spec.name, spec, "secrets", {"shipcard.io/provider": spec.secrets.provider}),
+        "metadata": _meta(spec.name, spec, "secrets",
+                          {"shipcard.io/provider": spec.secrets.provider, **_setup_wave()}),
         "spec": {
             "refreshInterval": spec.secrets.refresh,
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": spec.secrets.store},
@@ -267,12 +279,12 @@ def network_policies(spec: ServiceSpec) -> list[Obj]:
     """Deny all ingress to the service's pods, then allow the declared ports."""
     pods = {"matchLabels": {"app.kubernetes.io/name": spec.name}}
     deny = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": _meta(f"{spec.name}-default-deny", spec, "network"),
+            "metadata": _meta(f"{spec.name}-default-deny", spec, "network", _setup_wave()),
             "spec": {"podSelector": pods, "policyTypes": ["Ingress"]}}
     if not (spec.has_server and spec.ports):
         return [deny]
     allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": _meta(f"{spec.name}-allow-ports", spec, "network"),
+             "metadata": _meta(f"{spec.name}-allow-ports", spec, "network", _setup_wave()),
              "spec": {"podSelector": {"matchLabels": selector(spec)}, "policyTypes": ["Ingress"],
                       "ingress": [{"ports": [{"port": p.port, "protocol": "TCP"} for p in spec.ports]}]}}
     return [deny, allow]
@@ -298,9 +310,10 @@ def cron_job(spec: ServiceSpec, job: Job) -> Obj:
 
 
 def hook_job(spec: ServiceSpec, job: Job) -> Obj:
-    """An Argo CD PreSync hook: runs before every sync of the environment (database migrations)."""
-    annotations = {"argocd.argoproj.io/hook": "PreSync",
-                   "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}
+    """A migration: an Argo CD Sync hook run at every sync, after the setup wave, before the Deployment rolls."""
+    annotations = {"argocd.argoproj.io/hook": "Sync",
+                   "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+                   SYNC_WAVE: MIGRATION_WAVE}
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": _meta(job_object_name(spec, job), spec, "job", annotations),
             "spec": _job_spec(spec, job, HOOK_TTL_SECONDS)}

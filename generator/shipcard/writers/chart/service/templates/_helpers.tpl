@@ -29,6 +29,15 @@ labels:
   {{- include "service.labels" (list .root .component) | nindent 2 }}
 {{- end }}
 
+{{/*
+The Argo CD sync wave of what the service's pods need (ServiceAccount, ConfigMaps, ExternalSecret,
+NetworkPolicies): applied and healthy before the migration Job (wave -1), which runs before the rest
+(wave 0). docs/cards.md, "Jobs".
+*/}}
+{{- define "service.setupWave" -}}
+argocd.argoproj.io/sync-wave: "-2"
+{{- end }}
+
 {{/* "true" when the service runs a long-lived process: it has ports or a command, or it has no jobs. */}}
 {{- define "service.hasServer" -}}
 {{- if or .Values.ports .Values.command (not .Values.jobs) }}true{{ end -}}
