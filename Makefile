@@ -33,6 +33,9 @@ demo: setup
 	  $(BIN)/helm template $$name build/demo/charts/service --namespace $$name-$$env \
 	    -f $$dir/values/common.yaml -f $$values > /dev/null \
 	    && echo "helm template $$name ($$env): ok" || exit 1; \
+	  (cd $$dir && $(CURDIR)/$(BIN)/helmfile --helm-binary $(CURDIR)/$(BIN)/helm3 -e $$env template > /dev/null \
+	    && $(CURDIR)/$(BIN)/helmfile --helm-binary $(CURDIR)/$(BIN)/helm3 -e $$env lint > /dev/null) \
+	    && echo "helmfile -e $$env template, lint ($$name): ok" || exit 1; \
 	done
 	cd build/demo && $(CURDIR)/$(BIN)/shipcard check
 
