@@ -92,11 +92,11 @@ def test_explicit_base_is_rendered_too(kustomize_repo):
 def test_kustomize_findings_point_at_the_source_file_and_line(kustomize_repo, monkeypatch, kubectl):
     monkeypatch.setenv("SHIPCARD_KUBECTL", kubectl)
     result = check(kustomize_repo, monkeypatch, ".")
-    schema = [f for f in result.findings if f.rule == "schema"]
-    assert {(f.file, f.line) for f in schema} == {("apps/web/base/deployment.yaml", 17)}
-    assert {f.origin for f in schema} == {"kubectl kustomize apps/web/overlays/prod",
-                                          "kubectl kustomize apps/web/overlays/dev"}
-    assert {f.object_ref for f in schema} == {"Deployment/prod/prod-web", "Deployment/dev/web"}
+    [schema] = [f for f in result.findings if f.rule == "schema"]  # the base's line, once for both overlays
+    assert (schema.file, schema.line) == ("apps/web/base/deployment.yaml", 17)
+    assert [(v.origin, v.object_ref) for v in schema.via] == [
+        ("kubectl kustomize apps/web/overlays/dev", "Deployment/dev/web"),
+        ("kubectl kustomize apps/web/overlays/prod", "Deployment/prod/prod-web")]
     assert result.objects == 4  # two overlays x (Deployment + Service); the base and the patch not on their own
     assert not any(f.file.endswith("replicas.yaml") for f in result.findings)
 

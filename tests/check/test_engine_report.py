@@ -4,6 +4,9 @@ once; 0 / 1 / 2."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -120,7 +123,20 @@ def test_text_groups_by_file_with_line_and_column(result):
     text = render("text", result)
     assert "broken.yaml\n  broken.yaml:7:1: error   schema: dta: unknown field" in text
     assert text.index("bad.yml") < text.index("broken.yaml")
-    assert text.rstrip().splitlines()[-1].startswith("FAIL: ")
+    assert "FAIL" not in text  # the summary goes to standard error
+
+
+def test_summary_is_one_line_on_stderr_whatever_the_formats(repo):
+    to_file = shipcard(".", "--format", "json=out.json", cwd=repo)
+    assert (to_file.returncode, to_file.stdout) == (1, "")
+    assert json.loads((repo / "out.json").read_text())["exitCode"] == 1
+    assert re.fullmatch(r"FAIL: 2 errors in 2 objects from 3 inputs, Kubernetes 1\.\d+ \(fail-on error\)\n",
+                        to_file.stderr), to_file.stderr
+    on_stdout = shipcard(".", "--format", "json", cwd=repo)
+    assert json.loads(on_stdout.stdout)["exitCode"] == 1 and on_stdout.stderr == to_file.stderr
+    text = shipcard(".", cwd=repo)
+    assert text.stderr == to_file.stderr and "FAIL" not in text.stdout
+    assert shipcard("clean.yaml", cwd=repo).stderr.startswith("ok: no findings in 1 object from 1 input, ")
 
 
 def test_several_formats_at_once(repo):
@@ -203,3 +219,28 @@ def test_corpus_findings_have_lines_and_valid_sarif_and_junit(tmp_path):
     assert not [f for f in findings if f["rule"] in ("schema", "yaml-invalid", "unknown-kind")]
     check_sarif_structure(json.loads((tmp_path / "r.sarif").read_text()))
     assert ET.fromstring((tmp_path / "r.xml").read_text()).get("failures") != "0"
+
+
+def test_progress_is_shown_on_a_terminal_and_never_when_stderr_is_piped(repo):
+    """A real pseudo-terminal on stderr: rich's progress appears there (and is cleared), stdout stays the report."""
+    master, slave = pty.openpty()
+    environment = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", ".", "--format", "json"], cwd=repo,
+                          stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120, env=environment)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal has no writer left
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert json.loads(done.stdout)["exitCode"] == 1
+    assert b" shipcard check: planning " in shown  # then erased: the summary is the one line left
+    assert re.search(rb"\x1b\[2K\x1b\[31m\x1b\[1mFAIL\x1b\[0m: 2 errors in 2 objects from 3 inputs, Kubernetes "
+                     rb"1\.\d+ \(fail-on error\)\r\n\Z", shown), shown[-200:]
+    piped = shipcard(".", "--format", "json", cwd=repo)
+    assert piped.stderr.startswith("FAIL: ") and piped.stderr.count("\n") == 1 and "\x1b" not in piped.stderr

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shipcard.check.model import RuleInfo
+
+if TYPE_CHECKING:
+    from shipcard.check.engine import Progress
 
 _PATH = click.Path(path_type=Path)
 
@@ -55,7 +61,8 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
     def log(line: str) -> None:
         click.echo(line, err=True)
 
-    result = run_check(options, log=log)
+    with terminal_progress() as progress:
+        result = run_check(options, log=log, progress=progress)
     if verbose:
         for path, why in result.skipped:
             log(f"skipped {path}: {why}")
@@ -66,6 +73,26 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
         log("timings: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items()))
     write_outputs(specs, result, verbose=verbose)
     sys.exit(result.exit_code)
+
+
+@contextmanager
+def terminal_progress() -> Iterator[Progress]:
+    """A progress display on standard error when it is a terminal (gone when done); else nothing."""
+    if not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(SpinnerColumn(), TextColumn("shipcard check: {task.description}"), BarColumn(),
+             MofNCompleteColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("planning", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total or None)
+
+        yield update
 
 
 @click.command("rules")

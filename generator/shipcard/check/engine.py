@@ -6,6 +6,7 @@
 4. deprecations      (shipcard.check.deprecations) removed / deprecated apiVersions
 5. policy pack       (shipcard.check.rules)        load_rules(policy_dirs).evaluate(objects)
 6. suppression       (shipcard.check.suppress)     annotations and shipcard.yaml
+7. once per source   (shipcard.check.once)         a base's finding once, listing its overlays
 
 Exit codes: 0 when no unsuppressed finding is at or above --fail-on, 1 when one is, 2 for
 usage errors and unreadable input. Malformed YAML is an error finding, so never 0.
@@ -25,6 +26,7 @@ from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
+from shipcard.check.once import report_once
 from shipcard.check.rules import RuleSet, load_rules
 from shipcard.check.schema import SchemaValidator, parse_version, schema_rule_infos
 from shipcard.check.suppress import (
@@ -76,8 +78,12 @@ class CheckResult:
         return out
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total); total 0 while not known
+
+
 def run_check(options: CheckOptions, *, stdin_text: str | None = None,
-              log: Callable[[str], None] = lambda _: None) -> CheckResult:
+              log: Callable[[str], None] = lambda _: None,
+              progress: Progress = lambda stage, done, total: None) -> CheckResult:
     """Check the inputs; ShipcardError for usage errors (bad option, missing path, bad config or policy).
 
     The cyclic garbage collector is paused meanwhile: parsing builds millions of acyclic
@@ -87,14 +93,14 @@ def run_check(options: CheckOptions, *, stdin_text: str | None = None,
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run_check(options, stdin_text=stdin_text, log=log)
+        return _run_check(options, stdin_text=stdin_text, log=log, progress=progress)
     finally:
         if was_enabled:
             gc.enable()
 
 
 def _run_check(options: CheckOptions, *, stdin_text: str | None,
-               log: Callable[[str], None]) -> CheckResult:
+               log: Callable[[str], None], progress: Progress) -> CheckResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -123,6 +129,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
             log(line)
     lap("plan")
 
+    progress("reading and rendering", 0, 0)
     loaded = load_targets(plan, stdin_text=stdin_text)
     findings = list(loaded.findings)
     objects = loaded.objects
@@ -131,7 +138,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     crd_findings, crds = _crds(objects, options.crd_dirs + list(settings.check.crd_dirs))
     findings += crd_findings
     validator.register_crds(crds)
-    for obj in objects:
+    for done, obj in enumerate(objects):
+        progress("schemas", done, len(objects))
         if not is_removed(obj, validator.target):
             findings += validator.validate(obj)
     lap("schema")
@@ -139,6 +147,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     findings += check_deprecations(objects, validator.target)
     lap("deprecations")
 
+    progress("policy pack", 0, 0)
     ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root)
     kube_objects = [o for o in objects if o.api_version and o.kind]
     findings += _evaluate(ruleset, kube_objects, root, validator)
@@ -151,7 +160,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
             source = by_ref.get((finding.file, finding.object_ref))
             finding.origin = source.origin if source is not None else None
     findings = apply_suppressions(findings, objects, settings, {i.id for i in infos})
-    findings = _sorted_unique(findings)
+    findings = report_once(_sorted_unique(findings))
     lap("suppression")
 
     return CheckResult(

@@ -83,6 +83,14 @@ class Suppression:
     expires: str | None = None
 
 
+@dataclass(frozen=True, order=True)
+class Via:
+    """One render a finding came through: how (`origin`, as on K8sObject) and the object it rendered."""
+
+    origin: str
+    object_ref: str
+
+
 @dataclass
 class Finding:
     """One problem: which rule, where, and whether it was suppressed."""
@@ -99,6 +107,7 @@ class Finding:
     suppression: Suppression | None = None
     help: str = ""
     origin: str | None = None  # how the object was rendered ("kubectl kustomize apps/web/overlays/prod"), if it was
+    via: tuple[Via, ...] = ()  # every render of this source place, when rendered (shipcard.check.once)
 
     @property
     def suppressed(self) -> bool:

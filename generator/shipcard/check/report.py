@@ -20,7 +20,9 @@ import click
 
 from shipcard import __version__
 from shipcard.check.engine import CheckResult
+from shipcard.check.inputs.paths import display, kustomization_file
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
+from shipcard.check.once import chart_of, overlay_of, release_of, via_text
 from shipcard.check.schema import dotted
 from shipcard.errors import ShipcardError
 from shipcard.yamlio.dump import write_atomic
@@ -61,13 +63,23 @@ def render(spec_format: str, result: CheckResult, *, color: bool = False, verbos
 
 
 def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool = False) -> None:
+    """Every report where its spec says, then the summary line on standard error (stdout stays the report)."""
     for spec in specs:
         if spec.path is None:
-            color = spec.format == "text" and sys.stdout.isatty() \
-                and "NO_COLOR" not in os.environ
+            color = spec.format == "text" and _colored(sys.stdout)
             click.echo(render(spec.format, result, color=color, verbose=verbose), nl=False)
         else:
             write_atomic(spec.path, render(spec.format, result, verbose=verbose))
+    click.echo(summary_line(result, click.style if _colored(sys.stderr) else _plain), err=True)
+
+
+def _colored(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+
+
+def _plain(text: str, **_: object) -> str:
+    return text
 
 
 # --------------------------------------------------------------------------- paths
@@ -114,15 +126,15 @@ def to_text(result: CheckResult, *, color: bool = False, verbose: bool = False) 
             text = style(f"  {where}: suppressed {finding.rule}: {finding.message}{subject} "
                          f"-- {finding.suppression.source}: {finding.suppression.reason}", dim=True)
         lines.append(text)
-        if finding.origin:
+        if len(finding.via) > 1:
+            lines.append(style(f"      via {via_text(finding.via)}", dim=True))
+        elif finding.origin:
             lines.append(style(f"      via {finding.origin}", dim=True))
-    if lines:
-        lines.append("")
-    lines.append(summary_line(result, style))
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
 
 
-def summary_line(result: CheckResult, style: Callable[..., str] = lambda t, **_: t) -> str:
+def summary_line(result: CheckResult, style: Callable[..., str] = _plain) -> str:
+    """The one line every run ends with, on standard error, whatever the formats write."""
     counts = result.counts()
     parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "info") if counts[s]]
     found = ", ".join(parts) if parts else "no findings"
@@ -142,7 +154,8 @@ def finding_dict(finding: Finding) -> dict[str, object]:
         "rule": finding.rule, "severity": finding.severity, "message": finding.message,
         "file": finding.file, "line": finding.line, "column": finding.column,
         "object": finding.object_ref or None, "path": dotted(finding.path) if finding.path else None,
-        "container": finding.container, "origin": finding.origin, "help": finding.help or None,
+        "container": finding.container, "origin": finding.origin,
+        "via": [{"origin": v.origin, "object": v.object_ref} for v in finding.via], "help": finding.help or None,
         "suppressed": suppression is not None,
         "suppression": None if suppression is None else {
             "source": suppression.source, "reason": suppression.reason, "expires": suppression.expires},
@@ -194,14 +207,20 @@ def to_sarif(result: CheckResult) -> str:
                                                                           if relative else {})}}
         if finding.line > 0:
             location["region"] = {"startLine": finding.line, "startColumn": max(1, finding.column)}
+        text = finding.message + (f" [{finding.object_ref}]" if finding.object_ref else "")
+        if len(finding.via) > 1:  # GitHub links the related locations a message embeds
+            text += " (via " + ", ".join(f"[{_escape_link(overlay_of(v.origin) or release_of(v.origin) or v.origin)}]"
+                                         f"({n})" for n, v in enumerate(finding.via, start=1)) + ")"
         entry: dict[str, object] = {
             "ruleId": finding.rule, "ruleIndex": index[finding.rule], "level": _SARIF_LEVEL[finding.severity],
-            "message": {"text": finding.message + (f" [{finding.object_ref}]" if finding.object_ref else "")},
+            "message": {"text": text},
             "locations": [{"physicalLocation": location,
                            **({"logicalLocations": [{"fullyQualifiedName": finding.object_ref,
                                                      "kind": "object"}]} if finding.object_ref else {})}],
             "partialFingerprints": {"shipcardFinding/v1": _fingerprint(finding, uri)},
         }
+        if len(finding.via) > 1:
+            entry["relatedLocations"] = _related_locations(finding, result.root)
         if finding.suppression is not None:
             entry["suppressions"] = [{
                 "kind": "inSource" if finding.suppression.source == "annotation" else "external",
@@ -220,6 +239,36 @@ def to_sarif(result: CheckResult) -> str:
         }],
     }
     return json.dumps(document, ensure_ascii=False) + "\n"  # compact: the C encoder, 10x faster
+
+
+def _related_locations(finding: Finding, root: Path) -> list[dict[str, object]]:
+    """One related location per render (the overlay's kustomization, the release's chart), ids from 1."""
+    related: list[dict[str, object]] = []
+    for number, via in enumerate(finding.via, start=1):
+        location: dict[str, object] = {"id": number, "message": {"text": f"via {via.origin}"},
+                                       "logicalLocations": [{"fullyQualifiedName": via.object_ref, "kind": "object"}]}
+        where = _render_file(via.origin)
+        if where:
+            uri, relative = artifact_path(where, root)
+            location["physicalLocation"] = {"artifactLocation": {"uri": uri, **({"uriBaseId": "%SRCROOT%"}
+                                                                               if relative else {})}}
+        related.append(location)
+    return related
+
+
+def _render_file(origin: str) -> str:
+    """The file that declares a render: the overlay's kustomization file, the chart's Chart.yaml."""
+    overlay = overlay_of(origin)
+    if overlay:
+        file = kustomization_file(Path(overlay))
+        return display(file) if file is not None else overlay
+    chart = chart_of(origin)
+    return f"{chart}/Chart.yaml" if chart else ""
+
+
+def _escape_link(text: str) -> str:
+    """Text of a SARIF embedded link: brackets escaped (SARIF 2.1.0, 3.11.6)."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
 def _fingerprint(finding: Finding, uri: str) -> str:
@@ -252,6 +301,8 @@ def to_junit(result: CheckResult) -> str:
             subject = f" {finding.object_ref}" if finding.object_ref else ""
             case = ET.SubElement(suite, "testcase", classname=file, name=f"{finding.rule}{subject}{where}")
             text = f"{finding.file}{where}: {finding.severity} {finding.rule}: {finding.message}"
+            if len(finding.via) > 1:
+                text += f" (via {via_text(finding.via)})"
             if finding.suppression is not None:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=f"suppressed ({finding.suppression.source}): "
@@ -300,6 +351,8 @@ def to_github(result: CheckResult) -> str:
             props += [f"line={finding.line}", f"col={max(1, finding.column)}"]
         props.append(f"title={_escape_property(finding.rule)}")
         subject = f" [{finding.object_ref}]" if finding.object_ref else ""
+        if len(finding.via) > 1:
+            subject += f" (via {via_text(finding.via)})"
         lines.append(f"::{_GITHUB_COMMAND[finding.severity]} {','.join(props)}::"
                      f"{_escape_data(finding.message + subject)}")
     return "".join(line + "\n" for line in lines)

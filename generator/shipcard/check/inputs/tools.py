@@ -48,7 +48,8 @@ def render_target(target: Target) -> RenderResult:
         return _run([tool, "kustomize", str(target.path)], command, display(file))
     chart_file = target.path / "Chart.yaml"
     tool = find_tool("helm", "SHIPCARD_HELM")
-    command = f"helm template {target.release} {display(target.path)}"
+    command = f"helm template {target.release} {display(target.path)}" \
+        + (f" --namespace {target.namespace}" if target.namespace else "")  # releases of a helmfile differ by it
     if tool is None:
         return RenderResult(None, Finding("render-failed", "error", "helm not found: install it or set "
                                           "SHIPCARD_HELM to render this chart", display(chart_file)), command)
