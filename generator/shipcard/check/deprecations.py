@@ -4,6 +4,10 @@ The table follows the Kubernetes "Deprecated API Migration Guide" (every API ver
 stopped being served in 1.16 to 1.32) plus when each was deprecated. An object whose
 apiVersion is removed in the target version is `removed-api` (error: the API server rejects
 it); one deprecated but still served is `deprecated-api` (warning).
+
+Custom resources have their own table: the versions the controllers' CRDs no longer serve
+(`served: false` in the CRDs shipcard is tested against), `crd-version-not-served` (error,
+whatever the Kubernetes version: the API server has no such resource).
 """
 
 from __future__ import annotations
@@ -87,6 +91,26 @@ DEPRECATED_APIS: list[DeprecatedApi] = [
     _api("v1", "Endpoints", "1.33", None, "discovery.k8s.io/v1 EndpointSlice"),
 ]
 
+@dataclass(frozen=True)
+class UnservedCrdVersion:
+    api_version: str
+    kinds: frozenset[str]
+    not_served: str  # the message's "…is not served <this>": who stopped serving it, and since when
+    replacement: str
+
+
+_ESO_KINDS = frozenset({"ExternalSecret", "SecretStore", "ClusterSecretStore", "ClusterExternalSecret"})
+
+UNSERVED_CRD_VERSIONS: list[UnservedCrdVersion] = [
+    UnservedCrdVersion("external-secrets.io/v1beta1", _ESO_KINDS, "by External Secrets Operator since 0.17",
+                       "external-secrets.io/v1"),
+    UnservedCrdVersion("external-secrets.io/v1alpha1", _ESO_KINDS - {"ClusterExternalSecret"},
+                       "by External Secrets Operator (v2.9.0 serves only v1)", "external-secrets.io/v1"),
+]
+
+_UNSERVED: dict[tuple[str, str], UnservedCrdVersion] = {
+    (crd.api_version, kind): crd for crd in UNSERVED_CRD_VERSIONS for kind in crd.kinds}
+
 _BY_KEY: dict[tuple[str, str], DeprecatedApi] = {
     (api.api_version, kind): api for api in DEPRECATED_APIS for kind in api.kinds}
 
@@ -96,15 +120,24 @@ def lookup(api_version: str, kind: str) -> DeprecatedApi | None:
 
 
 def is_removed(obj: K8sObject, target: tuple[int, int]) -> bool:
+    """The API server of the target version does not serve this object's apiVersion at all."""
+    if (obj.api_version, obj.kind) in _UNSERVED:
+        return True
     api = lookup(obj.api_version, obj.kind)
     return api is not None and api.status(target) == "removed"
 
 
 def check_deprecations(objects: Iterable[K8sObject], target: tuple[int, int]) -> list[Finding]:
-    """`removed-api` and `deprecated-api` findings, at the apiVersion line of each object."""
+    """`removed-api`, `deprecated-api` and `crd-version-not-served` findings, at each apiVersion line."""
     version = f"{target[0]}.{target[1]}"
     findings = []
     for obj in objects:
+        crd = _UNSERVED.get((obj.api_version, obj.kind))
+        if crd is not None:
+            findings.append(finding_for(obj, "crd-version-not-served", "error",
+                                        f"{obj.kind} {obj.api_version} is not served {crd.not_served}: "
+                                        f"use {crd.replacement}", ("apiVersion",)))
+            continue
         api = _BY_KEY.get((obj.api_version, obj.kind))
         status = api.status(target) if api else None
         if api is None or status is None:
@@ -126,7 +159,7 @@ def check_deprecations(objects: Iterable[K8sObject], target: tuple[int, int]) ->
 
 
 def deprecation_rule_infos() -> list[RuleInfo]:
-    """RuleInfo for the two findings this layer produces (listed by `shipcard rules`)."""
+    """RuleInfo for the three findings this layer produces (listed by `shipcard rules`)."""
     cronjob = ("apiVersion: {api}\nkind: CronJob\nmetadata:\n  name: report\nspec:\n  schedule: \"0 3 * * *\"\n"
                "  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n"
                "          containers:\n            - name: report\n              image: example/report:1.0\n")
@@ -135,6 +168,8 @@ def deprecation_rule_infos() -> list[RuleInfo]:
     slice_ = ("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: legacy-db\n"
               "  labels:\n    kubernetes.io/service-name: legacy-db\naddressType: IPv4\nendpoints:\n"
               "  - addresses: [10.0.0.12]\nports:\n  - port: 5432\n")
+    store = ("apiVersion: {api}\nkind: SecretStore\nmetadata:\n  name: aws\nspec:\n  provider:\n"
+             "    aws:\n      service: SecretsManager\n      region: eu-west-1\n")
     return [
         RuleInfo(
             id="removed-api", severity="error", title="apiVersion no longer served by the target Kubernetes version",
@@ -156,5 +191,17 @@ def deprecation_rule_infos() -> list[RuleInfo]:
             fix="Move the object to the replacement apiVersion named in the message.",
             pass_examples=[slice_],
             fail_examples=[endpoints],
+            source="shipcard/check/deprecations.py"),
+        RuleInfo(
+            id="crd-version-not-served", severity="error",
+            title="Custom resource version its controller's CRD no longer serves",
+            category="hygiene",
+            rationale="A CustomResourceDefinition marks old versions `served: false` (External Secrets "
+                      "Operator's v1beta1 since 0.17, v1alpha1 earlier): the API server rejects objects of "
+                      "such a version, whatever the Kubernetes version, and the sync fails.",
+            fix="Move the object to the version named in the message; for External Secrets, v1 has the same "
+                "fields as v1beta1 (https://external-secrets.io/latest/introduction/stability-support/).",
+            pass_examples=[store.format(api="external-secrets.io/v1")],
+            fail_examples=[store.format(api="external-secrets.io/v1beta1")],
             source="shipcard/check/deprecations.py"),
     ]

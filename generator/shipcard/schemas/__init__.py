@@ -1,7 +1,7 @@
 """Bundled JSON Schemas (draft 2020-12) for the custom resources shipcard writes and checks.
 
 The schemas live in ``crds/`` next to this file, one per kind; ``crds/index.json`` maps
-``apiVersion`` -> ``kind`` -> file (External Secrets' v1beta1 kinds reuse the v1 files).
+``apiVersion`` -> ``kind`` -> file (served versions only).
 They are read through :mod:`importlib.resources`, so they work from an installed wheel.
 """
 

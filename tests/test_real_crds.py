@@ -1,0 +1,569 @@
+"""Issue 14, item 6: the real CRDs of Argo CD v3.5.1 and ESO v2.9.0 are the reference.
+
+`../shared/crds/` holds the CustomResourceDefinitions as their projects publish them (test data,
+never copied into the package). Each served version's `openAPIV3Schema` is turned into JSON Schema
+by `structural_schema` below, as strict as the API server: a structural schema prunes (or, with
+strict field validation, rejects) unknown fields, so an object schema with `properties` and neither
+`additionalProperties` nor `x-kubernetes-preserve-unknown-fields` gets `additionalProperties: false`.
+CEL rules (`x-kubernetes-validations`) and `format` are not evaluated.
+
+What must hold:
+
+- every custom resource shipcard generates (the examples' Applications and ExternalSecrets in both
+  formats, the blueprint's ApplicationSet `argocd/root.yaml`, AppProjects under `argocd/`) validates;
+- the probe set (valid and invalid objects of every bundled kind) gets the same verdict from
+  shipcard's bundled schemas, through `SchemaValidator`, as from the real CRD;
+- versions a CRD no longer serves are `crd-version-not-served` errors in `shipcard check`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from shipcard.check.schema import SchemaValidator
+from shipcard.yamlio.read import load_plain_all
+from tests.conftest import ROOT, example_cards, run_cli
+from tests.test_crd_schemas import (
+    APPLICATIONSET,
+    APPPROJECT,
+    CLUSTERSECRETSTORE,
+    FULL_APPLICATION,
+    FULL_EXTERNALSECRET,
+    RENDERED_APPLICATION,
+    RENDERED_EXTERNALSECRET,
+    SECRETSTORE,
+)
+
+CRD_DIR = ROOT.parent / "shared" / "crds"
+CRD_FILES = sorted(CRD_DIR.glob("*.yaml"))
+
+pytestmark = pytest.mark.skipif(not CRD_FILES, reason="../shared/crds/ is not checked out")
+
+# --------------------------------------------------------------------------- the real CRDs as JSON Schema
+
+_VALUE_KEYWORDS = ("required", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                   "maxLength", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
+                   "multipleOf", "pattern")
+
+# What the API server checks in every object's metadata (ObjectMeta), whatever the CRD says.
+_OBJECT_META = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"}, "generateName": {"type": "string"}, "namespace": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "items": {"type": "string"}},
+    },
+    "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}],
+}
+
+
+def structural_schema(node: dict[str, Any], *, strict: bool = True) -> dict[str, Any]:
+    """One node of an openAPIV3Schema as draft 2020-12 JSON Schema (pruning made an error)."""
+    out = {key: node[key] for key in _VALUE_KEYWORDS if key in node}
+    int_or_string = bool(node.get("x-kubernetes-int-or-string"))
+    if int_or_string:
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    elif "type" in node:
+        out["type"] = node["type"]
+    if "properties" in node:
+        out["properties"] = {name: structural_schema(sub, strict=strict) for name, sub in node["properties"].items()}
+    if "items" in node:
+        out["items"] = structural_schema(node["items"], strict=strict)
+    additional = node.get("additionalProperties")
+    if isinstance(additional, dict):
+        out["additionalProperties"] = structural_schema(additional, strict=strict)
+    elif isinstance(additional, bool):
+        out["additionalProperties"] = additional
+    elif strict and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    for combinator in ("allOf", "anyOf", "oneOf"):
+        if combinator in node and not (combinator == "anyOf" and int_or_string):
+            out[combinator] = [structural_schema(sub, strict=False) for sub in node[combinator]]
+    if "not" in node:
+        out["not"] = structural_schema(node["not"], strict=False)
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+        if int_or_string:
+            out["anyOf"] = [*out["anyOf"], {"type": "null"}]
+    return out
+
+
+@cache
+def real_crds() -> dict[tuple[str, str], dict[str, Any] | None]:
+    """(apiVersion, kind) → JSON Schema of every version the CRDs define; None: defined, not served."""
+    found: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for path in CRD_FILES:
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        spec = crd["spec"]
+        for version in spec["versions"]:
+            key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+            if not version["served"]:
+                found[key] = None
+                continue
+            schema = structural_schema(version["schema"]["openAPIV3Schema"])
+            schema["properties"]["metadata"] = _OBJECT_META
+            schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind", "metadata"})
+            schema["properties"]["apiVersion"] = {"const": key[0]}
+            schema["properties"]["kind"] = {"const": key[1]}
+            schema["additionalProperties"] = False
+            found[key] = schema
+    return found
+
+
+@cache
+def _real_validator(api_version: str, kind: str) -> Draft202012Validator:
+    schema = real_crds()[(api_version, kind)]
+    assert schema is not None, f"{kind} {api_version} is not served"
+    return Draft202012Validator(schema)
+
+
+def real_problems(doc: dict[str, Any]) -> list[str]:
+    """What the real CRD rejects in `doc`, one `path: message` line each."""
+    validator = _real_validator(doc["apiVersion"], doc["kind"])
+    return sorted(f"{error.json_path}: {error.message}" for error in validator.iter_errors(doc))
+
+
+def test_every_crd_file_was_read_and_eso_serves_only_v1():
+    assert {kind for _, kind in real_crds()} == {
+        "Application", "ApplicationSet", "AppProject", "ExternalSecret", "ClusterExternalSecret", "SecretStore",
+        "ClusterSecretStore"}
+    served = sorted(key for key, schema in real_crds().items() if schema is not None)
+    assert [v for v, _ in served if v.startswith("external-secrets.io/")] == ["external-secrets.io/v1"] * 4
+    assert real_crds()[("external-secrets.io/v1beta1", "ExternalSecret")] is None
+
+
+def test_the_converter_makes_pruned_fields_errors_and_keeps_preserved_ones():
+    schema = structural_schema({
+        "type": "object",
+        "properties": {
+            "strict": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "loose": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                      "properties": {"a": {"type": "string"}}},
+            "port": {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+            "maybe": {"type": "string", "nullable": True},
+        },
+    })
+    validator = Draft202012Validator(schema)
+    assert validator.is_valid({"strict": {"a": "x"}, "loose": {"b": 1}, "port": "http", "maybe": None})
+    assert validator.is_valid({"port": 8080})
+    assert not validator.is_valid({"strict": {"b": "x"}})
+    assert not validator.is_valid({"other": 1})
+    assert not validator.is_valid({"port": 1.5})
+
+
+# --------------------------------------------------------------------------- (a) generated objects
+
+CRD_KINDS = {"Application", "ApplicationSet", "AppProject", "ExternalSecret"}
+
+
+def _custom_resources(tree: Path) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(tree.rglob("*.yaml")):
+        if ".shipcard-state" in path.parts or "charts" in path.parts:
+            continue
+        for doc in load_plain_all(path.read_text(encoding="utf-8")):
+            if isinstance(doc, dict) and doc.get("kind") in CRD_KINDS and "/" in str(doc.get("apiVersion")):
+                found.append((str(path.relative_to(tree)), doc))
+    return found
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, Any]]]:
+    """Every custom resource of the examples rendered in both formats and of a fresh `init`."""
+    objects = []
+    cards = [str(p) for p in example_cards()]
+    for fmt in ("kustomize", "helmfile"):
+        out = tmp_path_factory.mktemp(fmt)
+        result = run_cli("render", *cards, "--format", fmt, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        objects += [(f"{fmt}: {name}", doc) for name, doc in _custom_resources(out)]
+    base = tmp_path_factory.mktemp("init")
+    result = run_cli("init", str(base / "gitops"), "--no-git", "--no-input")
+    assert result.exit_code == 0, result.output
+    objects += [(f"init: {name}", doc) for name, doc in _custom_resources(base / "gitops")]
+    return objects
+
+
+def test_generated_custom_resources_validate_against_the_real_crds(generated):
+    kinds = {doc["kind"] for _, doc in generated}
+    assert {"Application", "ApplicationSet", "ExternalSecret"} <= kinds
+    failures = [f"{name} ({doc['kind']}): {problem}" for name, doc in generated for problem in real_problems(doc)]
+    assert failures == []
+
+
+def test_generated_external_secrets_spell_out_every_default_the_crd_sets(generated):
+    """ESO's CRD defaults target.creationPolicy/deletionPolicy: written, Argo CD sees no drift."""
+    secrets = [doc for _, doc in generated if doc["kind"] == "ExternalSecret"]
+    assert secrets
+    for doc in secrets:
+        assert doc["spec"]["target"]["creationPolicy"] == "Owner"
+        assert doc["spec"]["target"]["deletionPolicy"] == "Retain"
+        assert doc["spec"]["refreshInterval"]
+        for entry in doc["spec"]["data"]:
+            assert {k: entry["remoteRef"][k] for k in ("conversionStrategy", "decodingStrategy", "metadataPolicy")} \
+                == {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
+        assert defaults_missing(_raw_schemas()[("external-secrets.io/v1", "ExternalSecret")], doc) == []
+
+
+@cache
+def _raw_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    found = {}
+    for path in CRD_FILES:
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        spec = crd["spec"]
+        for version in spec["versions"]:
+            if version["served"]:
+                found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = \
+                    version["schema"]["openAPIV3Schema"]
+    return found
+
+
+def defaults_missing(node: dict[str, Any], doc: Any, path: str = "") -> list[str]:
+    """Paths in `doc` where the API server would fill in a default of the CRD: a field Argo CD shows drifting."""
+    missing: list[str] = []
+    if isinstance(doc, dict):
+        for name, sub in node.get("properties", {}).items():
+            if name in doc:
+                missing += defaults_missing(sub, doc[name], f"{path}.{name}")
+            elif "default" in sub:
+                missing.append(f"{path}.{name}")
+    elif isinstance(doc, list) and "items" in node:
+        for index, item in enumerate(doc):
+            missing += defaults_missing(node["items"], item, f"{path}[{index}]")
+    return missing
+
+
+# --------------------------------------------------------------------------- (b) probes
+
+
+def load(text: str) -> dict[str, Any]:
+    return yaml.safe_load(text)
+
+
+def edited(text: str, path: str, value: Any = None, *, delete: bool = False) -> dict[str, Any]:
+    """The object of `text` with the dotted `path` set (or deleted); digits index lists."""
+    doc = load(text)
+    *parents, last = path.split(".")
+    node: Any = doc
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    key: Any = int(last) if last.isdigit() else last
+    if delete:
+        del node[key]
+    else:
+        node[key] = copy.deepcopy(value)
+    return doc
+
+
+def generator(spec: dict[str, Any]) -> dict[str, Any]:
+    """An ApplicationSet whose only generator is `spec`."""
+    return edited(APPLICATIONSET, "spec.generators", [spec])
+
+
+def provider(store: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return edited(store, "spec.provider", spec)
+
+
+VALID, INVALID = True, False
+GIT = {"repoURL": "https://github.com/example/gitops.git", "revision": "main"}
+
+PROBES: list[tuple[str, dict[str, Any], bool]] = [
+    # Application
+    ("app rendered", load(RENDERED_APPLICATION), VALID),
+    ("app full multi-source", load(FULL_APPLICATION), VALID),
+    ("app destination by name", edited(RENDERED_APPLICATION, "spec.destination", {"name": "prod", "namespace": "b"}),
+     VALID),
+    ("app source hydrator", edited(RENDERED_APPLICATION, "spec.sourceHydrator", {
+        "drySource": {"repoURL": "https://github.com/example/gitops.git", "targetRevision": "main", "path": "a"},
+        "syncSource": {"targetBranch": "env/prod", "path": "a"}}), VALID),
+    ("app managedNamespaceMetadata", edited(RENDERED_APPLICATION, "spec.syncPolicy.managedNamespaceMetadata",
+                                            {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}), VALID),
+    ("app helm valuesObject", edited(RENDERED_APPLICATION, "spec.source.helm",
+                                     {"valuesObject": {"a": {"b": [1, 2]}}, "releaseName": "x"}), VALID),
+    ("app kustomize images", edited(RENDERED_APPLICATION, "spec.source.kustomize",
+                                    {"images": ["a=b:1"], "namespace": "x"}), VALID),
+    ("app retry", edited(RENDERED_APPLICATION, "spec.syncPolicy.retry",
+                         {"limit": 3, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}), VALID),
+    ("app ignoreDifferences", edited(RENDERED_APPLICATION, "spec.ignoreDifferences",
+                                     [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]),
+     VALID),
+    ("app typo destination.sever", edited(RENDERED_APPLICATION, "spec.destination.sever", "https://x"), INVALID),
+    ("app typo spec.sourc", edited(RENDERED_APPLICATION, "spec.sourc", {}), INVALID),
+    ("app typo automated.selfheal", edited(RENDERED_APPLICATION, "spec.syncPolicy.automated.selfheal", True),
+     INVALID),
+    ("app typo syncOption", edited(RENDERED_APPLICATION, "spec.syncPolicy.syncOption", ["Validate=false"]), INVALID),
+    ("app typo repoUrl", edited(RENDERED_APPLICATION, "spec.source.repoUrl", "https://x"), INVALID),
+    ("app typo helm.valueFile", edited(RENDERED_APPLICATION, "spec.source.helm", {"valueFile": ["v.yaml"]}),
+     INVALID),
+    ("app typo kustomize.namePrefx", edited(RENDERED_APPLICATION, "spec.source.kustomize", {"namePrefx": "p-"}),
+     INVALID),
+    ("app typo retry.backof", edited(RENDERED_APPLICATION, "spec.syncPolicy.retry", {"limit": 2, "backof": {}}),
+     INVALID),
+    ("app prune string", edited(RENDERED_APPLICATION, "spec.syncPolicy.automated.prune", "yes"), INVALID),
+    ("app revisionHistoryLimit string", edited(RENDERED_APPLICATION, "spec.revisionHistoryLimit", "10"), INVALID),
+    ("app valueFiles string", edited(RENDERED_APPLICATION, "spec.source.helm", {"valueFiles": "v.yaml"}), INVALID),
+    ("app helm values object", edited(RENDERED_APPLICATION, "spec.source.helm", {"values": {"a": 2}}), INVALID),
+    ("app helm parameter int", edited(RENDERED_APPLICATION, "spec.source.helm",
+                                      {"parameters": [{"name": "a", "value": 1}]}), INVALID),
+    ("app syncOptions string", edited(RENDERED_APPLICATION, "spec.syncPolicy.syncOptions", "CreateNamespace=true"),
+     INVALID),
+    ("app retry limit string", edited(RENDERED_APPLICATION, "spec.syncPolicy.retry", {"limit": "five"}), INVALID),
+    ("app label bool", edited(RENDERED_APPLICATION, "metadata.labels", {"team": True}), INVALID),
+    ("app project int", edited(RENDERED_APPLICATION, "spec.project", 7), INVALID),
+    ("app no destination", edited(RENDERED_APPLICATION, "spec.destination", delete=True), INVALID),
+    ("app no project", edited(RENDERED_APPLICATION, "spec.project", delete=True), INVALID),
+    ("app no repoURL", edited(RENDERED_APPLICATION, "spec.source.repoURL", delete=True), INVALID),
+    ("app no spec", edited(RENDERED_APPLICATION, "spec", delete=True), INVALID),
+    ("app no metadata.name", edited(RENDERED_APPLICATION, "metadata.name", delete=True), INVALID),
+    ("app replicas without count", edited(FULL_APPLICATION, "spec.sources.2.kustomize.replicas.0",
+                                          {"name": "storefront"}), INVALID),
+    ("app unknown top-level field", edited(RENDERED_APPLICATION, "specs", {}), INVALID),
+    # ApplicationSet: every generator type
+    ("appset full", load(APPLICATIONSET), VALID),
+    ("appset list", generator({"list": {"elements": [{"env": "prod"}]}}), VALID),
+    ("appset list elementsYaml", generator({"list": {"elementsYaml": "- env: prod"}}), VALID),
+    ("appset clusters", generator({"clusters": {"selector": {"matchLabels": {"env": "prod"}}, "values": {"a": "b"}}}),
+     VALID),
+    ("appset git directories", generator({"git": {**GIT, "directories": [{"path": "apps/*"}]}}), VALID),
+    ("appset git files", generator({"git": {**GIT, "files": [{"path": "a/config.json"}]}}), VALID),
+    ("appset matrix", generator({"matrix": {"generators": [{"git": {**GIT, "directories": [{"path": "*"}]}},
+                                                           {"clusters": {}}]}}), VALID),
+    ("appset merge", generator({"merge": {"mergeKeys": ["server"], "generators": [{"clusters": {}},
+                                                                                   {"list": {"elements": []}}]}}),
+     VALID),
+    ("appset scm github", generator({"scmProvider": {"github": {"organization": "example", "allBranches": True},
+                                                     "cloneProtocol": "https"}}), VALID),
+    ("appset scm gitlab", generator({"scmProvider": {"gitlab": {"group": "example", "includeSubgroups": True}}}),
+     VALID),
+    ("appset pullRequest github", generator({"pullRequest": {"github": {"owner": "example", "repo": "r"}}}), VALID),
+    ("appset pullRequest gitlab", generator({"pullRequest": {"gitlab": {"project": "1", "pullRequestState":
+                                                                        "opened"}}}), VALID),
+    ("appset clusterDecisionResource", generator({"clusterDecisionResource": {"configMapRef": "ocm", "name": "p"}}),
+     VALID),
+    ("appset plugin", generator({"plugin": {"configMapRef": {"name": "p"}, "input": {"parameters": {"k": "v"}}}}),
+     VALID),
+    ("appset git without revision", generator({"git": {"repoURL": "https://github.com/example/gitops.git",
+                                                       "directories": [{"path": "*"}]}}), INVALID),
+    ("appset git without repoURL", generator({"git": {"revision": "main", "files": [{"path": "a"}]}}), INVALID),
+    ("appset typo git.repoUrl", generator({"git": {**GIT, "repoUrl": "https://x"}}), INVALID),
+    ("appset typo git.directory", generator({"git": {**GIT, "directory": [{"path": "*"}]}}), INVALID),
+    ("appset typo list.element", generator({"list": {"element": []}}), INVALID),
+    ("appset typo clusters.selecter", generator({"clusters": {"selecter": {}}}), INVALID),
+    ("appset typo scm github.organisation", generator({"scmProvider": {"github": {"organisation": "e"}}}), INVALID),
+    ("appset typo pullRequest github.ownr", generator({"pullRequest": {"github": {"ownr": "e", "repo": "r"}}}),
+     INVALID),
+    ("appset pullRequest github without repo", generator({"pullRequest": {"github": {"owner": "e"}}}), INVALID),
+    ("appset typo matrix.generator", generator({"matrix": {"generator": []}}), INVALID),
+    ("appset typo plugin.configMapRefs", generator({"plugin": {"configMapRefs": {"name": "p"}}}), INVALID),
+    ("appset typo clusterDecisionResource.labelselector", generator(
+        {"clusterDecisionResource": {"configMapRef": "ocm", "labelselector": {}}}), INVALID),
+    ("appset matrix git without revision", generator({"matrix": {"generators": [
+        {"git": {"repoURL": "https://github.com/example/gitops.git", "files": [{"path": "a"}]}}, {"clusters": {}}]}}),
+     INVALID),
+    ("appset matrix typo in nested list", generator({"matrix": {"generators": [
+        {"list": {"elemnts": []}}, {"clusters": {}}]}}), INVALID),
+    ("appset merge without mergeKeys", generator({"merge": {"generators": [{"clusters": {}}]}}), INVALID),
+    ("appset typo lists", edited(APPLICATIONSET, "spec.generators.0", {"lists": {"elements": []}}), INVALID),
+    ("appset typo template.metadata.labelz", edited(APPLICATIONSET, "spec.template.metadata.labelz", {}), INVALID),
+    ("appset applicationsSync bogus", edited(APPLICATIONSET, "spec.syncPolicy.applicationsSync", "create-all"),
+     INVALID),
+    ("appset goTemplate string", edited(APPLICATIONSET, "spec.goTemplate", "true"), INVALID),
+    ("appset mergeKeys string", edited(APPLICATIONSET, "spec.generators.2.merge.mergeKeys", "server"), INVALID),
+    ("appset no generators", edited(APPLICATIONSET, "spec.generators", delete=True), INVALID),
+    ("appset no template", edited(APPLICATIONSET, "spec.template", delete=True), INVALID),
+    ("appset template without project", edited(APPLICATIONSET, "spec.template.spec.project", delete=True), INVALID),
+    ("appset typo spec.generatorz", edited(APPLICATIONSET, "spec.generatorz", []), INVALID),
+    # AppProject
+    ("project full", load(APPPROJECT), VALID),
+    ("project minimal", edited(APPPROJECT, "spec", {"sourceRepos": ["*"],
+                                                     "destinations": [{"server": "*", "namespace": "*"}]}), VALID),
+    ("project empty spec", edited(APPPROJECT, "spec", {}), VALID),
+    ("project role without policies", edited(APPPROJECT, "spec.roles", [{"name": "read"}]), VALID),
+    ("project role with groups", edited(APPPROJECT, "spec.roles", [{"name": "r", "groups": ["g"],
+                                                                     "policies": ["p, a, b, c, d, allow"]}]), VALID),
+    ("project typo sourceRepo", edited(APPPROJECT, "spec.sourceRepo", ["*"]), INVALID),
+    ("project typo destinations.sever", edited(APPPROJECT, "spec.destinations.0.sever", "https://x"), INVALID),
+    ("project policies string", edited(APPPROJECT, "spec.roles.0.policies", "p, x"), INVALID),
+    ("project jwt iat string", edited(APPPROJECT, "spec.roles.0.jwtTokens.0.iat", "yesterday"), INVALID),
+    ("project whitelist without kind", edited(APPPROJECT, "spec.clusterResourceWhitelist.0", {"group": ""}),
+     INVALID),
+    ("project role without name", edited(APPPROJECT, "spec.roles.0", {"description": "no name"}), INVALID),
+    ("project orphanedResources.warn string", edited(APPPROJECT, "spec.orphanedResources.warn", "true"), INVALID),
+    ("project typo roles.policy", edited(APPPROJECT, "spec.roles.0.policy", ["p"]), INVALID),
+    ("project syncWindows typo", edited(APPPROJECT, "spec.syncWindows.0.durations", "1h"), INVALID),
+    ("project sourceRepos string", edited(APPPROJECT, "spec.sourceRepos", "*"), INVALID),
+    ("project signatureKey without keyID", edited(APPPROJECT, "spec.signatureKeys", [{"id": "4AEE"}]), INVALID),
+    ("project typo blacklist knd", edited(APPPROJECT, "spec.clusterResourceBlacklist", [{"group": "", "knd": "Node"}]),
+     INVALID),
+    ("project destination service account", edited(APPPROJECT, "spec.destinationServiceAccounts", [
+        {"server": "*", "namespace": "billing", "defaultServiceAccount": "deployer"}]), VALID),
+    # ExternalSecret
+    ("es rendered", load(RENDERED_EXTERNALSECRET), VALID),
+    ("es full", load(FULL_EXTERNALSECRET), VALID),
+    ("es creationPolicy CreateOrMerge", edited(RENDERED_EXTERNALSECRET, "spec.target.creationPolicy",
+                                               "CreateOrMerge"), VALID),
+    ("es creationPolicy Orphan", edited(RENDERED_EXTERNALSECRET, "spec.target.creationPolicy", "Orphan"), VALID),
+    ("es nullBytePolicy", edited(RENDERED_EXTERNALSECRET, "spec.data.0.remoteRef.nullBytePolicy", "Fail"), VALID),
+    ("es refreshInterval 0s", edited(RENDERED_EXTERNALSECRET, "spec.refreshInterval", "0s"), VALID),
+    ("es refreshPolicy OnChange", edited(RENDERED_EXTERNALSECRET, "spec.refreshPolicy", "OnChange"), VALID),
+    ("es dataFrom extract", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom",
+                                   [{"extract": {"key": "a", "conversionStrategy": "Unicode"}}]), VALID),
+    ("es dataFrom find tags", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom",
+                                     [{"find": {"tags": {"env": "prod"}, "conversionStrategy": "Default"}}]), VALID),
+    ("es dataFrom rewrite regexp", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom",
+                                          [{"extract": {"key": "a"},
+                                            "rewrite": [{"regexp": {"source": "^x", "target": "y"}}]}]), VALID),
+    ("es no data at all", edited(RENDERED_EXTERNALSECRET, "spec.data", delete=True), VALID),
+    ("es target template", edited(RENDERED_EXTERNALSECRET, "spec.target.template",
+                                  {"engineVersion": "v2", "type": "Opaque", "data": {"a": "{{ .b }}"}}), VALID),
+    ("es find nullBytePolicy", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom",
+                                      [{"find": {"path": "a", "nullBytePolicy": "Ignore"}}]), VALID),
+    ("es rewrite merge priorityPolicy", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom",
+                                               [{"extract": {"key": "a"}, "rewrite": [{"merge": {
+                                                   "priorityPolicy": "IgnoreNotFound", "strategy": "JSON"}}]}]),
+     VALID),
+    ("es typo remoteRef.propery", edited(RENDERED_EXTERNALSECRET, "spec.data.0.remoteRef.propery", "x"), INVALID),
+    ("es secretStoreRef.kind bogus", edited(RENDERED_EXTERNALSECRET, "spec.secretStoreRef.kind", "Store"), INVALID),
+    ("es secretStoreRef.namespace", edited(RENDERED_EXTERNALSECRET, "spec.secretStoreRef.namespace", "x"), INVALID),
+    ("es creationPolicy lower-case", edited(RENDERED_EXTERNALSECRET, "spec.target.creationPolicy", "owner"),
+     INVALID),
+    ("es deletionPolicy bogus", edited(RENDERED_EXTERNALSECRET, "spec.target.deletionPolicy", "Keep"), INVALID),
+    ("es immutable string", edited(RENDERED_EXTERNALSECRET, "spec.target.immutable", "yes"), INVALID),
+    ("es typo target.nmae", edited(RENDERED_EXTERNALSECRET, "spec.target.nmae", "x"), INVALID),
+    ("es refreshInterval int", edited(RENDERED_EXTERNALSECRET, "spec.refreshInterval", 3600), INVALID),
+    ("es refreshPolicy bogus", edited(RENDERED_EXTERNALSECRET, "spec.refreshPolicy", "Always"), INVALID),
+    ("es decodingStrategy lower-case", edited(RENDERED_EXTERNALSECRET, "spec.data.0.remoteRef.decodingStrategy",
+                                              "base64"), INVALID),
+    ("es nullBytePolicy bogus", edited(RENDERED_EXTERNALSECRET, "spec.data.0.remoteRef.nullBytePolicy", "Drop"),
+     INVALID),
+    ("es secretKey with space", edited(RENDERED_EXTERNALSECRET, "spec.data.0.secretKey", "A B"), INVALID),
+    ("es data not a list", edited(RENDERED_EXTERNALSECRET, "spec.data", {"secretKey": "A", "remoteRef": {"key": "b"}}),
+     INVALID),
+    ("es data sourceRef empty", edited(RENDERED_EXTERNALSECRET, "spec.data.0.sourceRef", {}), INVALID),
+    ("es store name upper-case", edited(RENDERED_EXTERNALSECRET, "spec.secretStoreRef.name", "Aws_Secrets"), INVALID),
+    ("es engineVersion v1", edited(RENDERED_EXTERNALSECRET, "spec.target.template", {"engineVersion": "v1"}),
+     INVALID),
+    ("es data without remoteRef", edited(RENDERED_EXTERNALSECRET, "spec.data.0.remoteRef", delete=True), INVALID),
+    ("es remoteRef without key", edited(RENDERED_EXTERNALSECRET, "spec.data.0.remoteRef.key", delete=True), INVALID),
+    ("es data without secretKey", edited(RENDERED_EXTERNALSECRET, "spec.data.0.secretKey", delete=True), INVALID),
+    ("es typo dataFrom extract.kye", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom", [{"extract": {"kye": "a"}}]),
+     INVALID),
+    ("es rewrite merge strategy bogus", edited(RENDERED_EXTERNALSECRET, "spec.dataFrom",
+                                               [{"extract": {"key": "a"},
+                                                 "rewrite": [{"merge": {"strategy": "YAML"}}]}]), INVALID),
+    # SecretStore / ClusterSecretStore: several providers
+    ("store vault", load(SECRETSTORE), VALID),
+    ("store aws jwt", load(CLUSTERSECRETSTORE), VALID),
+    ("store refreshInterval string", edited(CLUSTERSECRETSTORE, "spec.refreshInterval", "5m"), VALID),
+    ("store aws ParameterStore", provider(SECRETSTORE, {"aws": {"service": "ParameterStore", "region": "x"}}), VALID),
+    ("store gcpsm", provider(SECRETSTORE, {"gcpsm": {"projectID": "acme", "auth": {
+        "workloadIdentity": {"clusterLocation": "europe-west1", "clusterName": "c",
+                             "serviceAccountRef": {"name": "eso"}}}}}), VALID),
+    ("store azurekv", provider(SECRETSTORE, {"azurekv": {"vaultUrl": "https://a.vault.azure.net",
+                                                         "authType": "WorkloadIdentity"}}), VALID),
+    ("store kubernetes", provider(SECRETSTORE, {"kubernetes": {"remoteNamespace": "shared", "server": {
+        "caProvider": {"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}},
+        "auth": {"serviceAccount": {"name": "eso"}}}}), VALID),
+    ("store fake", provider(SECRETSTORE, {"fake": {"data": [{"key": "a", "value": "b"}]}}), VALID),
+    ("store webhook", provider(SECRETSTORE, {"webhook": {"url": "https://h.example.com/{{ .remoteRef.key }}",
+                                                         "result": {"jsonPath": "$.value"}}}), VALID),
+    ("store doppler", provider(SECRETSTORE, {"doppler": {"auth": {"secretRef": {"dopplerToken": {
+        "name": "doppler", "key": "token"}}}}}), VALID),
+    ("store gitlab", provider(SECRETSTORE, {"gitlab": {"projectID": "1", "auth": {"SecretRef": {"accessToken": {
+        "name": "gl", "key": "token"}}}}}), VALID),
+    ("store aws CertificateManager", provider(SECRETSTORE, {"aws": {"service": "CertificateManager",
+                                                                    "region": "x"}}), VALID),
+    ("store vault appRole", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {"appRole": {
+        "path": "approle", "roleId": "r", "secretRef": {"name": "vault", "key": "secret-id"}}}}}), VALID),
+    ("store webhook ntlm", provider(SECRETSTORE, {"webhook": {"url": "https://h", "auth": {"ntlm": {
+        "usernameSecret": {"name": "n", "key": "u"}, "passwordSecret": {"name": "n", "key": "p"}}}}}), VALID),
+    ("store kubernetes two auth methods", provider(SECRETSTORE, {"kubernetes": {"auth": {
+        "serviceAccount": {"name": "a"}, "token": {"bearerToken": {"name": "t", "key": "k"}}}}}), INVALID),
+    ("store vault appRole without secretRef", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {
+        "appRole": {"path": "approle"}}}}), INVALID),
+    ("store typo vault tokenSecretRef.nmae", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {
+        "tokenSecretRef": {"nmae": "t"}}}}), INVALID),
+    ("store two providers", edited(CLUSTERSECRETSTORE, "spec.provider.vault", {"server": "https://v"}), INVALID),
+    ("store no provider", edited(CLUSTERSECRETSTORE, "spec.provider", {}), INVALID),
+    ("store typo provider awss", provider(CLUSTERSECRETSTORE, {"awss": {"service": "SecretsManager", "region": "x"}}),
+     INVALID),
+    ("store aws service bogus", edited(CLUSTERSECRETSTORE, "spec.provider.aws.service", "SSM"), INVALID),
+    ("store aws without service", provider(CLUSTERSECRETSTORE, {"aws": {"region": "eu-west-1"}}), INVALID),
+    ("store typo aws.regin", provider(SECRETSTORE, {"aws": {"service": "SecretsManager", "region": "x",
+                                                             "regin": "y"}}), INVALID),
+    ("store retry maxRetries string", edited(CLUSTERSECRETSTORE, "spec.retrySettings.maxRetries", "5"), INVALID),
+    ("store conditions typo", edited(CLUSTERSECRETSTORE, "spec.conditions.0.namespace", ["billing"]), INVALID),
+    ("store vault without server", provider(SECRETSTORE, {"vault": {"path": "secret"}}), INVALID),
+    ("store vault version v3", edited(SECRETSTORE, "spec.provider.vault.version", "v3"), INVALID),
+    ("store typo vault.auth.kubernetes.rol", edited(SECRETSTORE, "spec.provider.vault.auth.kubernetes.rol", "x"),
+     INVALID),
+    ("store typo gcpsm.projectId", provider(SECRETSTORE, {"gcpsm": {"projectId": "acme"}}), INVALID),
+    ("store typo azurekv.vaultURL", provider(SECRETSTORE, {"azurekv": {"vaultURL": "https://a"}}), INVALID),
+    ("store azurekv authType bogus", provider(SECRETSTORE, {"azurekv": {"vaultUrl": "https://a",
+                                                                        "authType": "Password"}}), INVALID),
+    ("store kubernetes caProvider type bogus", provider(SECRETSTORE, {"kubernetes": {"server": {
+        "caProvider": {"type": "File", "name": "x"}}}}), INVALID),
+    ("store fake data typo", provider(SECRETSTORE, {"fake": {"data": [{"kye": "a", "value": "b"}]}}), INVALID),
+    ("store webhook without url", provider(SECRETSTORE, {"webhook": {"result": {"jsonPath": "$"}}}), INVALID),
+    ("store typo spec.providers", edited(SECRETSTORE, "spec.providers", {}), INVALID),
+    ("store no spec", edited(SECRETSTORE, "spec", delete=True), VALID),
+]
+
+_KINDS_PROBED = {doc["kind"] for _, doc, _ in PROBES}
+
+
+def test_the_probe_set_covers_every_bundled_kind_both_ways():
+    assert {"Application", "ApplicationSet", "AppProject", "ExternalSecret", "SecretStore",
+                             "ClusterSecretStore"} == _KINDS_PROBED
+    for kind in _KINDS_PROBED - {"ClusterSecretStore"}:
+        verdicts = [valid for _, doc, valid in PROBES if doc["kind"] == kind]
+        assert verdicts.count(VALID) >= 5 and verdicts.count(INVALID) >= 10, kind
+    assert len({name for name, _, _ in PROBES}) == len(PROBES)
+
+
+@pytest.mark.parametrize(("name", "doc", "valid"), PROBES, ids=[name for name, _, _ in PROBES])
+def test_the_real_crd_gives_the_probes_verdict(name: str, doc: dict[str, Any], valid: bool) -> None:
+    problems = real_problems(doc)
+    assert (problems == []) is valid, problems
+
+
+@pytest.fixture(scope="module")
+def bundled() -> SchemaValidator:
+    return SchemaValidator()
+
+
+@pytest.mark.parametrize(("name", "doc", "valid"), PROBES, ids=[name for name, _, _ in PROBES])
+def test_the_bundled_schema_agrees_with_the_real_crd(bundled: SchemaValidator, name: str, doc: dict[str, Any],
+                                                     valid: bool) -> None:
+    found = bundled.schema_for(doc["apiVersion"], doc["kind"])
+    assert found is not None and found.origin == "bundled"
+    assert bundled.verdict(doc) == ("valid" if valid else "invalid"), json.dumps(doc)
+
+
+# --------------------------------------------------------------------------- (c) versions not served
+
+
+@pytest.mark.parametrize("kind", ["ExternalSecret", "SecretStore", "ClusterSecretStore", "ClusterExternalSecret"])
+def test_versions_the_crds_no_longer_serve_are_errors(tmp_path: Path, kind: str) -> None:
+    assert real_crds()[("external-secrets.io/v1beta1", kind)] is None
+    (tmp_path / "old.yaml").write_text(f"apiVersion: external-secrets.io/v1beta1\nkind: {kind}\n"
+                                       "metadata:\n  name: old\nspec: {}\n", encoding="utf-8")
+    result = run_cli("check", str(tmp_path / "old.yaml"), "--format", "json")
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule"], f["severity"], f["line"], f["message"]) for f in findings] == [
+        ("crd-version-not-served", "error", 1,
+         f"{kind} external-secrets.io/v1beta1 is not served by External Secrets Operator since 0.17: "
+         "use external-secrets.io/v1")]
