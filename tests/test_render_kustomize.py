@@ -75,8 +75,13 @@ def bundled_validator(api_version: str, kind: str) -> Draft202012Validator:
 
 @pytest.mark.kubectl
 def test_applications_and_external_secrets_pass_the_bundled_schemas(rendered: Path, kubectl: str) -> None:
-    applications = [doc for f in sorted(rendered.glob("argocd/*/*.yaml")) for doc in load_plain_all(f.read_text())]
+    applications = [doc for f in sorted(rendered.glob("argocd/*/*.yaml")) for doc in load_plain_all(f.read_text())
+                    if f.parent.name != "projects"]
     assert len(applications) == sum(len(load_card(c).environments) for c in KUSTOMIZE_CARDS)
+    projects = [load_plain_all(f.read_text())[0] for f in sorted(rendered.glob("argocd/projects/*.yaml"))]
+    assert [p["metadata"]["name"] for p in projects] == ["payments"]  # billing-api's; web-frontend: default
+    for project in projects:
+        assert not list(bundled_validator(project["apiVersion"], project["kind"]).iter_errors(project))
     for app in applications:
         assert not list(bundled_validator(app["apiVersion"], app["kind"]).iter_errors(app))
         source = app["spec"]["source"]["path"]

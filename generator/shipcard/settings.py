@@ -34,6 +34,8 @@ SERVICE_PLACEHOLDER = "{service}"
 # so every rendered object can be checked against its target's schemas.
 OLDEST_KUBERNETES = (1, 25)
 FAIL_ON_CHOICES = ("error", "warning", "info")
+# Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 
 KubernetesVersion = tuple[int, int]
 _Fail = Callable[[PathKey, str], InputError]
@@ -85,8 +87,10 @@ SCHEMA: dict[str, Any] = {
         "argocdNamespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
         "kubernetesVersion": {"type": "string", "pattern": KUBERNETES_VERSION},
         "blueprintVersion": {"type": "string", "minLength": 1},
+        "podSecurity": {"enum": list(POD_SECURITY_LEVELS)},
         "environments": {"type": "object", "minProperties": 1,
-                         "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30},
+                         "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30,
+                                           "not": {"const": "projects"}},  # argocd/projects/: AppProjects
                          "additionalProperties": {"anyOf": [{"type": "null"}, _ENVIRONMENT]}},
         "check": _CHECK,
     },
@@ -138,6 +142,7 @@ class RepoSettings:
     project: str | None = None
     argocd_namespace: str = DEFAULT_ARGOCD_NAMESPACE
     kubernetes_version: KubernetesVersion | None = None  # None: the newest
+    pod_security: str = POD_SECURITY_LEVELS[0]  # the level the services' namespaces enforce
     environments: dict[str, EnvironmentDefaults] = field(default_factory=dict)
     check: CheckSettings = CheckSettings()
     fingerprint: str = ""  # changes whenever a setting that shapes rendered files changes
@@ -275,6 +280,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
         project=raw.get("project"),
         argocd_namespace=raw.get("argocdNamespace", DEFAULT_ARGOCD_NAMESPACE),
         kubernetes_version=target,
+        pod_security=raw.get("podSecurity", POD_SECURITY_LEVELS[0]),
         environments=environments,
         check=check,
         fingerprint=_fingerprint(shaping),

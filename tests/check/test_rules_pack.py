@@ -17,9 +17,11 @@ from shipcard.check.rules import PolicyError, builtin_policy_dir, load_rules
 from shipcard.errors import InputError
 from shipcard.k8s.objects import environment_objects
 from shipcard.render import card_files
+from shipcard.settings import RepoSettings
+from shipcard.writers.argocd import project_files
 from shipcard.writers.chart import chart_files
 from shipcard.yamlio.dump import dump
-from shipcard.yamlio.read import load_documents, read_text
+from shipcard.yamlio.read import load_documents, load_plain, read_text
 from tests.check.rule_examples import example_objects, run_example
 from tests.conftest import ROOT, example_cards
 
@@ -282,6 +284,8 @@ def test_shipcards_rendered_trees_pass_without_an_error_finding(tmp_path: Path) 
     objects: list[K8sObject] = []
     cards = rendered_cards()
     files = {rel: text for card in cards for rel, text in card_files(card).items()}
+    files.update(project_files([load_plain(text) for rel, text in files.items() if rel.startswith("argocd/")],
+                               RepoSettings()))
     for rel, text in {**files, **chart_files()}.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)

@@ -135,7 +135,7 @@ def crd_validator(api_version: str, kind: str) -> Draft202012Validator:
 
 
 def validate_strictly(obj: dict[str, Any]) -> None:
-    if obj["kind"] in ("ExternalSecret", "Application"):
+    if obj["kind"] in ("ExternalSecret", "Application", "AppProject"):
         errors = [e.message for e in crd_validator(obj["apiVersion"], obj["kind"]).iter_errors(obj)]
         assert not errors, (obj["kind"], errors)
     else:

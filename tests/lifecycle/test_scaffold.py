@@ -20,7 +20,8 @@ from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import ROOT, run_cli
 from tests.lifecycle.helpers import DIGEST, SHIPCARD, commit_all, init_repository, shipcard, snapshot
 
-EXPECTED_FILES = {"shipcard.yaml", "services/README.md", "argocd/root.yaml", ".github/workflows/shipcard.yml",
+EXPECTED_FILES = {"shipcard.yaml", "services/README.md", "argocd/root.yaml", "argocd/projects/platform.yaml",
+                  ".github/workflows/shipcard.yml",
                   ".gitlab-ci.yml", ".pre-commit-config.yaml", "CODEOWNERS", "README.md", ".gitignore"}
 
 

@@ -75,6 +75,7 @@ class Ingress:
     path: str
     class_name: str | None
     tls: bool
+    group: str | None = None  # alb.ingress.kubernetes.io/group.name: one ALB for several Ingresses
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class GitOps:
     auto_sync: bool
     prune: bool
     self_heal: bool
+    pod_security: str = "restricted"  # the namespaces' Pod Security Standards level (shipcard.yaml's podSecurity)
 
 
 @dataclass
@@ -190,7 +192,7 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
     if fields.get("ingress"):
         i = fields["ingress"]
         ingress = Ingress(host=i["host"], path=i.get("path", "/"), class_name=i.get("className"),
-                          tls=bool(i.get("tls", True)))
+                          tls=bool(i.get("tls", True)), group=i.get("group"))
     return ServiceSpec(
         name=name,
         team=fields.get("team"),

@@ -37,6 +37,8 @@ from shipcard.patterns import (
 
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
+# The AWS Load Balancer Controller's IngressGroup names: lower-case alphanumerics, '-' and '.', at most 63.
+ALB_GROUP = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
 
 INT32 = 2147483647
 
@@ -124,7 +126,10 @@ SERVICE_FIELDS: dict[str, Any] = {
         "path": {"type": "string", "pattern": URL_PATH},
         "className": {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253},
         "tls": {"type": "boolean"},
-    }, ["host"]),
+        "group": {"type": "string", "pattern": ALB_GROUP, "maxLength": 63,
+                  "description": "className alb only: the IngressGroup whose one ALB this Ingress shares."},
+    }, ["host"], **{"if": {"required": ["group"]},
+                    "then": {"required": ["className"], "properties": {"className": {"const": "alb"}}}}),
     "jobs": {"type": "array", "items": _obj({
         "name": {"type": "string", "pattern": DNS_LABEL},
         "schedule": {"type": "string", "pattern": CRON},
@@ -169,6 +174,8 @@ def _as_override(schema: Any) -> Any:
             if "anyOf" in node:  # a probe is replaced whole, never merged: keep its alternatives strict
                 return
             node.pop("required", None)
+            node.pop("if", None)  # a condition across fields: the merged environment is checked for it
+            node.pop("then", None)
             for value in node.values():
                 relax(value)
         elif isinstance(node, list):
@@ -195,7 +202,8 @@ def build_schema() -> dict[str, Any]:
             "name": {"type": "string", "pattern": SERVICE_NAME, "maxLength": 63},
             **SERVICE_FIELDS,
             "environments": {"type": "object", "minProperties": 1,
-                             "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30},
+                             "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30,
+                                           "not": {"const": "projects"}},  # argocd/projects/: AppProjects
                              "additionalProperties": {"anyOf": [{"type": "null"}, environment]}},
             "gitops": GITOPS,
         }, ["apiVersion", "kind", "name", "image", "environments", "gitops"]),

@@ -30,6 +30,7 @@ HISTORY_LIMIT = 3
 DEFAULT_TIME_ZONE = "Etc/UTC"
 CONCURRENCY = {"forbid": "Forbid", "replace": "Replace", "allow": "Allow"}
 PER_ENVIRONMENT_KINDS = {"ExternalSecret"}
+MAX_DEREGISTRATION_DELAY = 3600  # seconds, the most an ALB target group takes
 
 # Argo CD sync waves (docs/cards.md, "Jobs"): what the service's pods need first, healthy (its
 # ServiceAccount, ConfigMaps, the ExternalSecret and so its Secret, the NetworkPolicies that isolate
@@ -168,6 +169,11 @@ def scripts_config_map(spec: ServiceSpec) -> Obj:
             "metadata": _meta(scripts_config_map_name(spec), spec, "config", _setup_wave()), "data": data}
 
 
+# ESO's defaults, written out so the live object equals the desired one (no OutOfSync): the
+# served v1 CRD defaults target.creationPolicy/deletionPolicy, v1beta1 also these remoteRef fields.
+_REMOTE_REF_DEFAULTS: Obj = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
+
+
 def external_secret(spec: ServiceSpec) -> Obj:
     """Secrets come from the provider through External Secrets: never a Secret with values in git."""
     assert spec.secrets is not None
@@ -177,7 +183,7 @@ def external_secret(spec: ServiceSpec) -> Obj:
         ref: Obj = {"key": key}
         if prop:
             ref["property"] = prop
-        data.append({"secretKey": variable, "remoteRef": ref})
+        data.append({"secretKey": variable, "remoteRef": {**ref, **_REMOTE_REF_DEFAULTS}})
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
@@ -186,7 +192,7 @@ def external_secret(spec: ServiceSpec) -> Obj:
         "spec": {
             "refreshInterval": spec.secrets.refresh,
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": spec.secrets.store},
-            "target": {"name": secret_name(spec), "creationPolicy": "Owner"},
+            "target": {"name": secret_name(spec), "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "data": data,
         },
     }
@@ -247,6 +253,11 @@ def pod_disruption_budget(spec: ServiceSpec) -> Obj:
     }
 
 
+def deregistration_delay(spec: ServiceSpec) -> int:
+    """The ALB target group's deregistration delay: the pods' termination grace (the ALB allows 0-3600 s)."""
+    return min(spec.grace_period, MAX_DEREGISTRATION_DELAY)
+
+
 def ingress(spec: ServiceSpec) -> Obj:
     assert spec.ingress is not None
     ing = spec.ingress
@@ -260,6 +271,11 @@ def ingress(spec: ServiceSpec) -> Obj:
             annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
         if spec.readiness and spec.readiness.kind == "http" and spec.readiness.path:
             annotations["alb.ingress.kubernetes.io/healthcheck-path"] = spec.readiness.path
+        # Draining a target longer than its pod may live is useless, shorter cuts requests it could finish.
+        annotations["alb.ingress.kubernetes.io/target-group-attributes"] = (
+            f"deregistration_delay.timeout_seconds={deregistration_delay(spec)}")
+        if ing.group:
+            annotations["alb.ingress.kubernetes.io/group.name"] = ing.group
     body: Obj = {}
     if ing.class_name:
         body["ingressClassName"] = ing.class_name

@@ -28,6 +28,7 @@ from shipcard.lifecycle.blueprints import (
 )
 from shipcard.settings import REPO_FILE, parse_repo
 from shipcard.transaction import begin
+from shipcard.writers.argocd import project_files
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 PATTERNS: dict[str, tuple[str, str]] = {
@@ -96,13 +97,16 @@ def scaffold(directory: Path, context: dict[str, Any]) -> list[Path]:
     with begin(directory, "init") as txn, staging(directory) as scratch:
         produced = render_blueprint(blueprint, context, scratch)
         sources = sorted(p for p in produced.rglob("*") if p.is_file())
-        targets = [directory / p.relative_to(produced) for p in sources]
+        files = {source.relative_to(produced).as_posix(): source.read_bytes() for source in sources}
+        settings = parse_repo((produced / REPO_FILE).read_text(encoding="utf-8"), directory / REPO_FILE)
+        # The AppProject argocd/root.yaml's Applications name, as `render` keeps it.
+        files.update((rel, text.encode()) for rel, text in project_files([], settings).items())
+        targets = [directory / rel for rel in sorted(files)]
         clashes = [t for t in targets if t.exists() or t.is_symlink()]
         if clashes:
             raise ShipcardError(f"{clashes[0]}: already exists; shipcard init never replaces a file "
                                 f"({len(clashes)} would be)")
-        parse_repo((produced / REPO_FILE).read_text(encoding="utf-8"), directory / REPO_FILE)
-        txn.commit({source.relative_to(produced).as_posix(): source.read_bytes() for source in sources})
+        txn.commit(files)
     return targets
 
 

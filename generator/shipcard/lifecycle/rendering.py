@@ -15,6 +15,7 @@ import ctypes
 import multiprocessing
 import os
 import posixpath
+import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -23,9 +24,10 @@ from pathlib import Path, PurePosixPath
 
 from yaml import YAMLError
 
-from shipcard.card.load import MAX_CARD_BYTES, compile_schemas, load_card_text
+from shipcard.card.load import MAX_CARD_BYTES, CardErrors, compile_schemas, load_card_text
 from shipcard.card.model import Card
 from shipcard.errors import InputError, Location, ShipcardError
+from shipcard.k8s.objects import Obj
 from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
 from shipcard.render import (
     card_files,
@@ -38,11 +40,13 @@ from shipcard.render import (
 )
 from shipcard.settings import RepoSettings
 from shipcard.transaction import safe_target
+from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
-from shipcard.writers.tree import Plan, header_source, plan_tree
+from shipcard.writers.tree import Plan, header_source, is_generated, plan_tree
 from shipcard.yamlio.read import load_plain, read_text
 
 CARD_SUFFIX = ".service.yaml"
+APPLICATIONS_GLOB = "argocd/*/*.yaml"
 PARALLEL_FROM = 16  # fewer services render faster in this process than a pool starts
 
 
@@ -158,7 +162,66 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
     if options.prune:
         for orphan in orphans:
             plan.merge(plan_tree(out, {}, [], force=options.force, previous=orphan.files, sources=(orphan.card,)))
+    plan.merge(_plan_projects(out, plan, repo, options.force))
     return Outcome(plan, ordered, orphans)
+
+
+# --------------------------------------------------------------------------- AppProjects
+
+
+def _plan_projects(out: Path, plan: Plan, repo: RepoSettings, force: bool) -> Plan:
+    """The AppProjects of the generated Applications the tree holds once `plan` is applied.
+
+    Orphaned Applications count until pruned: Argo CD still syncs them. An AppProject file the
+    user wrote (no header) is theirs, and shipcard writes none in its place.
+    """
+    deleted = set(plan.deletes)
+    rels = {path.relative_to(out).as_posix() for path in out.glob(APPLICATIONS_GLOB)
+            if path.is_file() and not path.is_symlink()}
+    rels.update(rel for rel in plan.writes if PurePosixPath(rel).match(APPLICATIONS_GLOB))
+    applications = []
+    for rel in sorted(rels - deleted):
+        if rel.startswith(f"{PROJECTS_DIR}/"):
+            continue
+        text = plan.writes.get(rel)
+        if text is None:
+            try:
+                text = (out / rel).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        app = _application(text) if is_generated(text) else None
+        if app is not None:
+            applications.append(app)
+    files = {rel: text for rel, text in project_files(applications, repo).items()
+             if not (out / rel).exists() or _header_source(out / rel) is not None}
+    return plan_tree(out, files, [f"{PROJECTS_DIR}/*.yaml"], force=force)
+
+
+# What an AppProject needs of an Application, as shipcard's dumper writes it (plain scalars). Matching
+# instead of parsing 3,000 Applications keeps a no-op render of 1,000 services fast; a file this
+# does not match (quoted scalars, an edit) is parsed.
+_APPLICATION_FIELDS = re.compile(
+    r"^kind: Application\n(?:.*\n)*?spec:\n  project: ([a-z0-9-]+)\n  source:\n    repoURL: ([^\s'\"]\S*)\n"
+    r"(?:    .*\n)*  destination:\n    server: ([^\s'\"]\S*)\n    namespace: ([a-z0-9-]+)\n", re.MULTILINE)
+
+
+def _application(text: str) -> Obj | None:
+    """The Application in a generated file's text (its project, source repoURL and destination), if it is one."""
+    match = _APPLICATION_FIELDS.search(text)
+    if match:
+        project, repo_url, server, namespace = match.groups()
+        return {"kind": "Application", "spec": {"project": project, "source": {"repoURL": repo_url},
+                                                "destination": {"server": server, "namespace": namespace}}}
+    try:
+        app = load_plain(text)
+        spec = app["spec"]
+        fields = (spec["project"], spec["source"]["repoURL"], spec["destination"]["server"],
+                  spec["destination"]["namespace"])
+    except (YAMLError, KeyError, TypeError):
+        return None
+    if app.get("kind") != "Application" or not all(isinstance(f, str) for f in fields):
+        return None
+    return app
 
 
 # --------------------------------------------------------------------------- rendering services
@@ -181,8 +244,11 @@ class _Failure:
     message: str
     location: Location | None = None
     field_name: str = ""
+    card_errors: CardErrors | None = None  # every problem of a card (picklable)
 
     def error(self) -> ShipcardError:
+        if self.card_errors is not None:
+            return self.card_errors
         if self.location is not None:
             return InputError(self.location, self.field_name, self.message)
         return ShipcardError(self.message)
@@ -259,6 +325,8 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         plan = plan_tree(out, files, owned, force=options.force, previous=stale_candidates, sources=sources)
         if plan.conflicts:
             plan.drop(state.path)  # the old state stays: the next run renders this service again
+    except CardErrors as exc:
+        return _Failure(exc.message, card_errors=exc)
     except InputError as exc:
         return _Failure(exc.message, exc.location, exc.field)
     except ShipcardError as exc:
@@ -288,9 +356,9 @@ def _orphans(out: Path, services: list[ServiceResult], states: list[State]) -> l
     claimed = {rel for state in states for rel in state.files}
     claimed.update(rel for s in services for rel in s.plan.writes)
     by_card = {orphan.card: orphan for orphan in orphans}
-    for path in sorted(out.glob("argocd/*/*.yaml")):
+    for path in sorted(out.glob(APPLICATIONS_GLOB)):
         rel = path.relative_to(out).as_posix()
-        if rel in claimed or path.is_symlink() or not path.is_file():
+        if rel in claimed or rel.startswith(f"{PROJECTS_DIR}/") or path.is_symlink() or not path.is_file():
             continue
         source = _header_source(path)
         if source is None or source in sources:

@@ -148,6 +148,8 @@ def values_for(spec: ServiceSpec) -> Values:
         if spec.ingress.class_name:
             ingress["className"] = spec.ingress.class_name
         ingress["tls"] = spec.ingress.tls
+        if spec.ingress.group:
+            ingress["group"] = spec.ingress.group
         values["ingress"] = ingress
     if spec.jobs:
         values["jobs"] = [_job(job, spec) for job in spec.jobs]
