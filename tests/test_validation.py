@@ -9,7 +9,7 @@ import pytest
 
 from shipcard.errors import InputError
 from shipcard.patterns import DURATION
-from shipcard.validation import Problem, Schema, first_problem, raise_first
+from shipcard.validation import Problem, Schema, all_problems, first_problem, raise_first
 
 SCHEMA = {
     "type": "object",
@@ -75,3 +75,28 @@ def test_jsonschema_judges_what_the_compiled_check_refuses(monkeypatch: pytest.M
 
     monkeypatch.setattr(schema, "_fast", wrong)
     assert schema.passes({"name": "a"})  # the compiled check said no; jsonschema says yes
+
+
+def test_all_problems_in_document_order_and_no_secret_value() -> None:
+    found = all_problems(Schema(SCHEMA, label="test"), {"replicas": 0, "token": "S3CRET-value", "nmae": 1},
+                         lambda path: LINES.get(path, (9, 9)))
+    assert found == [Problem((), "missing required field 'name'"), Problem(("token",), "has an invalid format"),
+                     Problem(("replicas",), "must be at least 1"),
+                     Problem(("nmae",), "unknown field (did you mean 'name'?)")]
+
+
+CONDITIONAL = {"type": "object", "properties": {"group": {"type": "string", "pattern": "^[a-z]+$"},
+                                                "className": {"type": "string"}},
+               "if": {"required": ["group"]}, "then": {"required": ["className"],
+                                                       "properties": {"className": {"const": "alb"}}}}
+
+
+@pytest.mark.parametrize("instance,expected", [
+    ({"group": "Bad!", "className": "nginx"}, [Problem(("group",), "has an invalid format")]),  # not also className
+    ({"group": "Bad!"}, [Problem(("group",), "has an invalid format")]),
+    ({"group": "ok", "className": "nginx"}, [Problem(("className",), "must be 'alb'")]),
+    ({"group": "ok"}, [Problem((), "missing required field 'className'")]),
+])
+def test_what_a_condition_demands_is_left_out_beside_a_wrong_field(instance: dict, expected: list[Problem]) -> None:
+    lines = {(): (1, 1), ("group",): (2, 1), ("className",): (3, 1)}
+    assert all_problems(Schema(CONDITIONAL, label="test"), instance, lambda path: lines[path]) == expected

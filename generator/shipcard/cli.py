@@ -44,7 +44,8 @@ class ShipcardGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ShipcardError as exc:
-            click.echo(f"shipcard: {exc}", err=True)
+            for line in str(exc).splitlines():  # one line, or one per problem (a card's CardErrors)
+                click.echo(f"shipcard: {line}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("shipcard: interrupted", err=True)

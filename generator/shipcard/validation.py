@@ -181,12 +181,33 @@ def field_name(path: Iterable[str | int]) -> str:
     return text
 
 
+def all_problems(schema: Schema, instance: Any, position: Position) -> list[Problem]:
+    """Every problem of `instance`, in document order (the deepest first at one place); [] when valid.
+
+    What an `if`/`then` demands of a mapping is left out when another field of that mapping has a
+    problem: the condition may rest on the very field that is wrong (`group` set, so `className`
+    must be `alb`: a wrong `group` is the one problem).
+    """
+    if schema.passes(instance):
+        return []
+    plain: dict[Problem, None] = {}
+    conditional: dict[Problem, PathKey] = {}
+    for error in schema.validator.iter_errors(instance):
+        holder: PathKey = tuple(error.absolute_path)
+        holder = holder if error.validator == "required" else holder[:-1]
+        for problem in _explain(error, position):
+            if {"then", "else"} & set(map(str, error.absolute_schema_path)):
+                conditional.setdefault(problem, holder)
+            else:
+                plain[problem] = None
+    beside = {p.path[:len(holder)] for p in plain for holder in conditional.values()}
+    found = list(plain) + [p for p, holder in conditional.items() if holder not in beside and p not in plain]
+    return sorted(found, key=lambda p: (position(p.path), -len(p.path)))
+
+
 def first_problem(schema: Schema, instance: Any, position: Position) -> Problem | None:
     """The problem earliest in the document (the deepest one of a place), or None when `instance` is valid."""
-    if schema.passes(instance):
-        return None
-    found = [p for error in schema.validator.iter_errors(instance) for p in _explain(error, position)]
-    return min(found, key=lambda p: (position(p.path), -len(p.path))) if found else None
+    return next(iter(all_problems(schema, instance, position)), None)
 
 
 def raise_first(schema: Schema, instance: Any, filename: str, position: Position) -> None:

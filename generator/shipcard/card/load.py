@@ -1,11 +1,13 @@
 """Card loading: file → round-trip YAML → schema and semantic checks → merged environments → Card.
 
-Every problem becomes an InputError `file:line:col: field: message` (exit 2).
+Every problem is a line `file:line:col: field: message`; all of a card's problems (up to
+MAX_CARD_ERRORS) are one CardErrors, sorted by position (exit 2).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,13 +24,40 @@ from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
 from shipcard.settings import REPO_FILE, RepoSettings, settings_for_card
-from shipcard.validation import Schema, field_name, first_problem, schema_key
+from shipcard.validation import Schema, all_problems, field_name, schema_key
 from shipcard.yamlio.read import PathKey, read_text
 from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate, to_plain
 
 ENVIRONMENT_ONLY_FIELDS = ("cluster", "namespace")
 ATOMIC_FIELDS = {("health", "liveness"), ("health", "readiness"), ("health", "startup")}
 MAX_CARD_BYTES = 1024 * 1024
+MAX_CARD_ERRORS = 20
+
+
+class CardErrors(InputError):
+    """Every problem of one card, in the order of their position; the first is this InputError's own.
+
+    Printed as one `file:line:col: field: message` line each (at most MAX_CARD_ERRORS, then how many
+    more). Picklable, unlike InputError, so that a render worker can hand it back.
+    """
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.location.line, e.location.column))
+        first = self.errors[0]
+        super().__init__(first.location, first.field, first.message)
+
+    def __str__(self) -> str:
+        lines = [InputError.__str__(error) for error in self.errors[:MAX_CARD_ERRORS]]
+        if len(self.errors) > MAX_CARD_ERRORS:
+            lines.append(f"{self.location.file}: {len(self.errors) - MAX_CARD_ERRORS} more errors not shown")
+        return "\n".join(lines)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _card_errors, ([(e.location, e.field, e.message) for e in self.errors],)
+
+
+def _card_errors(parts: list[tuple[Location, str, str]]) -> CardErrors:
+    return CardErrors([InputError(*part) for part in parts])
 
 
 
@@ -92,29 +121,39 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     if not isinstance(raw, dict):
         raise InputError(Location(filename, 1, 1), "", "a card must be a YAML mapping")
     where = _Locator(doc, filename)
-    _check_format(raw, where)
+    _check_format(raw, where)  # a card of another format: nothing else of it is worth reporting
     for env_name in repo.unknown_environments(raw):
-        raise where.error(("environments", env_name), f"environment {env_name!r} is not declared in "
-                          f"{REPO_FILE} (declared: {', '.join(repo.environments)})")
+        where.report(("environments", env_name), f"environment {env_name!r} is not declared in "
+                     f"{REPO_FILE} (declared: {', '.join(repo.environments)})")
     raw = repo.card_defaults(raw)
     if pins:
         _apply_pins(raw, pins)
     _check_finite(raw, where, ())
-    _validate(card_schema(), raw, where)
+    # The semantic checks read what the schema vouched for: after schema errors, only those are reported
+    # (a semantic check of a field the schema refused would repeat its error in other words).
+    if not _validate(card_schema(), raw, where):
+        raise CardErrors(where.problems.errors)
     name = raw["name"]
     _check_service(raw, where, (), name)
-    gitops = _gitops(raw, where)
-    base = build_spec(name, raw, repo.kubernetes_version)
-    environments = []
+    _check_gitops_path(raw, where)
+    merged_of: dict[str, dict[str, Any]] = {}
     for env_name, overrides in raw["environments"].items():
         overrides = overrides or {}
         merged = merge(_service_fields(raw), {k: v for k, v in overrides.items() if k not in ENVIRONMENT_ONLY_FIELDS})
         env_where = _EnvironmentLocator(where, env_name, overrides)
-        _validate(_service_schema(), merged, env_where)
-        _check_service(merged, env_where, (), name)
+        if _validate(_service_schema(), merged, env_where):
+            _check_service(merged, env_where, (), name)
         if len(f"{name}-{env_name}") > 63:
-            raise where.error(("environments", env_name),
-                              f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
+            where.report(("environments", env_name),
+                         f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
+        merged_of[env_name] = merged
+    if where.problems.errors:
+        raise CardErrors(where.problems.errors)
+    gitops = _gitops(raw, repo.pod_security)
+    base = build_spec(name, raw, repo.kubernetes_version)
+    environments = []
+    for env_name, merged in merged_of.items():
+        overrides = raw["environments"][env_name] or {}
         environments.append(Environment(
             name=env_name,
             spec=build_spec(name, merged, repo.kubernetes_version),
@@ -140,7 +179,7 @@ def _check_format(raw: dict[str, Any], where: _Locator) -> None:
 def _check_finite(node: Any, where: _Locator, path: PathKey) -> None:
     """`.nan` and `.inf` pass numeric bounds (NaN compares false with everything): refuse them outright."""
     if isinstance(node, float) and not math.isfinite(node):
-        raise where.error(path, f"{node} is not a finite number")
+        where.report(path, f"{node} is not a finite number")
     if isinstance(node, dict):
         for key, value in node.items():
             _check_finite(value, where, path + (key,))
@@ -205,21 +244,47 @@ def _named_list(value: Any) -> bool:
 
 
 class _Locator:
-    """Turns a path inside the card into `file:line:col: field:`."""
+    """Turns a path inside the card into `file:line:col: field:`, and collects the card's problems.
 
-    def __init__(self, doc: Any, filename: str) -> None:
+    A problem at a place already reported (base fields, checked again in each environment) is
+    not repeated, nor the same message about the same path.
+    """
+
+    def __init__(self, doc: Any, filename: str, problems: _Problems | None = None) -> None:
         self.doc = doc
         self.filename = filename
+        self.problems = problems or _Problems()
 
     def error(self, path: PathKey, message: str) -> InputError:
         return InputError(Location(self.filename, *locate(self.doc, path)), field_name(path), message)
+
+    def report(self, path: PathKey, message: str) -> None:
+        if (path, message) in self.problems.said:
+            return  # a base field's problem, found again in a merged environment
+        self.problems.said.add((path, message))
+        self.add(self.error(path, message))
+
+    def add(self, error: InputError) -> None:
+        place = (error.location.line, error.location.column, error.field)
+        if place not in self.problems.places:
+            self.problems.places.add(place)
+            self.problems.errors.append(error)
+
+
+@dataclass
+class _Problems:
+    """What one card's locators found: its errors, their places and (path, message)."""
+
+    errors: list[InputError] = field(default_factory=list)
+    places: set[tuple[int, int, str]] = field(default_factory=set)
+    said: set[tuple[PathKey, str]] = field(default_factory=set)
 
 
 class _EnvironmentLocator(_Locator):
     """Errors in a merged environment point at the override when it wrote the field, else at the base."""
 
     def __init__(self, parent: _Locator, env_name: str, overrides: dict[str, Any]) -> None:
-        super().__init__(parent.doc, parent.filename)
+        super().__init__(parent.doc, parent.filename, parent.problems)
         self.env_name = env_name
         self.overrides = overrides
 
@@ -233,10 +298,12 @@ class _EnvironmentLocator(_Locator):
                           f"{message} (in environment {self.env_name})")
 
 
-def _validate(schema: Schema, instance: Any, where: _Locator) -> None:
-    problem = first_problem(schema, instance, lambda path: locate(where.doc, path))
-    if problem is not None:
-        raise where.error(problem.path, problem.message)
+def _validate(schema: Schema, instance: Any, where: _Locator) -> bool:
+    """Report every problem of `instance`; True when it has none."""
+    found = all_problems(schema, instance, lambda path: locate(where.doc, path))
+    for problem in found:
+        where.report(problem.path, problem.message)
+    return not found
 
 
 # --------------------------------------------------------------------------- semantic checks
@@ -244,46 +311,61 @@ def _validate(schema: Schema, instance: Any, where: _Locator) -> None:
 
 def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:
     """Rules the schema cannot say: exclusive fields, cross-references, Kubernetes name limits."""
+    _check_image(fields["image"], where, prefix + ("image",))
+    _check_ports(fields, where, prefix)
+    if fields.get("ingress") and not (fields.get("ports") or "port" in fields):
+        where.report(prefix + ("ingress",), "an ingress needs a port to send traffic to (add port or ports)")
+    _check_autoscaling(fields, where, prefix)
+    _check_secrets(fields, where, prefix)
+    _check_jobs(fields, where, prefix, name)
+
+
+def _check_autoscaling(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
+    autoscaling = fields.get("autoscaling")
+    if autoscaling and autoscaling.get("min", 2) > autoscaling["max"]:
+        where.report(prefix + ("autoscaling", "min"), "min is larger than max")
+
+
+def _check_jobs(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:
+    jobs = fields.get("jobs") or []
+    for index, duplicate in _duplicates([j["name"] for j in jobs]):
+        where.report(prefix + ("jobs", index, "name"), f"job name {duplicate!r} is used twice")
+    for index, job in enumerate(jobs):
+        _check_job(job, where, prefix + ("jobs", index), name)
+
+
+def _check_image(image: Any, where: _Locator, path: PathKey) -> None:
     try:
-        parse_reference(str(fields["image"]))
+        parse_reference(str(image))
     except ReferenceError as exc:
-        raise where.error(prefix + ("image",), str(exc)) from None
+        where.report(path, str(exc))
+
+
+def _check_ports(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
     if "port" in fields and "ports" in fields:
-        raise where.error(prefix + ("ports",), "use either port or ports, not both")
+        where.report(prefix + ("ports",), "use either port or ports, not both")
     ports = fields.get("ports") or ([{"name": "http", "port": fields["port"]}] if "port" in fields else [])
     port_names = [p["name"] for p in ports]
     for index, duplicate in _duplicates(port_names):
-        raise where.error(prefix + ("ports", index, "name"), f"port name {duplicate!r} is used twice")
+        where.report(prefix + ("ports", index, "name"), f"port name {duplicate!r} is used twice")
     for index, duplicate in _duplicates([p["port"] for p in ports]):
-        raise where.error(prefix + ("ports", index, "port"), f"port {duplicate} is declared twice")
+        where.report(prefix + ("ports", index, "port"), f"port {duplicate} is declared twice")
     for probe_name, probe in (fields.get("health") or {}).items():
-        _check_probe(probe, port_names, [p["port"] for p in ports], where, prefix + ("health", probe_name))
-    if fields.get("ingress") and not ports:
-        raise where.error(prefix + ("ingress",), "an ingress needs a port to send traffic to (add port or ports)")
-    autoscaling = fields.get("autoscaling")
-    if autoscaling and autoscaling.get("min", 2) > autoscaling["max"]:
-        raise where.error(prefix + ("autoscaling", "min"), "min is larger than max")
-    _check_secrets(fields, where, prefix)
-    jobs = fields.get("jobs") or []
-    for index, duplicate in _duplicates([j["name"] for j in jobs]):
-        raise where.error(prefix + ("jobs", index, "name"), f"job name {duplicate!r} is used twice")
-    for index, job in enumerate(jobs):
-        _check_job(job, where, prefix + ("jobs", index), name)
+        _check_probe(probe, port_names, [p["port"] for p in ports], where,
+                      prefix + ("health", probe_name))
 
 
 def _check_probe(probe: Any, port_names: list[str], port_numbers: list[int], where: _Locator, path: PathKey) -> None:
     if isinstance(probe, str):
         if not port_names:
-            raise where.error(path, "an HTTP path probe needs a port (add port or ports, or use {exec: [...]})")
+            where.report(path, "an HTTP path probe needs a port (add port or ports, or use {exec: [...]})")
         return
     for kind in ("http", "tcp", "grpc"):
         target = probe.get(kind)
-        if target is None:
-            continue
         if isinstance(target, str) and target not in port_names:
-            raise where.error(path + (kind,), f"no port named {target!r} (ports: {', '.join(port_names) or 'none'})")
-        if isinstance(target, int) and target not in port_numbers:
-            raise where.error(path + (kind,), f"port {target} is not one of the declared ports")
+            where.report(path + (kind,), f"no port named {target!r} (ports: {', '.join(port_names) or 'none'})")
+        elif isinstance(target, int) and target not in port_numbers:
+            where.report(path + (kind,), f"port {target} is not one of the declared ports")
 
 
 def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
@@ -292,17 +374,16 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> 
         return
     provider = secrets.get("provider", "none")
     if provider == "none" and secrets.get("env"):
-        raise where.error(prefix + ("secrets", "provider"), "secrets.env needs a provider other than none")
+        where.report(prefix + ("secrets", "provider"), "secrets.env needs a provider other than none")
     if provider != "none" and not secrets.get("store"):
-        raise where.error(prefix + ("secrets",), "missing required field 'store' (the ClusterSecretStore name)")
+        where.report(prefix + ("secrets",), "missing required field 'store' (the ClusterSecretStore name)")
     literal = set(fields.get("env") or {})
     for variable, remote in (secrets.get("env") or {}).items():
         if variable in literal:
-            raise where.error(prefix + ("secrets", "env", variable),
-                              f"{variable} is set both in env and in secrets.env")
+            where.report(prefix + ("secrets", "env", variable), f"{variable} is set both in env and in secrets.env")
         key, _, prop = str(remote).partition("#")
         if not key or ("#" in str(remote) and not prop):
-            raise where.error(prefix + ("secrets", "env", variable), f"{remote!r} is not remote-key[#property]")
+            where.report(prefix + ("secrets", "env", variable), f"{remote!r} is not remote-key[#property]")
 
 
 def _check_job(job: dict[str, Any], where: _Locator, path: PathKey, service: str) -> None:
@@ -310,46 +391,51 @@ def _check_job(job: dict[str, Any], where: _Locator, path: PathKey, service: str
     if len(kinds) != 1:
         message = ("a job needs one of schedule, hook: pre-sync or manual: true" if not kinds
                    else f"a job takes only one of schedule, hook and manual, not {' and '.join(kinds)}")
-        raise where.error(path + (kinds[1] if len(kinds) > 1 else "name",), message)
+        where.report(path + (kinds[1] if len(kinds) > 1 else "name",), message)
     if job.get("script") and (job.get("command") or job.get("args")):
-        raise where.error(path + ("script",), "a job takes either script or command/args, not both")
+        where.report(path + ("script",), "a job takes either script or command/args, not both")
     if job.get("timeZone") and not job.get("schedule"):
-        raise where.error(path + ("timeZone",), "timeZone only applies to a job with a schedule")
+        where.report(path + ("timeZone",), "timeZone only applies to a job with a schedule")
     full = f"{service}-{job['name']}"
     if len(full) > MAX_CRONJOB_NAME:
-        raise where.error(path + ("name",), f"'{full}' is {len(full)} characters; a CronJob name may have at most "
-                          f"{MAX_CRONJOB_NAME}: shorten the service or job name")
+        where.report(path + ("name",), f"'{full}' is {len(full)} characters; a CronJob name may have at most "
+                     f"{MAX_CRONJOB_NAME}: shorten the service or job name")
     if job.get("image"):
-        try:
-            parse_reference(str(job["image"]))
-        except ReferenceError as exc:
-            raise where.error(path + ("image",), str(exc)) from None
+        _check_image(job["image"], where, path + ("image",))
 
 
 def _duplicates(values: list[Any]) -> list[tuple[int, Any]]:
+    """(index, value) of every value seen before."""
     seen: set[Any] = set()
     found = []
     for index, value in enumerate(values):
         if value in seen:
             found.append((index, value))
         seen.add(value)
-    return found[:1]
+    return found
 
 
 # Directories of the repository that hold something else than one service's tree.
 SHIPCARD_DIRECTORIES = ("services", "argocd", "charts")
 
 
-def _gitops(raw: dict[str, Any], where: _Locator) -> GitOps:
-    g = raw["gitops"]
-    path = g.get("path", f"apps/{raw['name']}")
+def _check_gitops_path(raw: dict[str, Any], where: _Locator) -> None:
+    if "path" not in raw["gitops"]:
+        return  # apps/<name>, and the schema holds the name to a DNS label
+    path = raw["gitops"]["path"]
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
-        raise where.error(("gitops", "path"), f"{path!r} must be a relative path inside the repository, without '..'")
-    if not pure.parts or any(part.startswith(".") for part in pure.parts) or pure.parts[0] in SHIPCARD_DIRECTORIES:
-        raise where.error(("gitops", "path"), f"{path!r} must name a directory of its own: not the repository root, "
-                          f"not hidden, not under {', '.join(d + '/' for d in SHIPCARD_DIRECTORIES)}")
+        where.report(("gitops", "path"), f"{path!r} must be a relative path inside the repository, without '..'")
+    elif not pure.parts or any(part.startswith(".") for part in pure.parts) or pure.parts[0] in SHIPCARD_DIRECTORIES:
+        where.report(("gitops", "path"), f"{path!r} must name a directory of its own: not the repository root, "
+                     f"not hidden, not under {', '.join(d + '/' for d in SHIPCARD_DIRECTORIES)}")
+
+
+def _gitops(raw: dict[str, Any], pod_security: str) -> GitOps:
+    """The card's gitops section, checked already (`_check_gitops_path`)."""
+    g = raw["gitops"]
+    pure = PurePosixPath(g.get("path", f"apps/{raw['name']}"))
     fmt = g.get("format", "kustomize")
     return GitOps(format=fmt, repo_url=g["repoURL"], target_revision=g.get("targetRevision", "HEAD"),
                   path=str(pure), project=g.get("project", "default"), auto_sync=g.get("autoSync", True),
-                  prune=g.get("prune", True), self_heal=g.get("selfHeal", True))
+                  prune=g.get("prune", True), self_heal=g.get("selfHeal", True), pod_security=pod_security)

@@ -14,7 +14,7 @@ from typing import Any
 
 import fastjsonschema
 
-from shipcard.card.load import MAX_CARD_BYTES, load_card_text
+from shipcard.card.load import MAX_CARD_BYTES, MAX_CARD_ERRORS, CardErrors, load_card_text
 from shipcard.card.model import Card
 from shipcard.check.inputs.paths import CARD_SUFFIX, display
 from shipcard.check.model import Finding
@@ -33,11 +33,11 @@ SECRET_LITERAL_RULE = "secret-literal-in-env"
 
 @dataclass
 class _Read:
-    """One card as this run read it: its text, and the card or the finding it loads as."""
+    """One card as this run read it: its text, and the card or the findings it loads as."""
 
     text: str | None
     card: Card | None
-    problem: Finding | None
+    problems: list[Finding]
 
 
 @dataclass
@@ -65,8 +65,8 @@ class Cards:
     def check(self, path: Path, text: str) -> list[Finding]:
         """The findings of the card itself; its tree is compared later, by `drift_findings`."""
         read = self._load(path, text)
-        if read.problem is not None:
-            return [read.problem]
+        if read.problems:
+            return read.problems
         self._checked.append(path)
         assert read.card is not None
         return _secret_literals(path, read.card, text)
@@ -131,14 +131,19 @@ def _read_card(path: Path, text: str | None) -> _Read:
                              f"{MAX_CARD_BYTES} allowed")
         source = card_source(path, path.parent.parent) if path.parent.name == "services" else path.name
         card = load_card_text(text, str(path), source, None, settings_for_card(path))
-    except InputError as exc:
-        where = exc.location
-        message = f"{exc.field}: {exc.message}" if exc.field else exc.message
-        return _Read(text, None, Finding("card-invalid", "error", message,
-                                         display(where.file) if where.file else shown, where.line, where.column))
+    except InputError as exc:  # a CardErrors: every problem, each a finding
+        errors = exc.errors[:MAX_CARD_ERRORS] if isinstance(exc, CardErrors) else [exc]
+        return _Read(text, None, [_card_invalid(error, shown) for error in errors])
     except ShipcardError as exc:
-        return _Read(text, None, Finding("card-invalid", "error", str(exc), shown))
-    return _Read(text, card, None)
+        return _Read(text, None, [Finding("card-invalid", "error", str(exc), shown)])
+    return _Read(text, card, [])
+
+
+def _card_invalid(error: InputError, shown: str) -> Finding:
+    where = error.location
+    message = f"{error.field}: {error.message}" if error.field else error.message
+    return Finding("card-invalid", "error", message, display(where.file) if where.file else shown, where.line,
+                   where.column)
 
 
 def _drift_lines(out: Path, card: Path, lines: list[str]) -> list[Finding]:
