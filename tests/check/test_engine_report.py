@@ -71,6 +71,11 @@ def check_sarif_structure(document: dict) -> None:
             assert physical["artifactLocation"]["uri"]
             if "region" in physical:
                 assert physical["region"]["startLine"] >= 1 and physical["region"]["startColumn"] >= 1
+        related = item.get("relatedLocations", [])
+        assert len({r["id"] for r in related}) == len(related) and all(isinstance(r["id"], int) for r in related)
+        for location in related:  # GitHub links those the message embeds as [text](id)
+            assert f"]({location['id']})" in item["message"]["text"] and location["message"]["text"]
+            assert location["physicalLocation"]["artifactLocation"]["uri"]
         for suppression in item.get("suppressions", []):
             assert suppression["kind"] in ("inSource", "external") and suppression["justification"]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file://")

@@ -49,7 +49,8 @@ def test_new_keeps_set_values_literal_and_never_runs_them(tmp_path: Path, key: s
                      }.get(key, raw.get(key))
             assert value == payload
         else:  # or refused by the card's own rules, with nothing written
-            assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+            assert result.exit_code == 2  # one located line per problem (health_path sets two probes)
+            assert all(line.startswith(f"shipcard: {card}:") for line in result.stderr.splitlines()), result.stderr
             assert "KEY one of" not in result.stderr
             assert not card.exists()
 
