@@ -158,6 +158,8 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
         plan.merge(service.plan)
     if any(s.format == "helmfile" for s in ordered):
         plan.merge(plan_tree(out, chart_files(), [f"{CHART_DIR}/**/*"], force=options.force))
+    elif options.prune and options.whole_repository:  # no card uses the vendored chart any more
+        plan.merge(plan_tree(out, {}, [f"{CHART_DIR}/**/*"], force=options.force))
     orphans = _orphans(out, ordered, states) if options.whole_repository else []
     if options.prune:
         for orphan in orphans:

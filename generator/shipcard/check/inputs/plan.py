@@ -16,7 +16,9 @@ is deployed), not on its own, and files belonging to a Kustomize tree (resources
 generator inputs, or anything in or below a kustomization's directory) are never checked as raw
 manifests. Naming a base explicitly on the command line renders it too. Charts work the
 same way: rendered once per release that uses them (an Argo CD Application or a helmfile
-release), or standalone when nothing in the input uses them.
+release), or standalone when nothing in the input uses them; shipcard's vendored chart
+(`charts/service/`, its `Chart.yaml` generated) that no release uses is skipped instead: without
+a card's values it does not render, and nothing deploys it (`render --prune` deletes it).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ from shipcard.check.inputs.paths import (
 )
 from shipcard.check.inputs.sources import add_argocd_sources, helmfile_releases
 from shipcard.check.inputs.targets import Plan, Target, add_chart, add_kustomize
-from shipcard.errors import ShipcardError
+from shipcard.errors import InputError, ShipcardError
+from shipcard.writers.tree import is_generated
+from shipcard.yamlio.read import read_text
 
 
 def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
@@ -144,6 +148,16 @@ def _place_found_charts(plan: Plan) -> None:
     for chart, values, reason in plan.found_charts:
         if chart in used:
             plan.notes.append(f"{display(chart)}: Helm chart, checked through the releases that use it")
+        elif _vendored(chart):
+            plan.skip(chart, "shipcard's vendored chart, used by no helmfile release or Application")
         else:
             add_chart(plan, chart, values, reason)
     plan.found_charts.clear()
+
+
+def _vendored(chart: Path) -> bool:
+    """Whether `chart` is the chart `shipcard render` vendors (its Chart.yaml carries shipcard's header)."""
+    try:
+        return is_generated(read_text(chart / "Chart.yaml"))
+    except InputError:
+        return False

@@ -195,7 +195,8 @@ class Deployment:
     where: tuple[str | int, ...]  # path of the destination inside the Application
 
 
-def _cluster(destination: dict[str, Any]) -> str | None:
+def cluster_of(destination: dict[str, Any]) -> str | None:
+    """An Argo CD destination's cluster: its server URL (normalised) or its name; None when it has neither."""
     server, name = destination.get("server"), destination.get("name")
     if isinstance(server, str) and server.strip():
         url = server.strip().rstrip("/").lower()
@@ -235,7 +236,7 @@ def _deployments(context: Context) -> dict[tuple[str, str, str], list[Deployment
         if not isinstance(path, str) or "chart" in source or "{{" in path:
             return
         cluster = "every cluster the generator selects" if every_cluster else \
-            _cluster({k: _fill(v, params or {}) for k, v in destination.items()})
+            cluster_of({k: _fill(v, params or {}) for k, v in destination.items()})
         if cluster is None or "{{" in cluster:
             return
         key = (normalise_repo_url(str(_fill(source.get("repoURL", ""), params or {}))),

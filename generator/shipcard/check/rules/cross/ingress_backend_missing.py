@@ -1,7 +1,11 @@
 '''An Ingress routes to a Service, or a Service port, that does not exist.
 
 Checked against the Services among the checked manifests in the Ingress's namespace:
-the Service must exist and have the port (by name or number).
+the Service must exist and have the port (by name or number). A backend whose port is
+`use-annotation` (name, or `servicePort` in the beta APIs) names an action of the
+[AWS Load Balancer Controller](https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/#actions)
+instead (a redirect, a fixed response, weighted forwarding): it is valid when the Ingress has the
+annotation `alb.ingress.kubernetes.io/actions.<name>`.
 
 ```yaml pass
 apiVersion: v1
@@ -65,6 +69,50 @@ spec:
                 name: web
                 port: {number: 8080}
 ```
+
+```yaml pass
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations:
+    alb.ingress.kubernetes.io/actions.to-shop: >-
+      {"type":"redirect","redirectConfig":{"host":"shop.example.com","statusCode":"HTTP_301"}}
+spec:
+  ingressClassName: alb
+  rules:
+    - host: www.shop.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: to-shop
+                port: {name: use-annotation}
+```
+
+```yaml fail
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations:
+    alb.ingress.kubernetes.io/actions.to-store: >-
+      {"type":"redirect","redirectConfig":{"host":"shop.example.com","statusCode":"HTTP_301"}}
+spec:
+  ingressClassName: alb
+  rules:
+    - host: www.shop.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: to-shop
+                port: {name: use-annotation}
+```
 '''
 
 from __future__ import annotations
@@ -94,7 +142,15 @@ def _backends(spec: dict[str, Any]) -> Iterable[tuple[tuple[str | int, ...], dic
                 yield ("spec", "rules", r, "http", "paths", p, "backend"), path["backend"]
 
 
-def _problem(service: Prepared | None, name: str, port: Any) -> tuple[str, str] | None:
+ALB_ACTION_PORT = "use-annotation"
+ALB_ACTION_ANNOTATION = "alb.ingress.kubernetes.io/actions."
+
+
+def _problem(service: Prepared | None, name: str, port: Any, annotations: dict[str, Any]) -> tuple[str, str] | None:
+    if port == ALB_ACTION_PORT:  # an AWS Load Balancer Controller action, not a Service
+        if ALB_ACTION_ANNOTATION + name in annotations:
+            return None
+        return "name", f'no annotation {ALB_ACTION_ANNOTATION}{name} defines the action "{name}"'
     if service is None:
         return "name", f'Service "{name}" does not exist'
     ports = [p for p in as_list(as_dict(service.obj.data.get("spec")).get("ports")) if isinstance(p, dict)]
@@ -123,7 +179,7 @@ def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[
                 continue  # a resource backend
             if not isinstance(name, str):
                 continue
-            problem = _problem(context.find("Service", ing.namespace, name), name, port)
+            problem = _problem(context.find("Service", ing.namespace, name), name, port, ing.obj.annotations)
             if problem:
                 where, text = problem
                 yield finding(ing.obj, name_path if where == "name" else port_path, f"{ing.obj.ref}: {text}")

@@ -1,0 +1,167 @@
+"""Issue 14, item 12: duplicates keyed by destination cluster, ALB actions as backends, the unused vendored chart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipcard.check.inputs.paths import display
+from shipcard.check.inputs.plan import plan_inputs
+from shipcard.check.model import K8sObject
+from shipcard.check.rules.cross import duplicate_object, ingress_backend_missing
+from shipcard.writers.chart import CHART_DIR, chart_files
+from tests.conftest import example_cards, run_cli
+from tests.lifecycle.helpers import init_repository
+
+RELEASE = "helm template notifier charts/service --namespace notifier"
+KUSTOMIZE = "kubectl kustomize apps/web/overlays/prod"
+
+
+def _application(name: str, server: str, source: dict[str, Any], namespace: str = "notifier") -> K8sObject:
+    data = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": name, "namespace": "argocd"},
+            "spec": {"project": "default", "source": {"repoURL": "https://github.com/example/gitops.git", **source},
+                     "destination": {"server": server, "namespace": namespace}}}
+    return K8sObject(data, f"argocd/{name}.yaml")
+
+
+def _chart_app(name: str, server: str) -> K8sObject:
+    return _application(name, server, {"path": "charts/service", "helm": {"releaseName": "notifier"}})
+
+
+def _config_map(origin: str, file: str = "charts/service/templates/configmap-env.yaml") -> K8sObject:
+    data = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "notifier-env", "namespace": "notifier"}}
+    return K8sObject(data, file, origin=origin)
+
+
+def _duplicates(objects: list[K8sObject]) -> list[str]:
+    return [f.message for f in duplicate_object.check(objects)]
+
+
+def test_one_release_deployed_to_two_clusters_is_not_a_duplicate() -> None:
+    objects = [_chart_app("notifier-staging", "https://staging.k8s.example.com"),
+               _chart_app("notifier-prod", "https://prod.k8s.example.com/"),
+               _config_map(RELEASE), _config_map(RELEASE)]
+    assert _duplicates(objects) == []
+
+
+def test_one_release_deployed_twice_to_one_cluster_is_a_duplicate() -> None:
+    objects = [_chart_app("notifier-staging", "https://prod.k8s.example.com"),
+               _chart_app("notifier-prod", "https://PROD.k8s.example.com/"),
+               _config_map(RELEASE), _config_map(RELEASE)]
+    assert _duplicates(objects) == [
+        "ConfigMap/notifier/notifier-env is already defined at charts/service/templates/configmap-env.yaml"]
+
+
+def test_a_copy_beyond_one_per_cluster_is_a_duplicate() -> None:
+    objects = [_chart_app("notifier-staging", "https://staging.k8s.example.com"),
+               _chart_app("notifier-prod", "https://prod.k8s.example.com"),
+               *[_config_map(RELEASE) for _ in range(3)]]
+    assert len(_duplicates(objects)) == 1
+
+
+def test_a_render_no_application_deploys_keeps_one_destination() -> None:
+    other_release = _application("notifier-prod", "https://prod.k8s.example.com",
+                                 {"path": "charts/service", "helm": {"releaseName": "mailer"}})
+    other_namespace = _application("notifier-staging", "https://staging.k8s.example.com",
+                                   {"path": "charts/service", "helm": {"releaseName": "notifier"}}, "notifier-staging")
+    objects = [other_release, other_namespace, _config_map(RELEASE), _config_map(RELEASE)]
+    assert _duplicates(objects) == [
+        "ConfigMap/notifier/notifier-env is already defined at charts/service/templates/configmap-env.yaml"]
+
+
+def test_an_overlay_deployed_to_two_clusters_is_not_a_duplicate() -> None:
+    overlay = {"path": "apps/web/overlays/prod"}
+    objects = [_application("web-tokyo", "https://tokyo.k8s.example.com", overlay),
+               _application("web-osaka", "https://osaka.k8s.example.com", overlay),
+               _config_map(KUSTOMIZE, "apps/web/base/configmap.yaml"),
+               _config_map(KUSTOMIZE, "apps/web/base/configmap.yaml")]
+    assert _duplicates(objects) == []
+    assert len(_duplicates(objects[1:])) == 1
+
+
+def _alb_ingress(annotation: str, port: dict[str, Any]) -> K8sObject:
+    data = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "web", "annotations": {annotation: '{"type":"fixed-response"}'}},
+            "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": "maintenance", "port": port}}}]}}]}}
+    return K8sObject(data, "ingress.yaml")
+
+
+def test_an_alb_action_backend_needs_its_annotation() -> None:
+    use = {"name": "use-annotation"}
+    assert list(ingress_backend_missing.check([_alb_ingress("alb.ingress.kubernetes.io/actions.maintenance", use)])) \
+        == []
+    missing = list(ingress_backend_missing.check([_alb_ingress("alb.ingress.kubernetes.io/actions.other", use)]))
+    assert [(f.message, f.path) for f in missing] == [
+        ('Ingress/web/web: no annotation alb.ingress.kubernetes.io/actions.maintenance defines the action '
+         '"maintenance"', ("spec", "rules", 0, "http", "paths", 0, "backend", "service", "name"))]
+    numbered = list(ingress_backend_missing.check([_alb_ingress("alb.ingress.kubernetes.io/actions.maintenance",
+                                                                {"number": 80})]))
+    assert [f.message for f in numbered] == ['Ingress/web/web: Service "maintenance" does not exist']
+
+
+def _write_chart(directory: Path) -> None:
+    for rel, text in chart_files().items():
+        (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+        (directory / rel).write_text(text)
+
+
+def test_the_unused_vendored_chart_is_skipped_not_rendered(tmp_path: Path) -> None:
+    _write_chart(tmp_path)
+    plan = plan_inputs([str(tmp_path)])
+    chart = tmp_path / CHART_DIR
+    assert [t for t in plan.targets if t.kind == "helm"] == []
+    assert (display(chart),
+            "shipcard's vendored chart, used by no helmfile release or Application") in plan.skipped
+
+
+def test_a_chart_of_the_user_no_release_uses_is_still_rendered(tmp_path: Path) -> None:
+    _write_chart(tmp_path)
+    chart_yaml = tmp_path / CHART_DIR / "Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text().split("\n", 2)[2])  # without shipcard's header: the user's
+    plan = plan_inputs([str(tmp_path)])
+    assert [(t.kind, t.path) for t in plan.targets if t.kind == "helm"] == [("helm", (tmp_path / CHART_DIR))]
+
+
+def test_render_prune_deletes_the_chart_no_card_uses_any_more(tmp_path: Path) -> None:
+    repo = init_repository(tmp_path / "gitops", "--no-git")
+    cards = {card.name: card for card in example_cards()}
+    for name in ("notifier.service.yaml", "web-frontend.service.yaml"):
+        shutil.copy(cards[name], repo / "services" / name)
+    assert run_cli("render", cwd=repo).exit_code == 0
+    (repo / "services/notifier.service.yaml").unlink()
+    assert run_cli("render", cwd=repo).exit_code == 0
+    assert (repo / CHART_DIR / "Chart.yaml").is_file()  # kept until pruned
+    mine = repo / CHART_DIR / "NOTES.md"
+    mine.write_text("keep me\n")
+    result = run_cli("render", "--prune", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(repo).as_posix() for p in (repo / "charts").rglob("*") if p.is_file()) \
+        == [f"{CHART_DIR}/NOTES.md"]
+    assert run_cli("render", "--check", cwd=repo).exit_code == 0
+
+
+@pytest.mark.helm
+def test_two_helmfile_environments_in_one_namespace_of_two_clusters_are_not_duplicates(tmp_path: Path) -> None:
+    repo = init_repository(tmp_path / "gitops", "--no-git")
+    card = {card.name: card for card in example_cards()}["notifier.service.yaml"].read_text()
+    card = card.replace("    cluster: https://prod.k8s.example.com\n", "", 1)
+    for env in ("staging", "prod"):
+        card = card.replace(f"\n  {env}:\n", f"\n  {env}:\n    cluster: https://{env}.k8s.example.com\n"
+                                              "    namespace: notifier\n", 1)
+    (repo / "services/notifier.service.yaml").write_text(card)
+    assert run_cli("render", cwd=repo).exit_code == 0
+    whole = run_cli("check", "--format", "json", ".", cwd=repo)
+    assert [f["rule"] for f in json.loads(whole.stdout)["findings"] if f["rule"] == "duplicate-object"] == []
+    releases_only = run_cli("check", "--format", "json", "apps", "charts", cwd=repo)  # no Application: one cluster
+    assert releases_only.exit_code == 1
+    assert sorted(f["object"] for f in json.loads(releases_only.stdout)["findings"]
+                  if f["rule"] == "duplicate-object") == [
+        "ConfigMap/notifier/notifier-env", "Deployment/notifier/notifier", "ExternalSecret/notifier/notifier",
+        "NetworkPolicy/notifier/notifier-allow-ports", "NetworkPolicy/notifier/notifier-default-deny",
+        "Service/notifier/notifier", "ServiceAccount/notifier/notifier"]
