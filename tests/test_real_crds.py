@@ -2,7 +2,7 @@
 
 `../shared/crds/` holds the CustomResourceDefinitions as their projects publish them (test data,
 never copied into the package). Each served version's `openAPIV3Schema` is turned into JSON Schema
-by `structural_schema` below, as strict as the API server: a structural schema prunes (or, with
+by `shipcard.check.schema.structural_to_json_schema` (what `--crd-dir` uses), as strict as the API server: a structural schema prunes (or, with
 strict field validation, rejects) unknown fields, so an object schema with `properties` and neither
 `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` gets `additionalProperties: false`.
 CEL rules (`x-kubernetes-validations`) and `format` are not evaluated.
@@ -29,7 +29,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from shipcard.check.schema import SchemaValidator
+from shipcard.check.schema import SchemaValidator, structural_to_json_schema
 from shipcard.yamlio.read import load_plain_all
 from tests.conftest import ROOT, example_cards, run_cli
 from tests.test_crd_schemas import (
@@ -50,10 +50,6 @@ pytestmark = pytest.mark.skipif(not CRD_FILES, reason="../shared/crds/ is not ch
 
 # --------------------------------------------------------------------------- the real CRDs as JSON Schema
 
-_VALUE_KEYWORDS = ("required", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                   "maxLength", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
-                   "multipleOf", "pattern")
-
 # What the API server checks in every object's metadata (ObjectMeta), whatever the CRD says.
 _OBJECT_META = {
     "type": "object",
@@ -65,40 +61,6 @@ _OBJECT_META = {
     },
     "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}],
 }
-
-
-def structural_schema(node: dict[str, Any], *, strict: bool = True) -> dict[str, Any]:
-    """One node of an openAPIV3Schema as draft 2020-12 JSON Schema (pruning made an error)."""
-    out = {key: node[key] for key in _VALUE_KEYWORDS if key in node}
-    int_or_string = bool(node.get("x-kubernetes-int-or-string"))
-    if int_or_string:
-        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
-    elif "type" in node:
-        out["type"] = node["type"]
-    if "properties" in node:
-        out["properties"] = {name: structural_schema(sub, strict=strict) for name, sub in node["properties"].items()}
-    if "items" in node:
-        out["items"] = structural_schema(node["items"], strict=strict)
-    additional = node.get("additionalProperties")
-    if isinstance(additional, dict):
-        out["additionalProperties"] = structural_schema(additional, strict=strict)
-    elif isinstance(additional, bool):
-        out["additionalProperties"] = additional
-    elif strict and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
-        out["additionalProperties"] = False
-    for combinator in ("allOf", "anyOf", "oneOf"):
-        if combinator in node and not (combinator == "anyOf" and int_or_string):
-            out[combinator] = [structural_schema(sub, strict=False) for sub in node[combinator]]
-    if "not" in node:
-        out["not"] = structural_schema(node["not"], strict=False)
-    if node.get("nullable"):
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-        if int_or_string:
-            out["anyOf"] = [*out["anyOf"], {"type": "null"}]
-    return out
 
 
 @cache
@@ -121,7 +83,7 @@ def real_crds() -> dict[tuple[str, str], dict[str, Any] | None]:
         if openapi is None:
             found[key] = None
             continue
-        schema = structural_schema(openapi)
+        schema = structural_to_json_schema(openapi)
         schema["properties"]["metadata"] = _OBJECT_META
         schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind", "metadata"})
         schema["properties"]["apiVersion"] = {"const": key[0]}
@@ -154,7 +116,7 @@ def test_every_crd_file_was_read_and_eso_serves_only_v1():
 
 
 def test_the_converter_makes_pruned_fields_errors_and_keeps_preserved_ones():
-    schema = structural_schema({
+    schema = structural_to_json_schema({
         "type": "object",
         "properties": {
             "strict": {"type": "object", "properties": {"a": {"type": "string"}}},
