@@ -133,3 +133,25 @@ def test_a_custom_values_file_reaches_helmfile_and_argo_cd_alike(tmp_path: Path,
     from_argo_cd = by_key(helm_objects(find_tool("helm3"), out, card, prod))
     assert from_helmfile == from_argo_cd
     assert from_helmfile[("Deployment", prod.namespace, "notifier")]["spec"]["replicas"] == 7
+
+
+def test_a_template_in_a_card_path_is_refused_because_helmfile_runs_comments(
+        tmp_path: Path, helmfile: list[str]) -> None:
+    """helmfile renders the whole helmfile.yaml as a Go template, comments included (shown with the real
+    tool), and every generated header names its card: a card path holding `{{` is refused, nothing written."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "helmfile.yaml").write_text('# from {{ exec "touch" (list "RAN") }}\nreleases: []\n')
+    run_helmfile(helmfile, probe, "template")
+    assert (probe / "RAN").exists()  # the consumer's documented behaviour: the comment ran
+
+    work = tmp_path / "work"
+    work.mkdir()
+    notifier = next(c for c in example_cards() if c.name == "notifier.service.yaml")
+    hostile = work / 'x{{ exec "touch" (list "PWNED") }}.service.yaml'
+    hostile.write_text(notifier.read_text())
+    result = run_cli("render", str(hostile), "--format", "helmfile", "--out", str(work / "out"))
+    assert result.exit_code == 2
+    assert result.output == ("shipcard: 'x{{ exec \"touch\" (list \"PWNED\") }}.service.yaml': a card's path may not "
+                             "contain '{{' or '}}' (helmfile would run it as a template)\n")
+    assert sorted(p.name for p in work.iterdir()) == [hostile.name]

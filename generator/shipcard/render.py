@@ -23,11 +23,24 @@ def find_cards(root: Path) -> list[Path]:
     return sorted(root.glob(SERVICES_GLOB), key=str)  # one directory: the order of Paths, faster
 
 
+TEMPLATE_DELIMITERS = ("{{", "}}")
+
+
 def card_source(card_path: Path, out: Path, resolved_out: Path | None = None) -> str:
     """How generated headers name a card: relative to the output tree when inside it, else its file name.
 
-    `resolved_out` is `out.resolve()` for callers naming many cards.
+    `resolved_out` is `out.resolve()` for callers naming many cards. The name goes into every
+    generated header, and helmfile renders all of helmfile.yaml, comments included, as a Go
+    template: a name holding a template delimiter would run as one, so it is refused.
     """
+    source = _card_source(card_path, out, resolved_out)
+    if any(delimiter in source for delimiter in TEMPLATE_DELIMITERS):
+        raise ShipcardError(f"{source!r}: a card's path may not contain '{{{{' or '}}}}' "
+                            "(helmfile would run it as a template)")
+    return source
+
+
+def _card_source(card_path: Path, out: Path, resolved_out: Path | None) -> str:
     if not card_path.is_absolute() and not out.is_absolute() and ".." not in card_path.parts \
             and not card_path.is_symlink():
         try:
