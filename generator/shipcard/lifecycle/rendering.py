@@ -43,7 +43,7 @@ from shipcard.transaction import safe_target
 from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, is_generated, plan_tree
-from shipcard.yamlio.read import load_plain, read_text
+from shipcard.yamlio.read import load_plain, read_regular_file, read_text
 
 CARD_SUFFIX = ".service.yaml"
 APPLICATIONS_GLOB = "argocd/*/*.yaml"
@@ -188,8 +188,8 @@ def _plan_projects(out: Path, plan: Plan, repo: RepoSettings, force: bool) -> Pl
         text = plan.writes.get(rel)
         if text is None:
             try:
-                text = (out / rel).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                text = read_text(out / rel)
+            except InputError:
                 continue
         app = _application(text) if is_generated(text) else None
         if app is not None:
@@ -399,9 +399,16 @@ def _tree_of_application(out: Path, app_file: Path, source: str) -> list[str]:
 
 
 def _header_source(path: Path) -> str | None:
-    """The card named in a generated file's header (its first line only is read)."""
+    """The card named in a generated file's header (its first line only: 4 KiB at most, regular files only)."""
+    if path.is_symlink():
+        return None
     try:
-        with open(path, encoding="utf-8") as handle:
-            return header_source(handle.readline().rstrip("\n"))
-    except (OSError, UnicodeDecodeError):
+        data = read_regular_file(path, 4096)
+    except OSError:
+        return None
+    if data is None:
+        return None
+    try:
+        return header_source(data.split(b"\n", 1)[0].decode("utf-8"))
+    except UnicodeDecodeError:
         return None

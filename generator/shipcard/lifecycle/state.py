@@ -24,6 +24,7 @@ from shipcard.settings import RepoSettings
 from shipcard.transaction import STATE_DIR as LOCAL_DIR
 from shipcard.writers.tree import intact, with_header
 from shipcard.yamlio.dump import write_atomic
+from shipcard.yamlio.read import read_regular_file
 
 STATE_DIR = ".shipcard-state"
 
@@ -61,6 +62,9 @@ class State:
         return all(verified.intact(root, rel, self.card) for rel in (*self.files, self.path))
 
 
+MAX_VERIFIED_BYTES = 64 * 1024 * 1024  # a larger file is ignored: every generated file is then read
+
+
 class VerifiedFiles:
     """Generated files found intact by earlier runs, by their stat signature (`.shipcard/verified.json`).
 
@@ -76,7 +80,8 @@ class VerifiedFiles:
     def __init__(self, out: Path) -> None:
         self.path = out / LOCAL_DIR / "verified.json"
         try:
-            entries = json.loads(self.path.read_text(encoding="utf-8"))
+            data = None if self.path.is_symlink() else read_regular_file(self.path, MAX_VERIFIED_BYTES)
+            entries = json.loads(data.decode("utf-8")) if data and len(data) <= MAX_VERIFIED_BYTES else {}
             self.entries: dict[str, list[Any]] = entries if isinstance(entries, dict) else {}
         except (OSError, UnicodeDecodeError, ValueError):
             self.entries = {}

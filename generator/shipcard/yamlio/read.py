@@ -6,7 +6,9 @@ finding can name a line; `load_plain` reads back what shipcard wrote itself.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,22 +40,45 @@ class UnreadableFileError(InputError):
 
 
 def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """Read a UTF-8 text file, refusing oversized or undecodable ones with a located error."""
+    """Read a UTF-8 text file, refusing oversized or undecodable ones with a located error.
+
+    Only a regular file is read (a FIFO or device behind a name would hang or never end: it is
+    opened without blocking and refused), and never more than `max_bytes` + 1 bytes.
+    """
     try:
-        size = path.stat().st_size
+        data = read_regular_file(path, max_bytes)
     except OSError as exc:
         raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
-    if size > max_bytes:
-        raise InputError(Location(str(path), 1, 1), "", f"file is {size} bytes, more than the {max_bytes} allowed")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
+    if data is None:
+        raise UnreadableFileError(Location(str(path)), "", "cannot read: not a regular file")
+    if len(data) > max_bytes:
+        size = os.stat(path).st_size
+        raise InputError(Location(str(path), 1, 1), "",
+                         f"file is {max(size, len(data))} bytes, more than the {max_bytes} allowed")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(Location(str(path), line, 1), "", "file is not valid UTF-8") from None
+
+
+def read_regular_file(path: Path | str, max_bytes: int) -> bytes | None:
+    """At most `max_bytes` + 1 bytes of `path`, or None when it is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks: list[bytes] = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- locating errors
