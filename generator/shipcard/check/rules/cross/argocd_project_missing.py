@@ -55,7 +55,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.check.rules.kube import Context, dig, finding
+from shipcard.check.rules.kube import Context, as_dict, dig, finding
+from shipcard.errors import InputError
+from shipcard.yamlio.read import load_documents, read_text
 
 ID = "argocd-project-missing"
 SEVERITY = "error"
@@ -89,8 +91,22 @@ def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[
 
 
 def _rendered(context: Context, project: str) -> bool:
-    """Whether the repository holds the file shipcard renders the project to (no link, nothing outside)."""
-    if context.root is None or "/" in project or project.startswith("."):
+    """Whether the repository holds the AppProject file shipcard renders the project to.
+
+    Only a regular file inside the repository (no linked component) whose document is that AppProject
+    counts; outside a repository (no `shipcard.yaml` or `.git` at the root) nothing does.
+    """
+    root = context.root
+    if root is None or "/" in project or project.startswith(".") \
+            or not ((root / ".git").exists() or (root / "shipcard.yaml").is_file()):
         return False
-    path = context.root / PROJECTS_DIR / f"{project}.yaml"
-    return path.is_file() and not path.is_symlink()
+    path = root / PROJECTS_DIR / f"{project}.yaml"
+    steps = [root.joinpath(*path.relative_to(root).parts[:n]) for n in range(1, len(path.relative_to(root).parts) + 1)]
+    if any(step.is_symlink() for step in steps):
+        return False  # a link on the way may lead anywhere
+    try:
+        documents = load_documents(read_text(path), str(path))
+    except InputError:
+        return False
+    return any(isinstance(d.data, dict) and d.data.get("kind") == "AppProject"
+               and as_dict(d.data.get("metadata")).get("name") == project for d in documents)
