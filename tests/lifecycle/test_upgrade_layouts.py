@@ -42,3 +42,37 @@ def test_upgrade_keeps_line_ends_the_bom_and_links(repository: Path) -> None:
         assert files[name].read_bytes() == in_layout(name, text), name
     assert os.readlink(repository / "services" / "web-frontend.service.yaml") == "../cards/web-frontend.service.yaml"
     assert run_cli("render", "--check", cwd=repository).exit_code == 0
+
+
+def test_upgrade_commit_holds_the_file_a_linked_card_leads_to(repository: Path) -> None:
+    name = "web-frontend.service.yaml"
+    (repository / "cards").mkdir()
+    (repository / "cards" / name).write_text(as_v1alpha1(CARDS[name]))
+    (repository / "services" / name).symlink_to(f"../cards/{name}")
+    repo = git.Repo(repository)
+    commit_all(repo, "a linked card in v1alpha1")
+
+    result = run_cli("upgrade", "--commit", cwd=repository)
+
+    assert result.exit_code == 0, result.output
+    assert repo.active_branch.name == "shipcard-upgrade-0.1.0"
+    assert repo.git.status("--porcelain") == ""  # the migrated card is in the commit, not left modified
+    assert (repository / "cards" / name).read_text() == CARDS[name]
+
+
+def test_a_refused_upgrade_commit_stays_on_its_branch(repository: Path, tmp_path: Path) -> None:
+    name = "web-frontend.service.yaml"
+    outside = tmp_path / "outside" / name
+    outside.parent.mkdir()
+    outside.write_text(as_v1alpha1(CARDS[name]))
+    (repository / "services" / name).symlink_to(outside)
+    repo = git.Repo(repository)
+    commit_all(repo, "a card linked out of the repository")
+    branch = repo.active_branch.name
+
+    result = run_cli("upgrade", "--commit", cwd=repository)
+
+    assert result.exit_code == 2
+    assert "a symbolic link leads outside" in result.output and result.output.count("\n") == 1
+    assert repo.active_branch.name == branch
+    assert outside.read_text() == as_v1alpha1(CARDS[name])

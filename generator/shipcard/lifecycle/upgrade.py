@@ -93,13 +93,16 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
         if not upgrade.plan.changed:
             click.echo(f"already up to date: {len(paths)} card(s) in {target}, every tree as they render")
             return
+        txn.stage(upgrade.plan.writes)  # every path is checked before the branch changes
         if commit:
             assert top is not None
             _switch_to_new_branch(top, branch_name)
         txn.commit(upgrade.plan.writes, upgrade.plan.deletes)
         _report(upgrade)
         if commit:
-            click.echo(_commit(root, upgrade, branch_name))
+            # a linked card changed the file it leads to: that file is what the commit must hold
+            written = {txn.relative(root / rel) for rel in upgrade.plan.writes}
+            click.echo(_commit(root, upgrade, branch_name, written))
     if upgrade.plan.conflicts:
         sys.exit(1)  # hand-edited generated files were left as they are (reported above)
 
@@ -182,9 +185,9 @@ def _switch_to_new_branch(top: Path, name: str) -> None:
     git.create_branch(top, name)
 
 
-def _commit(root: Path, upgrade: Upgrade, branch: str) -> str:
+def _commit(root: Path, upgrade: Upgrade, branch: str, written: set[str]) -> str:
     assert upgrade.plan is not None
-    paths = sorted({*upgrade.plan.writes, *upgrade.plan.deletes})
+    paths = sorted({*written, *upgrade.plan.deletes})
     lines = upgrade.service_lines()
     message = [f"shipcard upgrade: cards to {upgrade.target}, rendered by shipcard {__version__}", ""]
     if upgrade.settings_change:
