@@ -13,6 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
+import shipcard.yamlio.read as yamlio_read
 from shipcard.check.base import changed_files, select_changed
 from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.plan import plan_inputs
@@ -211,8 +212,8 @@ def test_a_changed_card_is_read_once(repo, monkeypatch):
     card = "apiVersion: shipcard/v1\nkind: Service\nname: web\n"
     commit(repo, {"services/web.service.yaml": card})
     reads: list[str] = []
-    read_bytes = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.append(self.name), read_bytes(self))[1])
+    read_file = yamlio_read.read_regular_file  # what read_text reads every file through
+    monkeypatch.setattr(yamlio_read, "read_regular_file", lambda path, limit: (reads.append(Path(path).name), read_file(path, limit))[1])
     root = Path(repo.working_tree_dir).resolve()
     plan, _ = select_changed(plan_inputs([str(root)]), "main", root)
     loaded = load_targets(Plan(targets=[t for t in plan.targets if t.kind == "card"], cards=plan.cards))
