@@ -130,6 +130,22 @@ def test_other_lines_rules_or_messages_never_merge():
                                                                        message="uses 2 CPU")])) == 2
 
 
+def test_a_namespace_inside_an_image_is_not_a_render_part():
+    """`app:staging` and `app:prod` are two images, so two problems, although the namespaces are staging/prod."""
+    staging = finding(DEV, namespace="staging", message='container "web" uses image app:staging without a digest')
+    prod = finding(PROD, namespace="prod", message='container "web" uses image app:prod without a digest')
+    assert len(report_once([staging, prod])) == 2
+    team_a = finding(DEV, namespace="team-a", message='container "web" uses image ghcr.io/team-a/app')
+    team_b = finding(PROD, namespace="team-b", message='container "web" uses image ghcr.io/team-b/app')
+    assert len(report_once([team_a, team_b])) == 2
+
+
+def test_the_merged_message_is_that_of_the_object_it_names():
+    [merged] = report_once([finding(PROD, namespace="prod"), finding(DEV)])  # prod seen first
+    assert (merged.origin, merged.object_ref, merged.message) == (DEV, "Deployment/dev/web",
+                                                                  "Deployment/dev/web runs as root in namespace dev")
+
+
 def test_raw_files_and_two_objects_of_one_render_never_merge():
     raw = report_once([finding(None), finding(None, namespace="prod")])
     assert [(f.via, f.object_ref) for f in raw] == [((), "Deployment/dev/web"), ((), "Deployment/prod/web")]

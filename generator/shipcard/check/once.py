@@ -47,7 +47,8 @@ def report_once(findings: list[Finding]) -> list[Finding]:
         if len(set(origins)) < len(origins):  # two objects of one render: not one problem
             merged += [_with_via(f, [f]) for f in group]
         else:
-            merged.append(_with_via(group[0], group))
+            group = sorted(group, key=lambda f: (f.origin or "", f.object_ref))
+            merged.append(_with_via(group[0], group))  # message and object of the same (first) render
     return merged
 
 
@@ -72,10 +73,10 @@ def _without_render_parts(finding: Finding) -> str:
     parts = [("\0container", finding.container or "")]
     parts += sorted([("\0name", name), ("\0namespace", namespace), ("\0release", release)],
                     key=lambda part: -len(part[1]))
-    message = finding.message
+    message = finding.message.replace(finding.object_ref, "\0ref") if finding.object_ref else finding.message
     for placeholder, text in parts:
-        if text:
-            message = re.sub(rf"(?<![\w.-]){re.escape(text)}(?![\w-]|\.\w)", placeholder, message)
+        if text:  # a whole word only: never inside an image (`app:staging`, `ghcr.io/team-a/app`) or a path
+            message = re.sub(rf"(?<![\w.:/@-]){re.escape(text)}(?![\w:/@-]|\.\w)", placeholder, message)
     return message
 
 
