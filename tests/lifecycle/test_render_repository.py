@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 
 from shipcard.lifecycle.rendering import PARALLEL_FROM
 from shipcard.lifecycle.state import STATE_DIR, VerifiedFiles
-from shipcard.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand
+from shipcard.writers.tree import BACKUP_SUFFIX, EDITED, HEADER_PREFIX, edited_by_hand, with_header
 from shipcard.yamlio.read import load_plain, load_plain_all
 from shipcard.yamlio.roundtrip import load_roundtrip
 from tests.conftest import example_cards, run_cli
@@ -57,6 +57,21 @@ def test_a_second_render_skips_every_service_and_writes_nothing(repo: Path) -> N
     assert "rendered 0 service(s), skipped 4 unchanged since their last render; 0 changed" in output
     assert "0 added, 0 modified, 0 removed" in output
     assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("entry", ["/{fifo}", "../outside-fifo", "apps/./x", "a\u0000b"])
+def test_a_state_naming_paths_outside_the_tree_is_not_trusted(repo: Path, tmp_path: Path, entry: str) -> None:
+    """A committed render state is repository content: a file list naming a FIFO outside (which would
+    hang the read) or an unplain path makes shipcard render the service again, nothing more."""
+    fifo = tmp_path / "outside-fifo"
+    os.mkfifo(fifo)
+    state = repo / ".shipcard-state" / "url-pinger.yaml"
+    data = json.loads(state.read_text().split("\n", 2)[2])
+    data["files"].append(entry.format(fifo=str(fifo).lstrip("/")))
+    state.write_text(with_header(data["card"], json.dumps(data, indent=1) + "\n"))  # a consistent forgery
+    assert render(repo) == ("rendered 1 service(s), skipped 3 unchanged since their last render; 0 changed\n"
+                            "0 added, 1 modified, 0 removed, 24 unchanged\n")  # the state, written anew
+    assert entry.format(fifo="x") not in (repo / ".shipcard-state" / "url-pinger.yaml").read_text()
 
 
 def test_changing_one_card_renders_that_service_only(repo: Path) -> None:

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from shipcard import __version__
-from shipcard.errors import WriteError
+from shipcard.errors import InputError, WriteError
 from shipcard.settings import RepoSettings
 from shipcard.transaction import STATE_DIR as LOCAL_DIR
 from shipcard.writers.tree import intact, with_header
 from shipcard.yamlio.dump import write_atomic
-from shipcard.yamlio.read import read_regular_file
+from shipcard.yamlio.read import MAX_FILE_BYTES, read_regular_file, read_text
 
 STATE_DIR = ".shipcard-state"
 
@@ -55,6 +55,8 @@ class State:
         if inputs != self.inputs:
             return False
         root = str(out)
+        if not all(_plain(rel) for rel in (*self.files, *self.extensions)):
+            return False  # a state file is repository content: one naming other paths is not trusted
         if any(os.path.isfile(os.path.join(root, rel)) != there for rel, there in self.extensions.items()):
             return False
         if verified is None:
@@ -145,18 +147,24 @@ def read_states(out: Path, services: list[str] | None = None) -> list[State]:
 
 def _parse(path: Path) -> State | None:
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8").split("\n", 2)[2])
+        data: Any = json.loads(read_text(path).split("\n", 2)[2])
         return State(service=str(data["service"]), card=str(data["card"]), tree=str(data["tree"]),
                      format=str(data["format"]),
                      inputs=str(data["inputs"]), extensions={str(k): bool(v) for k, v in data["extensions"].items()},
                      files=tuple(str(f) for f in data["files"]))
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, IndexError):
+    except (InputError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
+
+
+def _plain(rel: str) -> bool:
+    """A plain path relative to the repository: not absolute, no `.`/`..`/empty parts, no NUL."""
+    return bool(rel) and not rel.startswith("/") and "\0" not in rel \
+        and all(part not in ("", ".", "..") for part in rel.split("/"))
 
 
 def _intact(path: str, source: str) -> bool:
     try:
-        with open(path, "rb") as handle:
-            return intact(handle.read(), source)
+        data = read_regular_file(path, MAX_FILE_BYTES)  # never a FIFO or device, never unbounded
     except OSError:
         return False
+    return data is not None and len(data) <= MAX_FILE_BYTES and intact(data, source)
