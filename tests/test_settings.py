@@ -34,6 +34,8 @@ BAD = [
     ("check:\n  policy-dirs: [../elsewhere]\n",
      "2:17: check.policy-dirs[0]: must be a directory inside the repository"),
     ('kubernetesVersion: "1.3x"\n', "1:1: kubernetesVersion: '1.3x' is not a Kubernetes version such as \"1.31\""),
+    ("kubernetesVersion: 1.30  # the cluster\n",
+     '1:1: kubernetesVersion: write the version as a string, such as "1.30" (a number loses trailing zeros)'),
 ]
 
 

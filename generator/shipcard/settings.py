@@ -243,6 +243,18 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> RepoSettings:
     return parse_repo(read_text(Path(path)), Path(path))
 
 
+def _number_as_written(text: str, doc: Any, number: float) -> str:
+    """`kubernetesVersion: 1.30` as the user wrote it (`1.30`), which the parsed float (1.3) is not."""
+    line, _ = locate(doc, ("kubernetesVersion",))
+    lines = text.splitlines()
+    _, _, rest = lines[line - 1].partition(":") if 0 < line <= len(lines) else ("", "", "")
+    written = rest.split("#", 1)[0].strip()
+    try:
+        return written if float(written) == number else str(number)
+    except ValueError:
+        return str(number)
+
+
 def parse_repo(text: str, path: Path) -> RepoSettings:
     """Validate shipcard.yaml's text; every problem is `file:line:col: field: message`."""
     shown = str(path)
@@ -258,7 +270,8 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
     raw = to_plain(doc)
     version = raw.get("kubernetesVersion")
     if isinstance(version, (int, float)) and not isinstance(version, bool):
-        raise fail(("kubernetesVersion",), f"write the version as a string, such as \"{version}\" "
+        written = _number_as_written(text, doc, version)
+        raise fail(("kubernetesVersion",), f"write the version as a string, such as \"{written}\" "
                                            "(a number loses trailing zeros)")
     if isinstance(raw.get("check"), dict) and "kubernetes-version" in raw["check"]:
         raise fail(("check", "kubernetes-version"), "set kubernetesVersion at the top of shipcard.yaml instead "
