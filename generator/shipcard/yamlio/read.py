@@ -46,6 +46,9 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     opened without blocking and refused), and never more than `max_bytes` + 1 bytes.
     """
     try:
+        size = os.stat(path).st_size  # an oversized regular file is refused without reading it
+        if size > max_bytes:
+            raise InputError(Location(str(path), 1, 1), "", f"file is {size} bytes, more than the {max_bytes} allowed")
         data = read_regular_file(path, max_bytes)
     except OSError as exc:
         raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
