@@ -74,7 +74,7 @@ def test_500_then_200_is_retried(registry: Registry, shipcard, make_proxy, tmp_p
     run = shipcard(str(card))
 
     assert run.code == 0, run.output
-    assert proxy.count("HEAD") == 2
+    assert proxy.count("GET") == 2
     assert card.read_text() == text.replace(":1.0 ", f":1.0@{digest} ")
 
 
@@ -89,7 +89,7 @@ def test_429_honours_retry_after(registry: Registry, shipcard, make_proxy, tmp_p
 
     assert run.code == 0, run.output
     assert time.monotonic() - started >= 1.0
-    assert proxy.count("HEAD") == 2
+    assert proxy.count("GET") == 2
     assert card.read_text() == text.replace(":1.0 ", f":1.0@{digest} ")
 
 
@@ -103,7 +103,7 @@ def test_persistent_429_fails_as_rate_limited(registry: Registry, shipcard, make
 
     assert run.code == 2
     assert "rate limited: fail/throttled:1.0 at" in run.stderr
-    assert proxy.count("HEAD") == 3  # the first try and two retries, then it stops
+    assert proxy.count("GET") == 3  # the first try and two retries, then it stops
     assert card.read_text() == text
 
 

@@ -7,11 +7,19 @@ from pathlib import Path
 
 import click
 
-from shipcard.errors import ShipcardError
 from shipcard.pin.cards import Card, ImageSite, discover, load_card
 from shipcard.pin.credentials import CredentialStore
 from shipcard.pin.lock import load_lock, read_entries
-from shipcard.pin.pinning import Incomplete, Outcome, SiteFailure, apply_to_cards, apply_to_lock, select, unpinned_sites
+from shipcard.pin.pinning import (
+    Incomplete,
+    Outcome,
+    PinFailed,
+    SiteFailure,
+    apply_to_cards,
+    apply_to_lock,
+    select,
+    unpinned_sites,
+)
 from shipcard.pin.registry import RegistryClient, RegistryError, resolution_key, resolve_many
 from shipcard.settings import find_repo_root
 from shipcard.transaction import begin, require_settled
@@ -56,7 +64,7 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
         digests, resolve_failures = _resolve(selection.resolve, insecure, jobs, timeout, retries)
         failures = sorted(selection.refused + resolve_failures, key=_failure_order)
         if failures and not keep_going:
-            _fail(failures)
+            raise PinFailed(failures)
         if lock_file is not None:
             outcome = apply_to_lock(lock_file, existing, digests)
         else:
@@ -106,12 +114,6 @@ def _resolve(sites: list[ImageSite], insecure: tuple[str, ...], jobs: int, timeo
 
 def _failure_order(failure: SiteFailure) -> tuple[str, int, int]:
     return (failure.site.card, failure.site.line, failure.site.column)
-
-
-def _fail(failures: list[SiteFailure]) -> None:
-    for failure in failures:
-        click.echo(str(failure), err=True)
-    raise ShipcardError(f"{len(failures)} image reference(s) could not be pinned; no file was changed")
 
 
 def _report(outcome: Outcome, untouched: int, update: bool) -> None:

@@ -28,6 +28,10 @@ HELPER_TIMEOUT_SECONDS = 30
 MAX_CONFIG_BYTES = 1024 * 1024
 _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IDENTITY_TOKEN_USER = "<token>"
+# Tokens travel in a header or a form as they are: visible ASCII only. A user name or password is
+# sent base64-encoded, so a space may be part of it, but never a control or non-ASCII character.
+_TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
+_BASIC_TEXT = re.compile(r"[\x20-\x7e]+")
 
 
 class CredentialError(ShipcardError):
@@ -170,8 +174,8 @@ class CredentialStore:
         if not isinstance(username, str) or not isinstance(secret, str) or not secret:
             return None
         if username == _IDENTITY_TOKEN_USER:
-            return Credential(source, identity_token=secret)
-        return Credential(source, username=username, password=secret)
+            return _checked(Credential(source, identity_token=secret))
+        return _checked(Credential(source, username=username, password=secret))
 
 
 def _credential_from_entry(entry: dict, source: str) -> Credential | None:
@@ -182,9 +186,9 @@ def _credential_from_entry(entry: dict, source: str) -> Credential | None:
         return value if isinstance(value, str) else ""
 
     if text("registrytoken"):
-        return Credential(source, registry_token=text("registrytoken"))
+        return _checked(Credential(source, registry_token=text("registrytoken")))
     if text("identitytoken"):
-        return Credential(source, username=text("username"), identity_token=text("identitytoken"))
+        return _checked(Credential(source, username=text("username"), identity_token=text("identitytoken")))
     username, password = text("username"), text("password")
     if text("auth"):
         try:
@@ -195,5 +199,20 @@ def _credential_from_entry(entry: dict, source: str) -> Credential | None:
         if not sep:
             raise CredentialError(f"{source}: `auth` is not base64 of user:password")
     if username and password:
-        return Credential(source, username=username, password=password)
+        return _checked(Credential(source, username=username, password=password))
     return None
+
+
+def _checked(credential: Credential) -> Credential:
+    """`credential`, unless a value of it could not be sent as it is; the error names the field only."""
+    token, basic = "a space, a control character or a non-ASCII character", "a control or a non-ASCII character"
+    fields = (("registry token", credential.registry_token, _TOKEN_TEXT, token),
+              ("identity token", credential.identity_token, _TOKEN_TEXT, token),
+              ("username", credential.username, _BASIC_TEXT, basic),
+              ("password", credential.password, _BASIC_TEXT, basic))
+    for name, value, allowed, what in fields:
+        if value and not allowed.fullmatch(value):
+            raise CredentialError(f"{credential.source}: the {name} has {what}; fix it there")
+    if ":" in credential.username and credential.password:
+        raise CredentialError(f"{credential.source}: the username has a colon, which basic auth cannot send")
+    return credential

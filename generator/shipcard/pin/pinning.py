@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipcard.errors import ShipcardError, WriteError
+from shipcard.errors import ShipcardError, WriteError, one_line
 from shipcard.pin.cards import Card, ImageSite, PathKey
 from shipcard.pin.lock import LockEntry, now_utc, write_lock
 from shipcard.transaction import Transaction
@@ -27,7 +27,20 @@ class SiteFailure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.site.location}: image: {self.site.text}: {self.reason}"
+        return one_line(f"{self.site.location}: image: {self.site.text}: {self.reason}")
+
+
+class PinFailed(ShipcardError):
+    """Images that could not be pinned: one `file:line:col: image: ref: reason` line each; nothing was written."""
+
+    def __init__(self, failures: list[SiteFailure]) -> None:
+        self.failures = failures
+        super().__init__(f"{len(failures)} image reference(s) could not be pinned")
+
+    def __str__(self) -> str:
+        lines = [str(failure) for failure in self.failures]
+        lines[-1] += "; no file was changed"
+        return "\n".join(lines)
 
 
 @dataclass

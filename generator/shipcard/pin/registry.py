@@ -1,10 +1,12 @@
 """Resolving a tag to a manifest digest with the OCI Distribution API, standard library only.
 
-`HEAD /v2/<name>/manifests/<tag>` asks for the digest; when the registry does
-not say it, a `GET` fetches the manifest and the digest is computed (and checked
-against the header when there is one). Authentication follows the registry's
-`WWW-Authenticate` challenge: a bearer token from its token service
-(anonymous, basic credentials or an identity token) or plain basic auth.
+`GET /v2/<name>/manifests/<tag>` fetches the manifest; the digest pinned is the sha256 of that
+body, and only of a body that is the manifest its Content-Type says (an OCI index or manifest, a
+Docker manifest list or v2 manifest, with their required fields) and that hashes to the registry's
+`Docker-Content-Digest` when it sends one. Authentication follows the registry's `WWW-Authenticate`
+challenge: a bearer token from its token service (anonymous, basic credentials or an identity
+token) or plain basic auth. URLs the registry names (a token service, a redirect) and tokens it
+issues are checked before they are used; no message shows a token or a credential.
 """
 
 from __future__ import annotations
@@ -34,17 +36,24 @@ from shipcard import __version__
 from shipcard.images import ImageReference
 from shipcard.pin.credentials import Credential, CredentialError, CredentialStore, registry_key
 
-MANIFEST_MEDIA_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_MEDIA_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST)
+INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+# Docker's formats require `mediaType` in the body; OCI's made it optional before image-spec 1.1.
+MEDIA_TYPE_REQUIRED = frozenset({DOCKER_LIST, DOCKER_MANIFEST})
+SCHEMA1_PREFIX = "application/vnd.docker.distribution.manifest.v1+"
 DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_ERROR_BODY_BYTES = 64 * 1024
 _DIGEST = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+_SHA256 = re.compile(r"sha256:[a-f0-9]{64}")
+# What may travel in a header or a URL as is: visible ASCII, no space, no control character.
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -127,6 +136,20 @@ class _SafeRedirects(urllib.request.HTTPRedirectHandler):
 
     max_redirections = 5
 
+    def http_error_302(self, req, fp, code, msg, headers):
+        location = headers.get("Location") or headers.get("URI") or ""
+        try:
+            target = urllib.parse.urljoin(req.full_url, location) if _VISIBLE_ASCII.fullmatch(location) else ""
+        except ValueError:  # an unclosed IPv6 literal
+            target = ""
+        if not valid_http_url(target):
+            fp.close()
+            raise RegistryError("bad response", f"{urllib.parse.urlsplit(req.full_url).netloc} redirected "
+                                "to an invalid URL")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         target_scheme = urllib.parse.urlsplit(newurl).scheme
         if urllib.parse.urlsplit(req.full_url).scheme == "https" and target_scheme != "https":
@@ -164,24 +187,13 @@ class RegistryClient:
         tag = reference.tag or "latest"
         url = f"{endpoint.base_url}/v2/{repository}/manifests/{urllib.parse.quote(tag, safe='')}"
         where = f"{repository}:{tag} at {endpoint.host}"
-        head = self._authorized("HEAD", url, endpoint, repository, reference)
-        if head.status == 200:
-            _refuse_schema1(head, where)
-            digest = head.headers.get("Docker-Content-Digest", "").strip()
-            if _DIGEST.match(digest):
-                return digest
-        elif head.status == 404:
+        # GET, not HEAD: a digest is pinned only for a manifest that was read and checked.
+        response = self._authorized("GET", url, endpoint, repository, reference)
+        if response.status == 404:
             raise self._not_found(endpoint, repository, tag, reference)
-        elif head.status != 405:
-            raise _status_error(head, where, self._credential_note(reference))
-        # No usable digest in the HEAD answer: fetch the manifest and hash it.
-        get = self._authorized("GET", url, endpoint, repository, reference)
-        if get.status == 404:
-            raise self._not_found(endpoint, repository, tag, reference)
-        if get.status != 200:
-            raise _status_error(get, where, self._credential_note(reference))
-        _refuse_schema1(get, where)
-        return _verified_digest(get, where)
+        if response.status != 200:
+            raise _status_error(response, where, self._credential_note(reference))
+        return verified_digest(response.headers, response.body, where)
 
     def _not_found(self, endpoint: Endpoint, repository: str, tag: str, reference: ImageReference) -> RegistryError:
         """Tell a missing tag from a missing repository: the tag list of a missing one is NAME_UNKNOWN."""
@@ -237,7 +249,7 @@ class RegistryClient:
                                     f"{self._credential_note(reference)}")
             self._refuse_plain_http(endpoint.base_url, credential)
             return _basic(credential)
-        if scheme == "bearer" and params.get("realm"):
+        if scheme == "bearer" and "realm" in params:
             if credential is not None and credential.registry_token:
                 return f"Bearer {credential.registry_token}"
             scope = params.get("scope") or f"repository:{repository}:pull"
@@ -247,9 +259,9 @@ class RegistryClient:
 
     def _fetch_token(self, realm: str, service: str, scope: str, credential: Credential | None,
                      where: str, reference: ImageReference) -> str:
+        if not valid_http_url(realm):
+            raise RegistryError("bad response", f"{where} names an invalid token service URL")
         parts = urllib.parse.urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
-            raise RegistryError("bad response", f"{where} names an invalid token service")
         realm_endpoint = Endpoint(parts.netloc, parts.scheme)
         authorization, form = None, None
         query = {"scope": scope}
@@ -279,6 +291,9 @@ class RegistryClient:
             token = None
         if not isinstance(token, str) or not token:
             raise RegistryError("bad response", f"token service {realm_endpoint.host} sent no token")
+        if not _VISIBLE_ASCII.fullmatch(token):
+            raise RegistryError("bad response", f"token service {realm_endpoint.host} sent a token with a space, "
+                                "a control character or a non-ASCII character")
         return token
 
     def _refuse_plain_http(self, url: str, credential: Credential) -> None:
@@ -341,7 +356,9 @@ class RegistryClient:
             raise _network_error(exc.reason, endpoint) from None
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise _network_error(exc, endpoint) from None
-
+        except ValueError as exc:  # a URL or header http.client refuses; its message may hold the value
+            raise RegistryError("bad response", f"cannot send a request to {endpoint.host} "
+                                f"({type(exc).__name__})") from None
 
     def _read_body(self, reply: Any, limit: int) -> bytes:
         """The body, but within `timeout` seconds in all: the socket's timeout only bounds each
@@ -357,10 +374,34 @@ class RegistryClient:
             size += len(chunk)
             if time.monotonic() > deadline:
                 raise TimeoutError("the answer did not arrive within the timeout")
-        return b"".join(chunks)
+        body = b"".join(chunks)
+        missing = getattr(reply, "length", None)
+        if size < limit and isinstance(missing, int) and missing > 0:  # closed before its Content-Length
+            raise http.client.IncompleteRead(body, missing)
+        return body
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def valid_http_url(url: str) -> bool:
+    """An absolute http(s) URL of visible ASCII naming a host (a name or an IP literal) and no user."""
+    if not _VISIBLE_ASCII.fullmatch(url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
+        return False
+    if parts.netloc.startswith("["):
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    return bool(_HOST_NAME.fullmatch(host))
 
 
 def may_send_credentials(url: str, insecure: frozenset[str] = frozenset()) -> bool:
@@ -403,24 +444,80 @@ def _basic(credential: Credential) -> str:
     return f"Basic {token}"
 
 
-def _refuse_schema1(response: _Response, where: str) -> None:
-    media_type = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip()
-    if media_type.startswith("application/vnd.docker.distribution.manifest.v1+"):
+def verified_digest(headers: Message, body: bytes, where: str) -> str:
+    """The sha256 digest of a fetched manifest, once its Content-Type, its shape and the registry's
+    Docker-Content-Digest (when sent) all agree with it; RegistryError naming what did not."""
+    media_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media_type.startswith(SCHEMA1_PREFIX):
         raise RegistryError("bad response", f"{where} is a schema 1 manifest ({media_type}); "
                             "its digest cannot pin a pull. Push it again with a current client")
-
-
-def _verified_digest(response: _Response, where: str) -> str:
-    """The digest of a fetched manifest, checked against Docker-Content-Digest when present."""
-    if len(response.body) > MAX_MANIFEST_BYTES:
+    if media_type not in MANIFEST_MEDIA_TYPES:
+        shown = f"Content-Type {_shortened(media_type)}" if media_type else "no Content-Type"
+        raise RegistryError("bad response", f"{where} answered {shown}, not a manifest type")
+    if len(body) > MAX_MANIFEST_BYTES:
         raise RegistryError("bad response", f"{where}: manifest larger than {MAX_MANIFEST_BYTES} bytes")
-    claimed = response.headers.get("Docker-Content-Digest", "").strip()
-    algorithm = claimed.split(":", 1)[0] if _DIGEST.match(claimed) else "sha256"
-    computed = f"{algorithm}:{hashlib.new(algorithm, response.body).hexdigest()}"
+    problem = manifest_problem(body, media_type)
+    if problem:
+        raise RegistryError("bad response", f"{where}: the manifest {problem} (Content-Type {media_type})")
+    computed = f"sha256:{hashlib.sha256(body).hexdigest()}"
+    claimed = headers.get("Docker-Content-Digest", "").strip()
+    if claimed and not _SHA256.fullmatch(claimed):
+        raise RegistryError("bad response", f"{where}: its Docker-Content-Digest is not a sha256 digest")
     if claimed and claimed != computed:
         raise RegistryError("bad response", f"{where}: the registry says the manifest digest is {claimed} "
                             f"but the manifest it sent hashes to {computed}")
     return computed
+
+
+def manifest_problem(body: bytes, media_type: str) -> str | None:
+    """What keeps `body` from being a manifest of `media_type` (phrased after "the manifest"), or None."""
+    if not body:
+        return "is empty"
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "is not UTF-8"
+    except (ValueError, RecursionError):
+        return "is not valid JSON"
+    if not isinstance(document, dict):
+        return "is not a JSON object"
+    version = document.get("schemaVersion")
+    if type(version) is not int or version != 2:
+        return "does not say schemaVersion 2"
+    declared = document.get("mediaType")
+    if declared is None and media_type in MEDIA_TYPE_REQUIRED:
+        return "has no mediaType"
+    if declared is not None and declared != media_type:
+        shown = _shortened(declared) if isinstance(declared, str) else f"a {type(declared).__name__}"
+        return f"declares mediaType {shown}"
+    if media_type in INDEX_MEDIA_TYPES:
+        return _descriptors_problem(document.get("manifests"), "manifests")
+    if not _is_descriptor(document.get("config")):
+        return "has no config descriptor (mediaType, digest, size)"
+    return _descriptors_problem(document.get("layers"), "layers")
+
+
+def _descriptors_problem(entries: object, field_name: str) -> str | None:
+    if not isinstance(entries, list):
+        return f"has no {field_name} list"
+    for index, entry in enumerate(entries):
+        if not _is_descriptor(entry):
+            return f"has {field_name}[{index}] that is not a descriptor (mediaType, digest, size)"
+    return None
+
+
+def _is_descriptor(value: object) -> bool:
+    """An OCI content descriptor: a media type, a digest and a size."""
+    if not isinstance(value, dict):
+        return False
+    media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
+    return (isinstance(media_type, str) and bool(media_type) and isinstance(digest, str)
+            and bool(_DIGEST.match(digest)) and type(size) is int and size >= 0)
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """A registry's word, quoted and cut to `limit` characters (it is not ours to print at length)."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _registry_error_code(body: bytes) -> str:
