@@ -1,20 +1,25 @@
 """Output formats of `shipcard check`: text, json, sarif (2.1.0), junit and github annotations.
 
-`--format NAME` writes to standard output, `--format NAME=FILE` to a file (atomically);
+`--format NAME` writes to standard output, `--format NAME=FILE` to a file the way a shell's
+`>` would (through a symlink, into a FIFO or a device, never replacing the file's node);
 several may be given, at most one of them on standard output.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import os
+import stat
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -24,8 +29,7 @@ from shipcard.check.inputs.paths import display, kustomization_file
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.once import chart_of, overlay_of, release_of, via_text
 from shipcard.check.schema import dotted
-from shipcard.errors import ShipcardError
-from shipcard.yamlio.dump import write_atomic
+from shipcard.errors import ShipcardError, WriteError
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -48,10 +52,39 @@ def parse_formats(values: tuple[str, ...] | list[str]) -> list[OutputSpec]:
             raise ShipcardError(f"--format {value!r}: unknown format (use {', '.join(FORMATS)}, optionally =FILE)")
         if sep and not target.strip():
             raise ShipcardError(f"--format {value!r}: missing file name after '='")
+        problem = _target_problem(target.strip()) if sep else None
+        if problem:
+            raise ShipcardError(f"{target.strip()}: --format {name}=FILE {problem}")
         specs.append(OutputSpec(name, Path(target.strip()) if sep else None))
     if sum(1 for s in specs if s.path is None) > 1:
         raise ShipcardError("--format: only one format can go to standard output; give the others a file (FORMAT=FILE)")
+    files: dict[str, OutputSpec] = {}
+    for spec in specs:
+        if spec.path is not None and not _takes_several(spec.path):
+            first = files.setdefault(os.path.realpath(spec.path), spec)
+            if first is not spec:
+                raise ShipcardError(f"{spec.path}: --format {first.format} and --format {spec.format} would write "
+                                    "the same file; give each its own")
     return specs
+
+
+def _target_problem(target: str) -> str | None:
+    """Why a report cannot be written to `target` at all (found before the check runs), or None."""
+    if target.endswith("/") or os.path.isdir(target):
+        return "names a directory; name a file"
+    for parent in Path(target).parents:
+        if os.path.lexists(parent):
+            return None if os.path.isdir(parent) else f"is inside {parent}, which is not a directory"
+    return None
+
+
+def _takes_several(path: Path) -> bool:
+    """Whether several reports can go to `path` one after the other: a device (`/dev/null`, a
+    terminal). A second report would replace a file's first, and find a FIFO's reader gone."""
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def render(spec_format: str, result: CheckResult, *, color: bool = False, verbose: bool = False) -> str:
@@ -62,15 +95,101 @@ def render(spec_format: str, result: CheckResult, *, color: bool = False, verbos
     return renderers[spec_format](result)
 
 
-def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool = False) -> None:
-    """Every report where its spec says, then the summary line on standard error (stdout stays the report)."""
+def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool = False,
+                  inputs: Iterable[Path] = ()) -> None:
+    """Every report where its spec says, then the summary line on standard error (stdout stays the report).
+
+    A FILE that the check read (an input, a file with a finding, the config, `inputs`) is refused
+    before anything is written: a report must not destroy what it reports on.
+    """
+    read = _identities([*(Path(f.split(" (", 1)[0]) for f in result.files), *(Path(f.file.split(" (", 1)[0])
+                        for f in result.findings), *([Path(result.config_file)] if result.config_file else []),
+                        *inputs])
+    for spec in specs:
+        if spec.path is not None and _identity(spec.path) in read:
+            raise ShipcardError(f"{spec.path}: --format {spec.format}=FILE names a file this check read; "
+                                "write the report elsewhere")
     for spec in specs:
         if spec.path is None:
             color = spec.format == "text" and _colored(sys.stdout)
             click.echo(render(spec.format, result, color=color, verbose=verbose), nl=False)
         else:
-            write_atomic(spec.path, render(spec.format, result, verbose=verbose))
+            write_report(spec.path, render(spec.format, result, verbose=verbose).encode("utf-8"))
     click.echo(summary_line(result, click.style if _colored(sys.stderr) else _plain), err=True)
+
+
+def write_report(path: Path, data: bytes) -> None:
+    """Write `data` to `path` as a shell's `>` would: following symlinks, into a FIFO or a device,
+    the node itself never replaced; a missing parent directory is created.
+
+    A regular file gets the space reserved before its first byte changes, so a full disk or a
+    file-size limit leaves its old content; then it is overwritten and cut to length. The file
+    that is standard output or standard error (`/dev/stdout`) is written through that stream,
+    after what was written there already.
+    """
+    stream = _standard_stream(path)
+    if stream is not None:
+        stream.flush()
+        stream.buffer.write(data)
+        stream.flush()
+        return
+    sys.stdout.flush()  # a FIFO or a terminal that standard output also reaches: in order
+    created = not os.path.exists(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise WriteError(path, exc) from None
+    regular = False
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if regular and data:
+            _reserve(fd, len(data))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if regular:
+            os.ftruncate(fd, len(data))
+    except OSError as exc:
+        if created and regular:  # nothing half-written where there was nothing
+            Path(os.path.realpath(path)).unlink(missing_ok=True)
+        raise WriteError(path, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _reserve(fd: int, size: int) -> None:
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+
+
+def _standard_stream(path: Path) -> TextIO | None:
+    try:
+        target = os.stat(path)
+    except OSError:
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if os.path.samestat(target, os.fstat(stream.fileno())) and hasattr(stream, "buffer"):
+                return stream
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            continue
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
+
+
+def _identities(paths: Iterable[Path]) -> set[tuple[int, int]]:
+    return {identity for identity in map(_identity, paths) if identity is not None}
 
 
 def _colored(stream: object) -> bool:
