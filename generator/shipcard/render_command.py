@@ -22,7 +22,7 @@ from shipcard.writers.tree import drift
 
 @click.command("render")
 @click.argument("cards", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Root of the GitOps repository to write (default: the nearest directory with "
                    "shipcard.yaml, else the current one).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing every file that differs from its card.")
@@ -45,6 +45,7 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
     whose inputs did not change since their last render, and reports removed cards' files.
     """
     out = out if out is not None else (find_repo_root(Path.cwd()) or Path("."))
+    _check_out(out)
     options = Options(fmt=fmt, pins=None, everything=everything or check, force=force, prune=prune,
                       jobs=jobs or os.cpu_count() or 1, whole_repository=not cards)
     if check:
@@ -66,6 +67,17 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
         sys.exit(1)
 
 
+def _check_out(out: Path) -> None:
+    """The output directory exists, or nothing is there yet (a dangling link or a file is refused)."""
+    if out.is_dir():
+        return
+    if out.is_symlink() and not out.exists():
+        raise ShipcardError(f"{out}: a symbolic link to {os.readlink(out)!r}, which does not exist; "
+                            "render writes into a directory, or creates one where nothing is")
+    if os.path.lexists(out):
+        raise ShipcardError(f"{out}: not a directory; render writes into a directory, or creates one where nothing is")
+
+
 def _read_inputs(out: Path, cards: tuple[Path, ...], lock: Path | None,
                  options: Options) -> tuple[list[CardInput], RepoSettings, Options]:
     """The cards, shipcard.yaml and the pin lock file, as this run renders them."""
@@ -79,7 +91,10 @@ def _read_inputs(out: Path, cards: tuple[Path, ...], lock: Path | None,
 def _report_drift(outcome: Outcome) -> None:
     problems = drift(outcome.plan)
     for orphan in outcome.orphans:
-        problems += [f"{rel}: left by removed card {orphan.card} (render --prune deletes it)" for rel in orphan.files]
+        cause = outcome.why_orphaned(orphan)
+        left_by = f"removed card {orphan.card}" if cause.endswith(" was removed") else \
+            f"service {orphan.service}, which no card renders ({cause})"
+        problems += [f"{rel}: left by {left_by} (render --prune deletes it)" for rel in orphan.files]
     for line in problems:
         click.echo(line)
     if problems:

@@ -64,13 +64,13 @@ def init_command(directory: Path, sets: tuple[str, ...], no_input: bool, no_git:
         values = ask(blueprint, values, defaults, keys)
     values = {key: str(values.get(key, defaults[key])) for key in keys}
     check_values(values)
-    created = not directory.exists()
+    created = [path for path in (directory, *directory.parents) if not path.exists()]  # its parents too
     directory.mkdir(parents=True, exist_ok=True)
     try:
         files = scaffold(directory, blueprint_context(values))
     except BaseException:
         if created:
-            shutil.rmtree(directory, ignore_errors=True)
+            shutil.rmtree(created[-1], ignore_errors=True)
         raise
     click.echo(f"created {len(files)} file(s) in {directory}")
     if not no_git:

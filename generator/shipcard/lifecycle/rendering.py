@@ -30,13 +30,19 @@ from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.k8s.objects import Obj
 from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
 from shipcard.render import (
+    REPOSITORY,
+    Claim,
+    application_claim,
+    card_claims,
     card_files,
     card_format,
     card_source,
     check_format,
-    check_unique_names,
+    collision_error,
+    collisions,
     extension_files,
     owned_globs,
+    root_claims,
 )
 from shipcard.settings import RepoSettings
 from shipcard.transaction import safe_target
@@ -79,6 +85,8 @@ class ServiceResult:
     format: str
     plan: Plan
     skipped: bool = False
+    files: tuple[str, ...] = ()  # every file the service's tree holds after this run (its state file included)
+    claims: tuple[Claim, ...] = ()  # its names that no other card may render (rendered services only)
 
     @property
     def changed_files(self) -> list[str]:
@@ -109,6 +117,13 @@ class Outcome:
     def rendered(self) -> list[ServiceResult]:
         return [s for s in self.services if not s.skipped]
 
+    def why_orphaned(self, orphan: Orphan) -> str:
+        """`services/x.service.yaml was removed`, or, for a renamed card, what it renders now."""
+        now = next((s.name for s in self.services if s.source == orphan.card), None)
+        if now is None:
+            return f"{orphan.card} was removed"
+        return f"{orphan.card} renders {now} now instead of {orphan.service}"
+
 
 def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
     resolved_out = out.resolve()
@@ -129,21 +144,23 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
     # Cards named on the command line: only their states (by the usual file name), not a thousand others'.
     states = read_states(out, None if options.whole_repository else
                          [PurePosixPath(card.source).name.removesuffix(CARD_SUFFIX) for card in cards])
-    by_source = {state.card: state for state in states}
+    by_source: dict[str, list[State]] = {}  # a renamed card has its old name's state too, until pruned
+    for state in states:
+        by_source.setdefault(state.card, []).append(state)
     by_name = {state.service: state for state in states}
     inputs = {card.source: inputs_hash(card.text, repo, options.fmt, options.pins) for card in cards}
     services: dict[str, ServiceResult] = {}
     to_render = []
     for card in cards:
-        state = by_source.get(card.source)
-        if not options.everything and state is not None and state.still_valid(out, inputs[card.source], verified):
-            services[card.source] = ServiceResult(state.service, card.source, state.tree, state.format, Plan(out),
-                                                  skipped=True)
+        last = next((state for state in by_source.get(card.source, []) if state.inputs == inputs[card.source]), None)
+        if not options.everything and last is not None and last.still_valid(out, inputs[card.source], verified):
+            services[card.source] = ServiceResult(last.service, card.source, last.tree, last.format, Plan(out),
+                                                  skipped=True, files=(*last.files, last.path))
         else:
             to_render.append(card)
     if progress and services:
         progress(len(services))
-    context = _Context(out, repo, options, by_source, by_name, inputs)
+    context = _Context(out, repo, options, by_name, inputs)
     for result in _render_all(to_render, context):
         services[result.source] = result
         if rendered:
@@ -151,8 +168,7 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
         if progress:
             progress(1)
     ordered = [services[card.source] for card in cards]
-    check_unique_names([(s.name, s.source) for s in ordered])
-    _check_unique_trees(ordered)
+    _check_collisions(out, cards, ordered, repo)
     plan = Plan(out)
     for service in ordered:
         plan.merge(service.plan)
@@ -234,7 +250,6 @@ class _Context:
     out: Path
     repo: RepoSettings
     options: Options
-    by_source: dict[str, State]
     by_name: dict[str, State]
     inputs: dict[str, str]
 
@@ -319,7 +334,11 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         state = State(loaded.name, card.source, loaded.gitops.path, fmt, context.inputs[card.source], extensions,
                       tuple(files))
         files[state.path] = state.text()
-        previous = context.by_source.get(card.source) or context.by_name.get(loaded.name)
+        # The files of this service name, whichever card rendered it last. Those of the name this card
+        # had before a rename are not: they are orphans until pruned (or another card takes the name).
+        previous = context.by_name.get(loaded.name)
+        if previous is None and not options.whole_repository:
+            previous = next(iter(read_states(out, [loaded.name])), None)
         stale_candidates = (*previous.files, previous.path) if previous else ()
         # A tree rendered before shipcard kept states: look for stale files the old way, by globs.
         owned = [] if previous else owned_globs(loaded)
@@ -333,39 +352,81 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         return _Failure(exc.message, exc.location, exc.field)
     except ShipcardError as exc:
         return _Failure(str(exc))
-    return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan)
+    return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan, files=tuple(files),
+                         claims=tuple(card_claims(loaded, context.repo.argocd_namespace)))
 
 
-def _check_unique_trees(services: list[ServiceResult]) -> None:
-    """Two cards rendering into one gitops.path would overwrite each other's files."""
-    seen: dict[str, str] = {}
+def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceResult], repo: RepoSettings) -> None:
+    """Refuse two cards (or a card and the repository's roots) rendering one object, tree or service name.
+
+    Services this run skipped collided with nothing when they were rendered, so only a rendered
+    service can collide now. A skipped one's service name, tree and Applications are known from its
+    render state; its other objects only matter where it deploys to a namespace a rendered service
+    deploys to too, and only then is its card loaded again.
+    """
+    rendered = [s for s in services if not s.skipped]
+    if not rendered:
+        return
+    destinations = {claim.key[:2] for s in rendered for claim in s.claims}
+    by_source = {card.source: card for card in cards}
+    namespace = repo.argocd_namespace
+    claims: list[Claim] = []
     for service in services:
-        if service.tree in seen:
-            raise ShipcardError(f"{service.source}: gitops.path {service.tree!r} is also the tree of "
-                                f"{seen[service.tree]}; give each card its own")
-        seen[service.tree] = service.source
+        if not service.skipped:
+            claims += service.claims
+            continue
+        applications = [rel for rel in service.files if PurePosixPath(rel).match(APPLICATIONS_GLOB)
+                        and PurePosixPath(rel).name == f"{service.name}.yaml"]
+        if any(_destination(out / rel) in destinations for rel in applications):
+            card = by_source[service.source]
+            loaded = card.card or load_card_text(card.text, str(card.path), card.source, None, repo)
+            claims += card_claims(loaded, namespace)
+            continue
+        claims += [Claim((REPOSITORY, "", "service", service.name), service.source, f"service name {service.name!r}"),
+                   Claim((REPOSITORY, "", "tree", service.tree), service.source, f"gitops.path {service.tree!r}",
+                         ("gitops", "path"))]
+        claims += [application_claim(service.name, PurePosixPath(rel).parent.name, service.source, namespace)
+                   for rel in applications]
+    environments = {PurePosixPath(rel).parent.name for s in services for rel in s.files
+                    if PurePosixPath(rel).match(APPLICATIONS_GLOB)}
+    found = collisions([*root_claims(environments, namespace), *claims])
+    if found:
+        places = {card.source: (str(card.path), card.text) for card in cards}
+        raise collision_error(*found[0], places)
+
+
+def _destination(app_file: Path) -> tuple[str, str] | None:
+    """The (cluster, namespace) a generated Application deploys to."""
+    try:
+        app = _application(read_text(app_file))
+    except InputError:
+        return None
+    if app is None:
+        return None
+    destination = app["spec"]["destination"]
+    return destination["server"], destination["namespace"]
 
 
 # --------------------------------------------------------------------------- orphans
 
 
 def _orphans(out: Path, services: list[ServiceResult], states: list[State]) -> list[Orphan]:
-    """Trees and Applications of cards that are gone: from their states, and unclaimed Applications."""
-    sources = {s.source for s in services}
+    """Trees and Applications of service names no card renders any more (the card removed, or renamed):
+    from their states, and generated Applications no service claims."""
     names = {s.name for s in services}
-    orphans = [Orphan(state.service, state.card, [*state.files, state.path]) for state in states
-               if state.card not in sources and state.service not in names]
-    claimed = {rel for state in states for rel in state.files}
-    claimed.update(rel for s in services for rel in s.plan.writes)
-    by_card = {orphan.card: orphan for orphan in orphans}
+    current = {rel for s in services for rel in (*s.files, *s.plan.deletes, *s.plan.conflicts)}
+    orphans = [Orphan(state.service, state.card, [rel for rel in (*state.files, state.path) if rel not in current])
+               for state in states if state.service not in names]
+    claimed = current | {rel for state in states for rel in state.files}
+    by_service = {orphan.service: orphan for orphan in orphans}
     for path in sorted(out.glob(APPLICATIONS_GLOB)):
         rel = path.relative_to(out).as_posix()
         if rel in claimed or rel.startswith(f"{PROJECTS_DIR}/") or path.is_symlink() or not path.is_file():
             continue
         source = _header_source(path)
-        if source is None or source in sources:
+        if source is None:
             continue
-        orphan = by_card.setdefault(source, Orphan(path.stem, source, []))
+        orphan = by_service.setdefault(path.stem, Orphan(path.stem, source, []))
         if orphan not in orphans:
             orphans.append(orphan)
         orphan.files.append(rel)

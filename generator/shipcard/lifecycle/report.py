@@ -49,8 +49,8 @@ def report_outcome(outcome: Outcome, *, prune: bool) -> None:
     click.echo(f"{line}; {len(changed)} changed" + (f": {names}{more}" if changed else ""))
     click.echo(f"{len(plan.added)} added, {len(plan.modified)} modified, {len(plan.deletes)} removed, "
                f"{plan.unchanged} unchanged")
-    for backup in plan.backups:
-        click.echo(f"{backup.removesuffix(BACKUP_SUFFIX)}: {EDITED}: overwritten (--force); "
+    for rel, backup in plan.backups.items():
+        click.echo(f"{rel}: {EDITED}: overwritten (--force); "
                    f"the edited text is kept in {backup}")
     for rel in plan.conflicts:
         click.echo(f"{rel}: {EDITED}: edited by hand since shipcard wrote it; left as it is "
@@ -59,9 +59,9 @@ def report_outcome(outcome: Outcome, *, prune: bool) -> None:
         if prune:
             for rel in orphan.files:
                 if rel in plan.deletes:
-                    click.echo(f"pruned {rel} (card {orphan.card} was removed)")
+                    click.echo(f"pruned {rel} (card {outcome.why_orphaned(orphan)})")
             continue
         apps = orphan.applications
-        click.echo(f"orphaned: {orphan.card} was removed but its {len(apps)} Argo CD Application(s) "
+        click.echo(f"orphaned: {outcome.why_orphaned(orphan)} but its {len(apps)} Argo CD Application(s) "
                    f"and {len(orphan.files) - len(apps)} other file(s) remain: {', '.join(apps) or 'none'} "
                    "(`shipcard render --prune` deletes them)", err=True)

@@ -1,8 +1,10 @@
 """Cards in a check: each read and validated once per run, then compared with its rendered tree.
 
-`card-invalid` for a card that does not load, `secret-literal-in-env` for a literal under a
-secret-looking name in its env, `generated-file-edited` for its rendered tree out of date. The
-trees of every card checked are planned together, so the vendored chart is compared once.
+`card-invalid` for a card that does not load or that `render` would refuse beside the repository's
+other cards (two cards rendering one object, tree or service name: `shipcard.render.card_claims`),
+`secret-literal-in-env` for a literal under a secret-looking name in its env, `generated-file-edited`
+for its rendered tree out of date. The trees of every card checked are planned together, so the
+vendored chart is compared once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from shipcard.check.rules import builtin_policy_dir
 from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.lifecycle.rendering import CardInput, Options, plan_repository
-from shipcard.render import card_source
+from shipcard.render import card_claims, card_source, collision_error, collisions, root_claims
 from shipcard.settings import load_repo, settings_for_card
 from shipcard.writers.tree import drift
 from shipcard.yamlio.read import read_text
@@ -72,16 +74,41 @@ class Cards:
         return _secret_literals(path, read.card, text)
 
     def drift_findings(self) -> list[Finding]:
-        """Compare the trees of the valid cards checked (in `services/`, tree present) with the files on disk."""
+        """Compare the trees of the valid cards checked (in `services/`, tree present) with the files on disk;
+        and report what a checked card renders that another card of its repository renders too."""
+        findings = self._collision_findings()
         groups: dict[Path, list[Path]] = {}
         for path in dict.fromkeys(self._checked):
             card = self._read[path].card
             out = path.parent.parent
             if path.parent.name == "services" and card is not None and (out / card.gitops.path).is_dir():
                 groups.setdefault(out, []).append(path)
-        findings: list[Finding] = []
         for out, paths in groups.items():
             findings += self._group_drift(out, paths)
+        return findings
+
+    def _collision_findings(self) -> list[Finding]:
+        """`card-invalid` for each collision `render` refuses, between a checked card in `services/` and
+        the repository's other cards (read too, even when only some cards are checked) or its roots."""
+        checked = {path for path in self._checked if path.parent.name == "services"}
+        findings: list[Finding] = []
+        for out in sorted({path.parent.parent for path in checked}):
+            cards = [(path, read.card) for path in sorted(out.glob("services/*.service.yaml"), key=str)
+                     if (read := self._load(path)).card is not None]
+            namespace = load_repo(out).argocd_namespace
+            claims = [claim for _, card in cards for claim in card_claims(card, namespace)]
+            environments = {env.name for _, card in cards for env in card.environments}
+            places = {card.source: (display(path), self._read[path].text or "") for path, card in cards}
+            paths = {card.source: path for path, card in cards}
+            pairs: set[tuple[str, str]] = set()
+            for earlier, later in collisions([*root_claims(environments, namespace), *claims]):
+                if not {paths.get(earlier.source), paths.get(later.source)} & checked \
+                        or (earlier.source, later.source) in pairs:
+                    continue  # one finding per two cards, the one `render` reports
+                pairs.add((earlier.source, later.source))
+                error = collision_error(earlier, later, places)
+                findings.append(Finding("card-invalid", "error", f"{error.field}: {error.message}",
+                                        error.location.file, error.location.line, error.location.column))
         return findings
 
     def _load(self, path: Path, text: str | None = None) -> _Read:
