@@ -710,3 +710,42 @@ def test_a_manifest_secret_value_is_never_shown_in_a_finding(runner: CliRunner, 
     assert run.code == 1 and "Traceback" not in run.output, run.output
     assert SECRET not in run.output + reports(Path.cwd()), run.output
     assert base64.b64encode(SECRET.encode()).decode() not in run.output + reports(Path.cwd())
+
+
+@pytest.mark.parametrize("tag", ["!!int", "!!float", "!!bool", "!!timestamp"])
+def test_a_value_that_does_not_fit_its_tag_is_one_located_line_without_the_value(runner: CliRunner,
+                                                                                  tag: str) -> None:
+    text = dump_card(secret_card()).replace("image:", f"env:\n  DB_PASSWORD: {tag} {SECRET}\nimage:", 1)
+    line = text.splitlines().index(f"  DB_PASSWORD: {tag} {SECRET}") + 1
+    (Path("services") / "small.service.yaml").write_text(text)
+    for args in (["render", "--out", "."], ["pin", "--check"]):
+        run = cli_run(args)
+        assert (run.code, run.stdout) == (2, ""), run.output
+        assert run.stderr.endswith(f"small.service.yaml:{line}:16: the value is not a valid {tag}\n"), run.stderr
+        assert ONE_LOCATED_LINE.match(run.stderr.rstrip("\n")), run.stderr
+    Path("m.yaml").write_text(f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  port: !!int 5\n"
+                              f"  token: {tag} {SECRET}\n")
+    check = cli_run(["check", "m.yaml", "services", *REPORTS])
+    assert check.code == 1 and f"m.yaml:7:10: error   yaml-invalid: the value is not a valid {tag}" in check.stdout
+    assert f"small.service.yaml:{line}:16: error   card-invalid: the value is not a valid {tag}" in check.stdout, \
+        check.stdout
+    assert SECRET not in check.output + reports(Path.cwd())
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize(("generator", "files"), [
+    pytest.param(f'secretGenerator:\n- name: s\n  literals: ["user=app", "{SECRET}"]\n', {}, id="literal-without-equals"),
+    pytest.param(f'secretGenerator:\n- name: s\n  literals: ["={SECRET}"]\n', {}, id="literal-without-a-key"),
+    pytest.param("configMapGenerator:\n- name: s\n  envs: [x.env]\n", {"x.env": f"A={SECRET}\xff\n".encode("latin-1")},
+                 id="env-file-line-not-utf8"),
+])
+def test_a_kustomize_generator_value_is_never_shown(runner: CliRunner, generator: str,
+                                                    files: dict[str, bytes]) -> None:
+    Path("kust").mkdir()
+    Path("kust", "kustomization.yaml").write_text(generator)
+    for name, data in files.items():
+        Path("kust", name).write_bytes(data)
+    run = cli_run(["check", "kust", *REPORTS])
+    assert run.code == 1 and "render-failed: `kubectl kustomize kust` failed:" in run.stdout, run.output
+    assert "(not shown)" in run.stdout
+    assert SECRET not in run.output + reports(Path.cwd())

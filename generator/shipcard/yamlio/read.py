@@ -264,8 +264,34 @@ def load_documents(text: str, filename: str) -> Iterator[Document]:
         raise unmarked_error(exc, text, filename) from None
     except RecursionError:
         raise InputError(too_deep_at(text, filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, KeyError, AttributeError):  # PyYAML's constructors on `!!int abc`, `!!bool x`, ...
+        raise misfit_tag_error(text, filename) from None
     finally:
         loader.dispose()
+
+
+def misfit_tag_error(text: str, filename: str) -> InputError:
+    """The error for a scalar whose explicit tag its text does not fit (`!!int abc`), at that scalar,
+    naming the tag and never the text (it may be a secret)."""
+    try:
+        stack = list(reversed(list(yaml.compose_all(text, Loader=yaml.SafeLoader))))
+    except yaml.YAMLError:
+        stack = []
+    checker = yaml.SafeLoader("")
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                checker.construct_object(node)
+            except (ValueError, KeyError, AttributeError, yaml.YAMLError):
+                mark, tag = node.start_mark, node.tag.replace("tag:yaml.org,2002:", "!!")
+                return InputError(Location(filename, mark.line + 1, mark.column + 1), "",
+                                  f"the value is not a valid {tag}")
+        elif isinstance(node, yaml.MappingNode):
+            stack += reversed([child for pair in node.value for child in pair])
+        elif node is not None:
+            stack += reversed(node.value)
+    return InputError(Location(filename, 1, 1), "", "a value does not fit its explicit tag")
 
 
 def _check_tree(root: yaml.Node, filename: str) -> bool:

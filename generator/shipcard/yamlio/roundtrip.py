@@ -25,6 +25,7 @@ from shipcard.yamlio.read import (
     document_start,
     first_too_deep,
     load_documents,
+    misfit_tag_error,
     refuse_tabs_for_indentation,
     too_deep_at,
     unmarked_error,
@@ -56,6 +57,8 @@ def load_roundtrip(text: str, filename: str) -> Any:
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         if "duplicate key" in problem or "found duplicate key" in str(exc):
             problem = "duplicate key" + _duplicate_key_name(str(exc))
+        if problem.startswith("failed to construct timestamp"):  # ruamel quotes the text: it may be a secret
+            problem = "the value is not a valid !!timestamp"
         raise InputError(Location(filename, line, col), "", problem) from None
     except RecursionError:
         raise InputError(too_deep_at(text, filename), "", f"nesting deeper than {MAX_DEPTH} levels") from None
@@ -64,6 +67,8 @@ def load_roundtrip(text: str, filename: str) -> Any:
     except TypeError:  # ruamel cannot hash a mapping used as a mapping key (`? {a: {}}`)
         raise InputError(complex_key_at(text, filename), "", "a mapping key must be a plain value, "
                          "not a mapping or a list") from None
+    except (ValueError, KeyError, AttributeError):  # ruamel's constructors on `!!int abc`, `!!float x`, ...
+        raise misfit_tag_error(text, filename) from None
     if len(docs) > 1:
         raise InputError(document_start(text, filename, 1), "", "expected one YAML document, found several")
     doc = docs[0] if docs else None
