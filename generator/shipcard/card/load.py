@@ -14,15 +14,16 @@ from typing import Any
 
 from shipcard.card.model import (
     DEFAULT_CLUSTER,
-    MAX_CRONJOB_NAME,
     Card,
     Environment,
     GitOps,
     build_spec,
+    env_literal,
 )
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
+from shipcard.patterns import MAX_CRONJOB_NAME, MAX_DATA_BYTES, cron_problem, time_zone_problem
 from shipcard.settings import REPO_FILE, RepoSettings, settings_for_card
 from shipcard.validation import Schema, all_problems, field_name, schema_key
 from shipcard.yamlio.read import PathKey, read_text
@@ -179,7 +180,7 @@ def _check_format(raw: dict[str, Any], where: _Locator) -> None:
 def _check_finite(node: Any, where: _Locator, path: PathKey) -> None:
     """`.nan` and `.inf` pass numeric bounds (NaN compares false with everything): refuse them outright."""
     if isinstance(node, float) and not math.isfinite(node):
-        where.report(path, f"{node} is not a finite number")
+        where.report(path, "is not a finite number (.inf or .nan)")
     if isinstance(node, dict):
         for key, value in node.items():
             _check_finite(value, where, path + (key,))
@@ -318,6 +319,19 @@ def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     _check_autoscaling(fields, where, prefix)
     _check_secrets(fields, where, prefix)
     _check_jobs(fields, where, prefix, name)
+    _check_config_map_sizes(fields, where, prefix)
+
+
+def _check_config_map_sizes(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
+    """The env values and the job scripts each fill one ConfigMap, whose data the API server limits."""
+    env_bytes = sum(len(env_literal(value).encode()) for value in (fields.get("env") or {}).values())
+    if env_bytes > MAX_DATA_BYTES:
+        where.report(prefix + ("env",), f"the values add up to {env_bytes} bytes; the ConfigMap they fill may "
+                     f"hold at most {MAX_DATA_BYTES} (mount large files from a volume instead)")
+    script_bytes = sum(len(job["script"].encode()) for job in fields.get("jobs") or [] if job.get("script"))
+    if script_bytes > MAX_DATA_BYTES:
+        where.report(prefix + ("jobs",), f"the scripts add up to {script_bytes} bytes; the ConfigMap they fill "
+                     f"may hold at most {MAX_DATA_BYTES}")
 
 
 def _check_autoscaling(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
@@ -383,7 +397,8 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> 
             where.report(prefix + ("secrets", "env", variable), f"{variable} is set both in env and in secrets.env")
         key, _, prop = str(remote).partition("#")
         if not key or ("#" in str(remote) and not prop):
-            where.report(prefix + ("secrets", "env", variable), f"{remote!r} is not remote-key[#property]")
+            problem = "an empty remote key" if not key else "an empty property after '#'"
+            where.report(prefix + ("secrets", "env", variable), f"has {problem}: write remote-key[#property]")
 
 
 def _check_job(job: dict[str, Any], where: _Locator, path: PathKey, service: str) -> None:
@@ -396,6 +411,10 @@ def _check_job(job: dict[str, Any], where: _Locator, path: PathKey, service: str
         where.report(path + ("script",), "a job takes either script or command/args, not both")
     if job.get("timeZone") and not job.get("schedule"):
         where.report(path + ("timeZone",), "timeZone only applies to a job with a schedule")
+    for key, problem in (("schedule", cron_problem), ("timeZone", time_zone_problem)):
+        why = problem(job[key]) if job.get(key) else None
+        if why:
+            where.report(path + (key,), f"the API server would refuse it: {why}")
     full = f"{service}-{job['name']}"
     if len(full) > MAX_CRONJOB_NAME:
         where.report(path + ("name",), f"'{full}' is {len(full)} characters; a CronJob name may have at most "

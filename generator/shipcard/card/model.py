@@ -17,7 +17,6 @@ DEFAULT_PRE_STOP_SLEEP = 5
 DEFAULT_GRACE_PERIOD = 30
 DEFAULT_JOB_TIMEOUT = "1h"
 NEVER_SCHEDULE = "0 0 31 2 *"  # 31 February: a manual job's CronJob never fires by itself
-MAX_CRONJOB_NAME = 52  # the controller appends an 11-character suffix to Job names
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,8 @@ class Card:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+# A part starts after a unit (or at the start): a run of digits is tried once, not from each of its digits.
+_DURATION_PART = re.compile(r"(?<![0-9.])([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
@@ -201,7 +201,7 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
         command=tuple(fields.get("command") or ()),
         args=tuple(fields.get("args") or ()),
         ports=ports,
-        env=tuple((k, _literal(v)) for k, v in (fields.get("env") or {}).items()),
+        env=tuple((k, env_literal(v)) for k, v in (fields.get("env") or {}).items()),
         resources=resources,
         secrets=_secrets(fields.get("secrets")),
         replicas=int(fields.get("replicas", DEFAULT_REPLICAS)),
@@ -227,7 +227,8 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def _literal(value: Any) -> str:
+def env_literal(value: Any) -> str:
+    """An env value as the ConfigMap holds it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -59,12 +59,17 @@ def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra:
     return schema
 
 
+# A readiness path becomes the ALB's health check path (an annotation), which AWS limits to 1024 characters.
+_probe_path = {"type": "string", "pattern": URL_PATH, "maxLength": 1024}
+# Env variable names are ConfigMap and Secret keys, which the API server limits to 253 characters.
+_env_names = {"pattern": ENV_VAR, "maxLength": 253}
+
 PROBE = {
     "description": "A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, "
                    "{tcp: port}, {exec: [...]}.",
     "anyOf": [
-        {"type": "string", "pattern": URL_PATH},
-        _obj({"http": {"type": ["integer", "string"]}, "path": {"type": "string", "pattern": URL_PATH},
+        _probe_path,
+        _obj({"http": {"type": ["integer", "string"]}, "path": _probe_path,
               "initialDelay": _seconds, "period": _count,
               "failureThreshold": _count}, ["http"]),
         _obj({"grpc": _port_number, "service": _text,
@@ -98,7 +103,7 @@ SERVICE_FIELDS: dict[str, Any] = {
         "servicePort": _port_number,
         "protocol": {"enum": ["http", "grpc", "tcp"]},
     }, ["name", "port"])},
-    "env": {"type": "object", "propertyNames": {"pattern": ENV_VAR},
+    "env": {"type": "object", "propertyNames": _env_names,
             "additionalProperties": {"type": ["string", "number", "boolean"], "pattern": TEXT},
             "description": "Literal, non-secret values; secrets go under secrets.env."},
     "resources": RESOURCES,
@@ -106,7 +111,7 @@ SERVICE_FIELDS: dict[str, Any] = {
         "provider": {"enum": ["aws-secrets-manager", "aws-parameter-store", "vault", "none"]},
         "store": {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253},
         "refresh": {"type": "string", "pattern": DURATION, "maxLength": 64},
-        "env": {"type": "object", "propertyNames": {"pattern": ENV_VAR},
+        "env": {"type": "object", "propertyNames": _env_names,
                 "additionalProperties": {"type": "string", "minLength": 1, "pattern": TEXT},
                 "description": "VARIABLE: remote-key[#property]"},
     }),
