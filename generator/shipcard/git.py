@@ -116,6 +116,42 @@ def branch_exists(top: Path, name: str) -> bool:
     return _succeeds(top, "show-ref", "--verify", "--quiet", f"refs/heads/{name}")
 
 
+def valid_branch_name(top: Path, name: str) -> bool:
+    """Whether git accepts `name` for a new branch (`git check-ref-format --branch`)."""
+    return not name.startswith("-") and _succeeds(top, "check-ref-format", "--branch", name)
+
+
+def inside_git_dir(path: Path) -> bool:
+    """Whether `path` lies inside a git directory (a `.git`, a bare repository): no work tree there."""
+    done = _run(path, ("rev-parse", "--is-inside-git-dir"))
+    return done.returncode == 0 and done.stdout.strip() == b"true"
+
+
+def has_commit(top: Path) -> bool:
+    """Whether HEAD names a commit (right after `git init` it names none)."""
+    return _succeeds(top, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+
+
+# The files git keeps while an operation waits for the user to finish it.
+_UNFINISHED = {"MERGE_HEAD": "a merge", "rebase-merge": "a rebase", "rebase-apply": "a rebase (or git am)",
+               "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert", "BISECT_LOG": "a bisect"}
+
+
+def unfinished_operation(top: Path) -> str | None:
+    """The git operation a command left unfinished in the repository of `top` (a merge, a rebase, …), or None."""
+    arguments = [argument for name in _UNFINISHED for argument in ("--git-path", name)]
+    paths = _git(top, "rev-parse", *arguments).split(b"\n")
+    for name, path in zip(_UNFINISHED, paths, strict=False):
+        if os.path.lexists(top / os.fsdecode(path)):
+            return _UNFINISHED[name]
+    return None
+
+
+def staged_paths(top: Path) -> list[str]:
+    """Paths (relative to `top`) whose staged content differs from HEAD's."""
+    return _paths(_git(top, "diff", "--cached", "-z", "--name-only", "--no-renames", "HEAD", "--"))
+
+
 # --------------------------------------------------------------------------- writing
 
 

@@ -75,12 +75,14 @@ def upgrade_command(target: str, branch: str | None, commit: bool, allow_dirty: 
     root = find_repo_root(Path.cwd()) or Path.cwd()
     if branch and not commit:
         raise ShipcardError("--branch names the branch --commit creates: add --commit")
+    if git.inside_git_dir(root):
+        raise ShipcardError(f"{root}: inside a git directory, not a work tree")
     top = git.work_tree_top(root)
-    if commit and top is None:
-        raise ShipcardError(f"{root}: not in a git repository; --commit needs one")
+    branch_name = branch or f"shipcard-upgrade-{__version__}"
+    if commit:
+        _require_ready_to_commit(root, top, branch_name)
     if not find_cards(root):
         raise ShipcardError(f"no cards under {root / 'services'}")
-    branch_name = branch or f"shipcard-upgrade-{__version__}"
     with begin(root, "upgrade") as txn:  # the tree, the cards and git are read and written under the lock
         if top is not None and not allow_dirty:
             dirty = _dirty_paths(top, root)
@@ -175,6 +177,30 @@ def _dirty_paths(top: Path, root: Path) -> list[str]:
     """Changed, staged and untracked paths as messages show them, shipcard's own `.shipcard/` aside."""
     local = (root.resolve() / STATE_DIR).relative_to(top).as_posix() + "/"
     return [git.shown(p) for p in git.uncommitted_paths(top) if not p.startswith(local)]
+
+
+def _require_ready_to_commit(root: Path, top: Path | None, branch: str) -> None:
+    """Refuse, before anything changes, every git state in which `--commit` would not make one new
+    branch holding exactly this upgrade: a clean start on a branch of the repository `root` is the top of."""
+    if top is None:
+        raise ShipcardError(f"{root}: not in a git repository; --commit needs one")
+    if top.resolve() != root.resolve():
+        raise ShipcardError(f"{root}: not the top of its git repository ({top}); --commit commits only "
+                            "in a repository of its own")
+    if not git.has_commit(top):
+        raise ShipcardError(f"{top}: the repository has no commit yet; --commit branches from one")
+    operation = git.unfinished_operation(top)
+    if operation:
+        raise ShipcardError(f"{top}: {operation} is in progress; finish or abort it before --commit")
+    if git.current_branch(top) is None:
+        raise ShipcardError(f"{top}: HEAD is detached; check out the branch to upgrade before --commit")
+    staged = [git.shown(p) for p in git.staged_paths(top)]
+    if staged:
+        raise ShipcardError(f"{top}: the index has staged changes ({', '.join(staged[:5])}"
+                            f"{' …' if len(staged) > 5 else ''}); --commit would commit them too: commit "
+                            "or unstage them first")
+    if not git.valid_branch_name(top, branch):
+        raise ShipcardError(f"--branch {branch!r}: not a name git accepts for a branch")
 
 
 def _switch_to_new_branch(top: Path, name: str) -> None:
