@@ -749,3 +749,52 @@ def test_a_kustomize_generator_value_is_never_shown(runner: CliRunner, generator
     assert run.code == 1 and "render-failed: `kubectl kustomize kust` failed:" in run.stdout, run.output
     assert "(not shown)" in run.stdout
     assert SECRET not in run.output + reports(Path.cwd())
+
+
+POLICY = """\
+id: org-settings-labelled
+severity: warning
+category: Organisation
+title: ConfigMaps carry a team label
+rationale: Owners must be found.
+fix: Add metadata.labels.team.
+kinds: [ConfigMap]
+target: object
+schema:
+  type: object
+  required: [metadata]
+  properties:
+    metadata: {type: object, required: [labels], properties: {labels: {type: object, required: [team]}}}
+message: ConfigMap has no team label
+examples:
+  pass:
+    - |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: a, labels: {team: x}}
+  fail:
+    - |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: a}
+"""
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    pytest.param("policies/org-settings-labelled.yaml", "names a file this check read", id="a-policy-file"),
+    pytest.param("policies/report.json", "is inside {root}/policies, a directory of CRDs or policies this check "
+                 "reads", id="a-new-file-in-the-policy-directory"),
+    pytest.param("crds/report.json", "is inside {root}/crds, a directory of CRDs or policies this check reads",
+                 id="a-new-file-in-the-crd-directory"),
+])
+def test_a_policy_or_crd_directory_is_never_written(repo: Path, target: str, message: str) -> None:
+    (repo / "policies").mkdir()
+    (repo / "policies" / "org-settings-labelled.yaml").write_text(POLICY)
+    (repo / "crds").mkdir()
+    before = nodes(repo)
+    run = shipcard("check", "manifests", "--policy-dir", "policies", "--crd-dir", "crds",
+                   "--format", f"json={target}", cwd=repo)
+    assert (run.code, run.stdout) == (2, ""), run.output
+    assert run.stderr == f"shipcard: {target}: --format json=FILE {message.format(root=repo.resolve())}; write the " \
+                         "report elsewhere\n"
+    assert nodes(repo) == before

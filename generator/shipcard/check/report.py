@@ -99,16 +99,26 @@ def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool
                   inputs: Iterable[Path] = ()) -> None:
     """Every report where its spec says, then the summary line on standard error (stdout stays the report).
 
-    A FILE that the check read (an input, a file with a finding, the config, `inputs`) is refused
-    before anything is written: a report must not destroy what it reports on.
+    A FILE that the check read (an input, a file with a finding, the config, a policy, `inputs`) or
+    one inside a directory of `inputs` (CRDs, policies) is refused before anything is written: a
+    report must not destroy what it reports on, nor be read as a policy by the next run.
     """
+    given = list(inputs)
     read = _identities([*(Path(f.split(" (", 1)[0]) for f in result.files), *(Path(f.file.split(" (", 1)[0])
                         for f in result.findings), *([Path(result.config_file)] if result.config_file else []),
-                        *inputs])
+                        *(Path(i.source) for i in result.rules if i.source), *given])
+    directories = [os.path.realpath(p) for p in given if os.path.isdir(p)]
     for spec in specs:
-        if spec.path is not None and _identity(spec.path) in read:
+        if spec.path is None:
+            continue
+        target = os.path.realpath(spec.path)
+        if _identity(spec.path) in read:
             raise ShipcardError(f"{spec.path}: --format {spec.format}=FILE names a file this check read; "
                                 "write the report elsewhere")
+        inside = next((d for d in directories if target.startswith(d + os.sep)), None)
+        if inside:
+            raise ShipcardError(f"{spec.path}: --format {spec.format}=FILE is inside {inside}, a directory of "
+                                "CRDs or policies this check reads; write the report elsewhere")
     for spec in specs:
         if spec.path is None:
             color = spec.format == "text" and _colored(sys.stdout)
