@@ -3,7 +3,7 @@
 Each command lives next to the code it drives; this module only wires them up
 and turns ShipcardError into a one-line message with exit code 2, and any other
 exception into one line naming its type with exit code 3 (the traceback, credentials
-masked, only with SHIPCARD_DEBUG=1). A command's module is imported when the command
+and the cards' env and secrets values masked, only with SHIPCARD_DEBUG=1). A command's module is imported when the command
 runs (or help lists it), so that a no-op `shipcard render` does not pay for the
 checker's or the registry client's imports.
 """
@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
+import yaml
 
 from shipcard import __version__
 from shipcard.errors import ShipcardError
@@ -97,7 +98,7 @@ def report_internal_error(exc: BaseException, command: str) -> None:
     """One line naming the exception's type; before it, with $SHIPCARD_DEBUG set, the traceback masked."""
     if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
         text = "".join(traceback.format_exception(exc))
-        click.echo(mask_credentials(text, configured_credentials()), err=True, nl=False)
+        click.echo(mask_credentials(text, configured_credentials() | card_values(Path.cwd())), err=True, nl=False)
     click.echo(f"shipcard: internal error in {command}: {type(exc).__name__}; "
                f"rerun with {DEBUG_VARIABLE}=1 for details", err=True)
 
@@ -148,6 +149,32 @@ def configured_credentials() -> set[str]:
     return {value for value in found if value}
 
 
+MAX_CARDS_MASKED = 2000  # a debug aid: enough for any repository, bounded for a hostile one
+
+
+def card_values(start: Path) -> set[str]:
+    """Every string under `env` and `secrets` (an environment's too) of the cards of the repository
+    around `start`, read as plainly as possible: what a card holds there may be a secret."""
+    from shipcard.render import find_cards
+    from shipcard.settings import find_repo_root
+    from shipcard.yamlio.read import read_text
+
+    found: set[str] = set()
+    for path in find_cards(find_repo_root(start) or start)[:MAX_CARDS_MASKED]:
+        try:
+            data = yaml.safe_load(read_text(path))
+        except Exception:  # a card that does not load: its values cannot be told apart, and masking must not fail
+            continue
+        if not isinstance(data, dict):
+            continue
+        holders = [data, *((data.get("environments") or {}).values()
+                           if isinstance(data.get("environments"), dict) else [])]
+        for holder in holders:
+            if isinstance(holder, dict):
+                found |= _secret_strings([holder.get("env"), holder.get("secrets")], names=())
+    return found
+
+
 def _json(text: str) -> object:
     try:
         return json.loads(text)
@@ -155,9 +182,11 @@ def _json(text: str) -> object:
         return None
 
 
-def _secret_strings(node: object, key: str = "") -> set[str]:
+def _secret_strings(node: object, key: str = "", names: tuple[str, ...] = ("username", "email", "serveraddress")
+                    ) -> set[str]:
+    """Every string in `node`, but those under a key in `names` (which are not secret)."""
     if isinstance(node, dict):
-        return {s for k, v in node.items() for s in _secret_strings(v, str(k).lower())}
+        return {s for k, v in node.items() for s in _secret_strings(v, str(k).lower(), names)}
     if isinstance(node, list):
-        return {s for item in node for s in _secret_strings(item, key)}
-    return {node} if isinstance(node, str) and key not in ("username", "email", "serveraddress") else set()
+        return {s for item in node for s in _secret_strings(item, key, names)}
+    return {node} if isinstance(node, str) and key not in names else set()

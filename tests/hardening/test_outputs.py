@@ -798,3 +798,19 @@ def test_a_policy_or_crd_directory_is_never_written(repo: Path, target: str, mes
     assert run.stderr == f"shipcard: {target}: --format json=FILE {message.format(root=repo.resolve())}; write the " \
                          "report elsewhere\n"
     assert nodes(repo) == before
+
+
+def test_the_debug_traceback_masks_the_cards_env_and_secrets_values(runner: CliRunner,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception quoting a card's value (`int('...')` of an env value, say) shows `***` instead."""
+    values = {"env": f"env-{SECRET}", "environment": f"envdev-{SECRET}", "reference": f"ref-{SECRET}/x#y"}
+    (Path("services") / "small.service.yaml").write_text(dump_card(card(
+        SMALL_CARD, env={"DB_PASSWORD": values["env"]}, environments={"dev": {"env": {"KEY": values["environment"]}}},
+        secrets={"provider": "vault", "store": "vault", "env": {"API_TOKEN": values["reference"]}})))
+    monkeypatch.setattr("shipcard.render_command.plan_repository",
+                        raiser(ValueError(f"invalid literal for int(): {values!r}")))
+    result = runner.invoke(cli, ["render"], env={"SHIPCARD_DEBUG": "1"})
+    assert result.exit_code == 3 and "Traceback (most recent call last):" in result.stderr
+    assert "ValueError: invalid literal for int(): {'env': '***', 'environment': '***', 'reference': '***'}" \
+        in result.stderr, result.stderr
+    assert SECRET not in result.output
