@@ -153,6 +153,11 @@ def test_check_reports_the_collision_render_refuses_without_any_render(tmp_path:
                  "https://kubernetes.default.svc (environment dev) collides with CronJob 'a-b-c' in namespace 'shared' "
                  "of https://kubernetes.default.svc (environment dev) of {repo}/services/a-b.service.yaml:10:3; "
                  "rename one of them", id="its-cronjob"),
+    pytest.param(card("a-b", SHARED, [hook("c")]), card("a", SHARED, [hook("b-c")]),
+                 "{repo}/services/a.service.yaml:10:3: jobs[0].name: Job 'a-b-c' in namespace 'shared' of "
+                 "https://kubernetes.default.svc (environment dev) collides with Job 'a-b-c' in namespace 'shared' "
+                 "of https://kubernetes.default.svc (environment dev) of {repo}/services/a-b.service.yaml:10:3; "
+                 "rename one of them", id="its-hook-job-the-new-card-s-name-shorter"),
     pytest.param(card("a", ("b-c",)), card("a-b", ("c",)),
                  "{repo}/services/a.service.yaml:3:1: name: Application 'a-b-c' (environment b-c) collides with "
                  "Application 'a-b-c' (environment c) of {repo}/services/a-b.service.yaml:3:1; rename one of them",
@@ -167,9 +172,10 @@ def test_a_new_card_colliding_with_one_rendered_before_is_refused(tmp_path: Path
     repo = tmp_path / "repo"
     (repo / "services").mkdir(parents=True)
     (repo / "shipcard.yaml").write_text(SETTINGS)
-    (repo / "services/a.service.yaml").write_text(earlier)
+    files = {earlier: yaml.safe_load(earlier)["name"], added: yaml.safe_load(added)["name"]}
+    (repo / f"services/{files[earlier]}.service.yaml").write_text(earlier)
     assert run_cli("render", "--out", str(repo)).exit_code == 0
-    (repo / "services/a-b.service.yaml").write_text(added)
+    (repo / f"services/{files[added]}.service.yaml").write_text(added)
     before = snapshot(repo, skip_state=False)
     result = run_cli("render", "--out", str(repo))
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"shipcard: {line.format(repo=repo)}\n")

@@ -73,8 +73,12 @@ def render(root: Path, *args: str) -> tuple[int, str, str]:
 
 
 def everything(root: Path) -> dict[str, bytes]:
-    """Every file under `root`, `.shipcard/` included (the lock and the journal are files too)."""
-    return snapshot(root, skip_state=False)
+    """Every file under `root`, `.shipcard/` included (the lock and the journal are files too), and every
+    directory (as `path/`: an empty `.shipcard/` left behind counts)."""
+    files = snapshot(root, skip_state=False)
+    for directory, dirs, _ in os.walk(root):
+        files.update((Path(directory, name).relative_to(root).as_posix() + "/", b"") for name in dirs)
+    return files
 
 
 # --------------------------------------------------------------------------- class 1: renames and moves
@@ -166,6 +170,27 @@ def test_a_renamed_card_s_old_files_are_reported_as_left_by_its_old_name(tmp_pat
     check = run_cli("render", "--check", "--out", str(repo))
     assert "argocd/dev/a.yaml: left by service a, which no card renders (services/a.service.yaml renders b now " \
            "instead of a) (render --prune deletes it)" in check.stdout.splitlines()
+
+
+@pytest.mark.parametrize(("before", "after"), RENAMES)
+def test_renames_with_an_appproject_and_an_environment_dropped_from_the_settings(tmp_path: Path, before: dict,
+                                                                                after: dict) -> None:
+    """The AppProject follows the tree: after `--prune` it is the fresh render's too."""
+    settings = SETTINGS.replace("environments:", "project: platform\nenvironments:")
+    repo = make_repo(tmp_path / "repo", _cards(before, "kustomize"))
+    (repo / "shipcard.yaml").write_text(settings)
+    assert render(repo)[0] == 0
+    set_cards(repo, _cards(after, "kustomize"))
+    dropped = settings.replace("  staging: {cluster: https://kubernetes.default.svc}\n", "")
+    after_cards = {file: text.replace("  staging: {}\n", "") for file, text in _cards(after, "kustomize").items()}
+    set_cards(repo, after_cards)
+    (repo / "shipcard.yaml").write_text(dropped)
+    code, stdout, stderr = render(repo, "--prune")
+    assert code == 0, stdout + stderr
+    fresh = make_repo(tmp_path / "fresh", after_cards)
+    (fresh / "shipcard.yaml").write_text(dropped)
+    assert render(fresh)[0] == 0
+    assert snapshot(repo) == snapshot(fresh)
 
 
 def test_swapped_names_among_many_cards_in_parallel_workers(tmp_path: Path) -> None:
@@ -418,6 +443,25 @@ def test_a_read_only_directory_holding_a_pruned_file_is_found_too(tmp_path: Path
     assert everything(repo) == before
 
 
+@pytest.mark.parametrize(("rel", "prune"), [
+    pytest.param(DEPLOYMENT, False, id="replaced-file"),
+    pytest.param("argocd/prod/a.yaml", True, id="pruned-file"),
+])
+def test_an_immutable_file_is_found_before_anything_changes(tmp_path: Path, read_only: list[Path], rel: str,
+                                                            prune: bool) -> None:
+    """`chattr +i` on a file: even root can neither rename over it nor unlink it."""
+    if os.geteuid() != 0:
+        pytest.skip("only root may set the immutable flag")
+    repo = make_repo(tmp_path / "repo", {A: card("a"), B: card("b")})
+    assert render(repo)[0] == 0
+    set_cards(repo, {B: card("b")} if prune else {A: card("a", replicas=3), B: card("b")})
+    before = everything(repo)
+    _freeze(read_only, repo / rel)
+    assert render(repo, *(["--prune"] if prune else [])) == (
+        2, "", f"shipcard: cannot write {repo / rel}: immutable or append-only; nothing was changed\n")
+    assert everything(repo) == before
+
+
 def test_an_output_directory_inside_a_read_only_directory(tmp_path: Path, read_only: list[Path]) -> None:
     (tmp_path / "locked").mkdir()
     (tmp_path / "a.service.yaml").write_text(card("a", envs=("dev",)))
@@ -511,6 +555,8 @@ def _in_repo(workspace: Path, file: str, text: str) -> None:
 BAD_NAME = "name: 'Bad_Name' is not a DNS-1123 label (lower case letters, digits and '-', starting and ending " \
     "with a letter or digit) that starts with a letter"
 IN_REPO = ("services/bad.service.yaml", BAD_CARD)
+BROKEN = ("services/a.service.yaml", "apiVersion: shipcard/v1\nkind: Service\nname: [x\n")  # the only card: no registry
+BROKEN_LINE = "{w}/repo/services/a.service.yaml:4:1: expected ',' or ']', but got '<stream end>'"
 REJECTED = [  # what is set up in the repository, the command, the first line it prints
     pytest.param(None, ("render", "{w}/bad.service.yaml", "--out", "{w}/fresh/deeper"),
                  "{w}/bad.service.yaml:1:1: missing required field 'gitops'", id="bad-card-fresh-out"),
@@ -538,6 +584,12 @@ REJECTED = [  # what is set up in the repository, the command, the first line it
     pytest.param(("lock.json", "{not json"), ("render", "--out", "{w}/repo", "--lock", "{w}/repo/lock.json"),
                  "{w}/repo/lock.json:2:1: did not find expected ',' or '}}'", id="bad-lock-file"),
     pytest.param(IN_REPO, ("upgrade",), "{w}/repo/services/bad.service.yaml:3:1: " + BAD_NAME, id="upgrade-bad-card"),
+    pytest.param(BROKEN, ("pin",), BROKEN_LINE, id="pin-broken-card"),
+    pytest.param(BROKEN, ("pin", "--check"), BROKEN_LINE, id="pin-check-broken-card"),
+    pytest.param(BROKEN, ("pin", "--lock", "{w}/lock.json"), BROKEN_LINE, id="pin-lock-broken-card"),
+    pytest.param(BROKEN, ("upgrade",), BROKEN_LINE, id="upgrade-broken-card"),
+    pytest.param(None, ("upgrade", "--commit"), "{w}/repo: not in a git repository; --commit needs one",
+                 id="upgrade-commit-outside-git"),
     pytest.param(None, ("new", "Bad_Name", "--no-input"), "NAME 'Bad_Name': a service name is at most 63 lower-case "
                  "letters, digits and '-', starting with a letter and ending with a letter or digit", id="new-bad-name"),
     pytest.param(None, ("new", "a", "--no-input"), "{w}/repo/services/a.service.yaml: already exists; edit it instead",
@@ -568,3 +620,24 @@ def test_a_rejected_run_writes_nothing_not_even_a_lock(workspace: Path, setup: t
     assert lines and all(line.startswith("shipcard: ") for line in lines), lines
     assert lines[0] == "shipcard: " + first_line.format(w=workspace)
     assert everything(workspace) == before
+
+
+def test_render_check_into_a_fresh_directory_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.service.yaml").write_text(card("a", envs=("dev",), gitops={"repoURL": "https://git.example.com/x.git"}))
+    before = everything(tmp_path)
+    result = run_cli("render", "--check", str(tmp_path / "a.service.yaml"), "--out", str(tmp_path / "fresh" / "out"))
+    assert result.exit_code == 1
+    assert "apps/a/base/deployment.yaml: missing" in result.stdout.splitlines()
+    assert everything(tmp_path) == before
+
+
+@pytest.mark.parametrize("rel", [DEPLOYMENT, "argocd/dev/a.yaml", ".shipcard-state/a.yaml"])
+def test_force_never_overwrites_a_file_without_shipcard_s_header(tmp_path: Path, rel: str) -> None:
+    repo = make_repo(tmp_path, {A: card("a"), B: card("b")})
+    assert render(repo)[0] == 0
+    (repo / rel).write_text("# mine, no header\n")
+    set_cards(repo, {A: card("a", replicas=3), B: card("b", replicas=3)})
+    before = everything(repo)
+    assert render(repo, "--force", "--all") == (
+        2, "", f"shipcard: {repo / rel}: refusing to overwrite a file without shipcard's header (a file you own)\n")
+    assert everything(repo) == before

@@ -30,6 +30,7 @@ from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.k8s.objects import Obj
 from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
 from shipcard.render import (
+    PROJECTS_DIRECTORY,
     REPOSITORY,
     Claim,
     application_claim,
@@ -44,7 +45,7 @@ from shipcard.render import (
     owned_globs,
     root_claims,
 )
-from shipcard.settings import RepoSettings
+from shipcard.settings import RepoSettings, refuse_link_out_of
 from shipcard.transaction import safe_target
 from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
@@ -126,9 +127,14 @@ class Outcome:
 
 
 def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
+    """The cards' texts; a card of the repository leading out of it, a FIFO or a link loop is one line."""
     resolved_out = out.resolve()
-    return [CardInput(path, card_source(path, out, resolved_out), read_text(path, max_bytes=MAX_CARD_BYTES))
-            for path in paths]
+    cards = []
+    for path in paths:
+        refuse_link_out_of(path, out)
+        text = read_text(path, max_bytes=MAX_CARD_BYTES)  # before card_source resolves the path
+        cards.append(CardInput(path, card_source(path, out, resolved_out), text))
+    return cards
 
 
 def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, options: Options,
@@ -361,13 +367,15 @@ def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceR
 
     Services this run skipped collided with nothing when they were rendered, so only a rendered
     service can collide now. A skipped one's service name, tree and Applications are known from its
-    render state; its other objects only matter where it deploys to a namespace a rendered service
-    deploys to too, and only then is its card loaded again.
+    render state. Its other objects are all named `<name>` or `<name>-...`: only when a rendered
+    service has an object so named, in a namespace the skipped one deploys to, is its card loaded again.
     """
     rendered = [s for s in services if not s.skipped]
     if not rendered:
         return
     destinations = {claim.key[:2] for s in rendered for claim in s.claims}
+    prefixes = {prefix for s in rendered for claim in s.claims if claim.key[0] != REPOSITORY
+                for prefix in _name_prefixes(claim.key[3])}
     by_source = {card.source: card for card in cards}
     namespace = repo.argocd_namespace
     claims: list[Claim] = []
@@ -375,9 +383,9 @@ def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceR
         if not service.skipped:
             claims += service.claims
             continue
-        applications = [rel for rel in service.files if PurePosixPath(rel).match(APPLICATIONS_GLOB)
-                        and PurePosixPath(rel).name == f"{service.name}.yaml"]
-        if any(_destination(out / rel) in destinations for rel in applications):
+        applications = {rel: env for rel in service.files
+                        if (env := _application_environment(rel)) and rel.endswith(f"/{service.name}.yaml")}
+        if service.name in prefixes and any(_destination(out / rel) in destinations for rel in applications):
             card = by_source[service.source]
             loaded = card.card or load_card_text(card.text, str(card.path), card.source, None, repo)
             claims += card_claims(loaded, namespace)
@@ -385,14 +393,26 @@ def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceR
         claims += [Claim((REPOSITORY, "", "service", service.name), service.source, f"service name {service.name!r}"),
                    Claim((REPOSITORY, "", "tree", service.tree), service.source, f"gitops.path {service.tree!r}",
                          ("gitops", "path"))]
-        claims += [application_claim(service.name, PurePosixPath(rel).parent.name, service.source, namespace)
-                   for rel in applications]
-    environments = {PurePosixPath(rel).parent.name for s in services for rel in s.files
-                    if PurePosixPath(rel).match(APPLICATIONS_GLOB)}
+        claims += [application_claim(service.name, env, service.source, namespace) for env in applications.values()]
+    environments = {env for s in services for rel in s.files if (env := _application_environment(rel))}
     found = collisions([*root_claims(environments, namespace), *claims])
     if found:
         places = {card.source: (str(card.path), card.text) for card in cards}
         raise collision_error(*found[0], places)
+
+
+def _application_environment(rel: str) -> str | None:
+    """The environment of a generated Application's path (`argocd/<env>/<name>.yaml`), else None."""
+    parts = rel.split("/")
+    if len(parts) == 3 and parts[0] == "argocd" and parts[1] != PROJECTS_DIRECTORY and parts[2].endswith(".yaml"):
+        return parts[1]
+    return None
+
+
+def _name_prefixes(name: str) -> list[str]:
+    """`a-b-c` → a, a-b, a-b-c: the service names whose objects could be called `name`."""
+    parts = name.split("-")
+    return ["-".join(parts[:end]) for end in range(1, len(parts) + 1)]
 
 
 def _destination(app_file: Path) -> tuple[str, str] | None:
