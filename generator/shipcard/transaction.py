@@ -15,6 +15,10 @@
   every path relative, inside the repository, outside `.git` and `.shipcard`, without a symbolic
   link on the way and naming a regular file or nothing; staged files only numbered files of the
   journal itself. A journal failing a check is refused in one line and left as it is.
+* A journal is bound to the place it was written: the plan records the inode of its own
+  directory and of every staged file, so a journal that came with the repository (committed in a
+  pull request, copied or unpacked) is never shipcard's: it is refused, nothing touched. A staged
+  file already moved is recognised by its inode at its target; anything else missing is refused.
 
 A symbolic link to a file (a card) stays a link: the file it leads to is what changes.
 """
@@ -28,6 +32,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -40,7 +45,7 @@ STATE_DIR = ".shipcard"
 JOURNAL_DIR = "txn"
 PLAN_FILE = "plan.json"
 LOCK_FILE = "lock"
-JOURNAL_FORMAT = "shipcard-transaction/1"
+JOURNAL_FORMAT = "shipcard-transaction/2"
 # Left by a `shipcard pin` of a shipcard before the one transaction; never completed, only reported.
 LEGACY_PIN_JOURNAL = "pin-journal"
 LOCK_WAIT_SECONDS = 10.0
@@ -112,6 +117,8 @@ def state_directory(root: Path) -> Path:
         if path.is_symlink():
             raise ShipcardError(f"{path}: a symbolic link; shipcard keeps its lock and journal inside {root} "
                                 "and refuses to follow it")
+    if os.path.lexists(state) and not state.is_dir():
+        raise ShipcardError(f"{state}: not a directory; shipcard keeps its lock and journal in it")
     try:
         state.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -233,6 +240,7 @@ class Transaction:
         self.directory = root / STATE_DIR / JOURNAL_DIR
         self.staged: dict[str, tuple[str, str]] = {}  # path as given → (real path, staged file name)
         self.committed = False
+        self._inodes: dict[str, int] = {}  # staged file name → its inode, and JOURNAL_DIR → the journal's
         self._real_root = os.path.realpath(root)
         self._resolved: dict[str, str] = {}
 
@@ -247,13 +255,11 @@ class Transaction:
         """Stage new contents (text or bytes) of paths relative to the repository; nothing is changed yet."""
         for rel, content in writes.items():
             real_rel = self._journal_path(rel, follow=True)  # refused before the commit point, not half-way
-            if not self.staged:
-                state_directory(self.root)
-                self.directory.mkdir(exist_ok=True)
+            self._open_journal()
             name = self.staged[rel][1] if rel in self.staged else f"{len(self.staged):06d}"
             data = content.encode("utf-8") if isinstance(content, str) else content
             try:
-                _write_new(os.path.join(self.directory, name), data)
+                self._inodes[name] = _write_new(os.path.join(self.directory, name), data)
             except OSError as exc:  # a full disk, a file-size limit: the tree is not touched yet
                 raise WriteError(self.root / rel, exc, "nothing was changed") from None
             self.staged[rel] = (real_rel, name)
@@ -266,13 +272,18 @@ class Transaction:
         self.stage({rel: content for rel, content in writes.items() if rel not in self.staged})
         entries = sorted(self.staged[rel] for rel in writes)
         targets = [target for target, _ in entries]
+        written = set(targets)
+        deleted = [rel for rel in deleted if rel not in written]  # a delete never cancels a write
         if len(set(targets)) != len(targets):
             twice = next(t for t in targets if targets.count(t) > 1)
             raise ShipcardError(f"{self.root / twice}: two files of this run lead to it through symbolic links; "
                                 "nothing was changed")
+        _check_applicable(self.root, self._real_root, targets, deleted)
         _flush([self.directory / name for _, name in entries])  # on disk before the plan naming them is
         _pause("staged")
-        plan = {"format": JOURNAL_FORMAT, "writes": [list(entry) for entry in entries], "deletes": deleted}
+        self._open_journal()  # a plan of deletes only stages nothing
+        plan = {"format": JOURNAL_FORMAT, "journal": self._inodes[JOURNAL_DIR],
+                "writes": [[target, name, self._inodes[name]] for target, name in entries], "deletes": deleted}
         try:
             write_atomic(self.directory / PLAN_FILE, json.dumps(plan))  # the commit point
         except WriteError as exc:
@@ -281,6 +292,13 @@ class Transaction:
         self.committed = True
         _pause("committed")
         recover(self.root)  # the same checks and roll-forward as a run completing it after a crash
+
+    def _open_journal(self) -> None:
+        """Make the journal directory once, remembering its inode (the plan is bound to it)."""
+        if JOURNAL_DIR not in self._inodes:
+            state_directory(self.root)
+            self.directory.mkdir(exist_ok=True)
+            self._inodes[JOURNAL_DIR] = os.lstat(self.directory).st_ino
 
     def abort(self) -> None:
         if not self.committed:
@@ -341,7 +359,10 @@ def recover(root: Path) -> bool:
     if PLAN_FILE in names:
         writes, deletes = _read_plan(root, directory, names)
         _roll_forward(root, directory, writes, deletes)
-    else:
+    else:  # staged files only, no plan: dropped, and nothing but them (no link, no directory) goes with it
+        for name in sorted(names):
+            if not stat.S_ISREG(os.lstat(directory / name).st_mode):
+                raise _refused(directory, f"{name} is not a regular file")
         shutil.rmtree(directory)
     return True
 
@@ -354,7 +375,10 @@ def _refused(directory: Path, why: str) -> ShipcardError:
 def _journal_names(directory: Path) -> set[str]:
     if not directory.is_dir():
         raise _refused(directory, "not a directory")
-    names = set(os.listdir(directory))
+    try:
+        names = set(os.listdir(directory))
+    except OSError as exc:
+        raise _refused(directory, f"cannot be read: {exc.strerror}") from None
     strange = sorted(n for n in names if n != PLAN_FILE and not _STAGED_NAME.fullmatch(n)
                      and not _PLAN_TEMPORARY.fullmatch(n))
     if strange:
@@ -370,23 +394,26 @@ def _read_plan(root: Path, directory: Path, names: set[str]) -> tuple[list[tuple
         raise _refused(directory, f"{PLAN_FILE} is not a plan file")
     try:
         plan = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         raise _refused(directory, f"{PLAN_FILE} is not JSON") from None
-    if not isinstance(plan, dict) or set(plan) != {"format", "writes", "deletes"} \
-            or plan["format"] != JOURNAL_FORMAT:
+    if not isinstance(plan, dict) or set(plan) != {"format", "journal", "writes", "deletes"} \
+            or plan["format"] != JOURNAL_FORMAT or not _is_inode(plan["journal"]):
         raise _refused(directory, f"{PLAN_FILE} is not in the format {JOURNAL_FORMAT}")
     writes, deletes = plan["writes"], plan["deletes"]
     if not isinstance(writes, list) or not isinstance(deletes, list) \
-            or not all(isinstance(w, list) and len(w) == 2 and all(isinstance(p, str) for p in w) for w in writes) \
+            or not all(isinstance(w, list) and len(w) == 3 and isinstance(w[0], str) and isinstance(w[1], str)
+                       and _is_inode(w[2]) for w in writes) \
             or not all(isinstance(d, str) for d in deletes):
         raise _refused(directory, f"{PLAN_FILE} is not in the format {JOURNAL_FORMAT}")
-    staged = [name for _, name in writes]
+    if plan["journal"] != os.lstat(directory).st_ino:
+        raise _refused(directory, "written elsewhere: committed, copied or unpacked with the repository")
+    staged = [name for _, name, _ in writes]
     if len(set(staged)) != len(staged) or not all(_STAGED_NAME.fullmatch(name) for name in staged):
         raise _refused(directory, "a staged file outside the journal")
     for name in staged:
         if name in names and not stat.S_ISREG(os.lstat(directory / name).st_mode):
             raise _refused(directory, f"staged file {name} is not a regular file")
-    targets = [rel for rel, _ in writes] + deletes
+    targets = [rel for rel, _, _ in writes] + deletes
     if len(set(targets)) != len(targets):
         raise _refused(directory, "a path named twice")
     checked: dict[str, bool] = {}
@@ -395,7 +422,30 @@ def _read_plan(root: Path, directory: Path, names: set[str]) -> tuple[list[tuple
         problem = _path_problem(rel) or _link_on_the_way(real_root, rel, checked)
         if problem:
             raise _refused(directory, f"{one_line(rel)[:200]!r}: {problem}")
-    return [(rel, name) for rel, name in writes], deletes
+    named = set(targets)  # plain relative paths now: dirname ends at ''
+    for rel in targets:
+        parent = os.path.dirname(rel)
+        while parent:
+            if parent in named:
+                raise _refused(directory, f"{one_line(parent)[:200]!r}: named as a file and as a directory")
+            parent = os.path.dirname(parent)
+    for rel, name, inode in writes:
+        if _inode(directory / name) != inode and _inode(Path(real_root, rel)) != inode:
+            raise _refused(directory, f"staged file {name} is neither in the journal nor moved into place")
+    return [(rel, name) for rel, name, _ in writes], deletes
+
+
+def _is_inode(value: object) -> bool:
+    return type(value) is int and value > 0
+
+
+def _inode(path: Path) -> int | None:
+    """The inode of the regular file `path` (no link followed), or None."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_ino if stat.S_ISREG(info.st_mode) else None
 
 
 def _link_on_the_way(real_root: str, rel: str, checked: dict[str, bool]) -> str | None:
@@ -408,6 +458,8 @@ def _link_on_the_way(real_root: str, rel: str, checked: dict[str, bool]) -> str 
                 mode = os.lstat(os.path.join(real_root, directory)).st_mode
             except FileNotFoundError:
                 return None  # created when the plan is applied, and everything below it too
+            except OSError as exc:  # a name too long, no permission
+                return f"cannot be examined ({exc.strerror})"
             if stat.S_ISLNK(mode):
                 return "a symbolic link on the way"
             checked[directory] = stat.S_ISDIR(mode)
@@ -417,7 +469,68 @@ def _link_on_the_way(real_root: str, rel: str, checked: dict[str, bool]) -> str 
         mode = os.lstat(os.path.join(real_root, rel)).st_mode
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror})"
     return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _check_applicable(root: Path, real_root: str, writes: list[str], deletes: list[str]) -> None:
+    """Refuse, before the commit point, a plan that could not be applied whole: a file (or anything
+    but a directory) where a directory must be, or a directory the plan must change that is not
+    writable (permissions, a read-only mount, an immutable directory). Nothing is changed then."""
+    directories: dict[str, bool] = {}  # repository-relative directory → it exists (and is a directory)
+    need: set[str] = set()  # directories whose entries the plan adds, replaces or removes
+
+    def existing(directory: str) -> bool:
+        if directory not in directories:
+            try:
+                mode = os.lstat(os.path.join(real_root, directory)).st_mode
+            except (FileNotFoundError, NotADirectoryError):  # the latter: a file further up, found there
+                mode = None
+            if mode is not None and not stat.S_ISDIR(mode):
+                raise ShipcardError(f"{root / directory}: not a directory, but this run writes files below it; "
+                                    "nothing was changed")
+            directories[directory] = mode is not None
+        return directories[directory]
+
+    for rel in writes:
+        parent = os.path.dirname(rel)
+        while parent and not existing(parent):  # made when the plan is applied: its parent changes
+            rel, parent = parent, os.path.dirname(parent)
+        need.add(parent)
+    for rel in deletes:
+        parent = os.path.dirname(rel)
+        if not parent or existing(parent):
+            need.add(parent)
+    for directory in sorted(need):
+        path = os.path.join(real_root, directory) if directory else real_root
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise WriteError(root / directory if directory else root, PermissionError(errno.EACCES, "not writable"),
+                             "nothing was changed")
+    for rel in [*writes, *deletes]:  # a file of its own that may not be replaced or removed (chattr +i, +a)
+        path = os.path.join(real_root, rel)
+        if os.path.isfile(path) and not os.access(path, os.W_OK) and _immutable(path):
+            raise WriteError(root / rel, PermissionError(errno.EPERM, "immutable or append-only"),
+                             "nothing was changed")
+
+
+FS_IOC_GETFLAGS = 0x80086601  # <linux/fs.h>
+FS_IMMUTABLE_OR_APPEND = 0x10 | 0x20  # FS_IMMUTABLE_FL | FS_APPEND_FL
+
+
+def _immutable(path: str) -> bool:
+    """A file even root may not rename over or unlink (Linux's inode flags; elsewhere: never)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        flags = int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return bool(flags & FS_IMMUTABLE_OR_APPEND)
 
 
 def _roll_forward(root: Path, directory: Path, writes: list[tuple[str, str]], deletes: list[str]) -> None:
@@ -446,13 +559,14 @@ def _roll_forward(root: Path, directory: Path, writes: list[tuple[str, str]], de
     shutil.rmtree(directory)  # journaled after the renames on the same file system
 
 
-def _write_new(path: str, data: bytes) -> None:
-    """Write a staged file with three system calls (a buffered text file adds seeks and a tty check)."""
+def _write_new(path: str, data: bytes) -> int:
+    """Write a staged file with four system calls (a buffered text file adds seeks and a tty check); its inode."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        return os.fstat(fd).st_ino
     finally:
         os.close(fd)
 
