@@ -127,8 +127,9 @@ def test_a_run_killed_after_its_commit_point_is_completed_by_the_next(repo: Path
     staged = []
     for number, (rel, text) in enumerate(sorted(plan.writes.items())):
         (txn / f"{number:06d}").write_text(text)
-        staged.append([rel, f"{number:06d}"])
-    (txn / "plan.json").write_text(json.dumps({"format": JOURNAL_FORMAT, "writes": staged, "deletes": plan.deletes}))
+        staged.append([rel, f"{number:06d}", (txn / f"{number:06d}").stat().st_ino])
+    (txn / "plan.json").write_text(json.dumps({"format": JOURNAL_FORMAT, "journal": txn.stat().st_ino,
+                                               "writes": staged, "deletes": plan.deletes}))
     # The process "died" here, after committing. The next run rolls forward first.
     assert recover(repo)
     assert run_cli("render", "--check", cwd=repo).exit_code == 0

@@ -70,7 +70,11 @@ def plant(repo: Path, writes: list[list[str]] | None = None, deletes: list[str] 
     txn.mkdir(parents=True)
     for name, text in (staged if staged is not None else {"000000": "#!/bin/sh\necho owned\n"}).items():
         (txn / name).write_text(text)
-    document = {"format": JOURNAL_FORMAT, "writes": writes or [], "deletes": deletes or [], **plan}
+    # Bound to this journal directory and its staged files, as shipcard binds the journals it writes.
+    bound = [[rel, name, os.lstat(txn / name).st_ino if os.path.lexists(txn / name) else 1]
+             for rel, name in writes or []]
+    document = {"format": JOURNAL_FORMAT, "journal": os.lstat(txn).st_ino, "writes": bound,
+                "deletes": deletes or [], **plan}
     (txn / "plan.json").write_text(json.dumps(document))
     return txn
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,7 +23,7 @@ from typing import Any
 from shipcard.errors import InputError, Location
 from shipcard.patterns import CLUSTER_URL, DNS_LABEL, KUBERNETES_VERSION, NAMESPACE_TEMPLATE
 from shipcard.validation import Schema, field_name, raise_first, schema_key
-from shipcard.yamlio.read import PathKey, read_text
+from shipcard.yamlio.read import PathKey, UnreadableFileError, read_text
 from shipcard.yamlio.roundtrip import load_roundtrip, locate, to_plain
 
 REPO_FILE = "shipcard.yaml"
@@ -196,30 +197,64 @@ class RepoSettings:
 
 
 def repository_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` holding shipcard.yaml or `.git`: the repository's top."""
+    """The nearest directory at or above `start` holding shipcard.yaml or `.git`: the repository's top.
+
+    Anything named shipcard.yaml counts (a FIFO, a directory, a dangling link): `load_repo` then
+    refuses it, rather than rendering as if the repository had no settings.
+    """
     current = start if start.is_dir() else start.parent
     for directory in (current, *current.parents):
-        if (directory / REPO_FILE).is_file() or (directory / ".git").exists():
+        if os.path.lexists(directory / REPO_FILE) or (directory / ".git").exists():
             return directory
     return None
 
 
 def find_repo_root(start: Path) -> Path | None:
     """The repository top of `start` when it holds shipcard.yaml (never looking past the git work tree)."""
-    root = repository_root(start.resolve())
-    return root if root is not None and (root / REPO_FILE).is_file() else None
+    start = Path(os.path.abspath(start))
+    # A file (a link to elsewhere too) belongs to the repository of its directory; realpath never raises.
+    root = repository_root(Path(os.path.realpath(start if start.is_dir() else start.parent)))
+    return root if root is not None and os.path.lexists(root / REPO_FILE) else None
 
 
 def load_repo(root: Path | None) -> RepoSettings:
-    """The settings in `root/shipcard.yaml`; empty settings when there is no such file."""
-    if root is None or not (root / REPO_FILE).is_file():
+    """The settings in `root/shipcard.yaml`; empty settings when there is no such file.
+
+    The file is repository content: a symbolic link leading out of `root` is refused, not followed.
+    """
+    if root is None or not os.path.lexists(root / REPO_FILE):
         return RepoSettings()
-    return load_settings(root / REPO_FILE)
+    path = root / REPO_FILE
+    refuse_link_out_of(path, root)
+    return load_settings(path)
+
+
+LINK_OUT = "a symbolic link leads outside the repository; shipcard does not follow it"
+
+
+def leads_out_of(path: Path, root: Path) -> bool:
+    """Whether `path`, lying in `root` as written, leads out of it through a symbolic link.
+
+    A path named outside `root` is not the repository's (a card named on the command line) and a
+    link loop stays inside (reading it fails on its own): neither counts.
+    """
+    if not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(root)):
+        return False
+    return not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def refuse_link_out_of(path: Path, root: Path) -> None:
+    """One line naming `path` when it is repository content that leads out of the repository `root`."""
+    if leads_out_of(path, root):
+        raise UnreadableFileError(Location(str(path)), "", LINK_OUT)
 
 
 def load_settings(path: Path) -> RepoSettings:
-    """The settings in one file (read again only when it changed)."""
-    stat = path.stat()
+    """The settings in one file (read again only when it changed); one line when it cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError as exc:  # a dangling link, a link loop
+        raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
     return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
@@ -316,7 +351,7 @@ def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail) 
     def directories(key: str) -> tuple[Path, ...]:
         found = []
         for index, value in enumerate(section.get(key, [])):
-            directory = (root / value).resolve()
+            directory = Path(os.path.realpath(root / value))  # a link loop stays a path, not an error
             if not directory.is_relative_to(root):
                 raise fail(("check", key, index), "must be a directory inside the repository")
             found.append(directory)

@@ -8,6 +8,7 @@ from typing import Any
 
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.images import ImageReference, ReferenceError, parse_reference
+from shipcard.settings import refuse_link_out_of
 from shipcard.yamlio.read import read_text
 from shipcard.yamlio.roundtrip import load_roundtrip, position_of
 
@@ -72,6 +73,7 @@ def discover(arguments: tuple[str, ...], cwd: Path) -> list[Path]:
 def load_card(path: Path) -> Card:
     """Read and parse one card; InputError for unreadable YAML or an invalid image reference."""
     name = str(path)
+    refuse_link_out_of(path, Path.cwd())  # a card of this repository leading out of it is not read
     text = read_text(path)
     document = load_roundtrip(text, name)
     return Card(path, name, text, document, image_sites(document, name))
