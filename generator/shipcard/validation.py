@@ -10,7 +10,8 @@ Cards, `shipcard.yaml`, lock files, data rules and Kubernetes objects are all ch
   gives every error with its path: verdicts never depend on fastjsonschema's corner cases;
 * `problems` turns jsonschema's errors into `Problem(path, message)`; callers add the file,
   line and column (`raise_first`, or their own locator). A message never quotes a value,
-  except one failing a pattern of `shipcard.patterns` (names, durations: never secrets).
+  except one failing a pattern of `shipcard.patterns` (names, durations) outside the fields
+  that may hold a secret (`env`, `secrets`, `data`, `stringData`).
 
 The schemas use only keywords that mean the same in draft 7 (which fastjsonschema compiles)
 and in draft 2020-12.
@@ -26,7 +27,7 @@ import marshal
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,14 +69,19 @@ def schema_key(schema: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(schema, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def compile_schema(schema: dict[str, Any], label: str, cache_key: str | None = None) -> FastCheck:
-    """fastjsonschema's check of `schema` (raising FastFailure), from the bytecode cache when there."""
+def compile_schema(schema: dict[str, Any], label: str, cache_key: str | None = None, *,
+                   fetch_remote: bool = False) -> FastCheck:
+    """fastjsonschema's check of `schema` (raising FastFailure), from the bytecode cache when there.
+
+    A `$ref` outside the schema is fetched only with `fetch_remote` (`check --allow-remote`); without
+    it the schema is a SchemaDefinitionError and nothing is fetched."""
     check = _cached(cache_key, label) if cache_key else None
     if check is not None:
         return check
     body = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}  # compiled as draft 7
     try:
-        source = fastjsonschema.compile_to_code(body, use_formats=False, use_default=False)
+        source = fastjsonschema.compile_to_code(body, handlers={} if fetch_remote else _NO_FETCHING,
+                                                use_formats=False, use_default=False)
     except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError, RecursionError, re.error) as exc:
         raise SchemaDefinitionError(str(exc)) from None
     code = compile(source, f"<schema {label}>", "exec")
@@ -85,6 +91,57 @@ def compile_schema(schema: dict[str, Any], label: str, cache_key: str | None = N
         except OSError:
             pass  # a read-only home is fine: compile again next time
     return _function(code)
+
+
+class _NoFetching(Mapping[str, Callable[[str], Any]]):
+    """fastjsonschema's handlers of remote references, one for every URL scheme: each refuses."""
+
+    def __getitem__(self, scheme: str) -> Callable[[str], Any]:
+        return _refuse_fetch
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _refuse_fetch(uri: str) -> Any:
+    raise SchemaDefinitionError(f"$ref {uri}: a reference outside the schema is not fetched")
+
+
+_NO_FETCHING = _NoFetching()
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "example"})  # values, not schemas
+_NAME_KEYWORDS = frozenset({"properties", "patternProperties", "definitions", "$defs", "dependentSchemas"})
+
+
+def remote_refs(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
+    """Every `$ref` of `schema` that leads outside it (anything but a `#` fragment), with its path.
+
+    Keys under `properties` and the like are names, so a property called `$ref` is not a reference."""
+    found: list[tuple[PathKey, str]] = []
+    stack: list[tuple[PathKey, Any]] = [(path, schema)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, list):
+            stack += [((*where, index), item) for index, item in enumerate(node)]
+            continue
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            found.append(((*where, "$ref"), ref))
+        for key, value in node.items():
+            if key in _DATA_KEYWORDS:
+                continue
+            if key in _NAME_KEYWORDS and isinstance(value, dict):
+                stack += [((*where, key, name), sub) for name, sub in value.items()]
+            elif isinstance(value, (dict, list)):
+                stack.append(((*where, key), value))
+    return sorted(found, key=lambda item: [str(step) for step in item[0]])
 
 
 def _cache_file(cache_key: str) -> Path:
@@ -254,12 +311,39 @@ def _explain(error: ValidationError, position: Position | None) -> list[Problem]
         return [Problem(path, f"must be {expected!r}")]
     if validator == "pattern":
         meaning = MEANING.get(expected)
-        return [Problem(path, f"{error.instance!r} is not {meaning}" if meaning else "has an invalid format")]
+        if meaning:
+            quoted = "it" if _may_be_secret(path) else repr(error.instance)
+            return [Problem(path, f"{quoted} is not {meaning}")]
+        return [Problem(path, _format_problem(error.instance))]
     if validator in _BOUNDS:
         return [Problem(path, _BOUNDS[validator].format(expected))]
     if validator == "uniqueItems":
         return [Problem(path, "must not hold the same item twice")]
     return [Problem(path, "does not match the schema")]
+
+
+# Fields whose values may be secret (a card's env and secrets, a Secret's data and stringData, a
+# container's env, anything called a password or a token): a message about them, or about anything
+# inside them, never quotes the value, whatever pattern it fails.
+_SECRET_FIELDS = frozenset({"env", "secrets", "data", "stringData", "binaryData"})
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "auth")
+
+
+def _may_be_secret(path: PathKey) -> bool:
+    steps = [str(step) for step in path]
+    return bool(_SECRET_FIELDS.intersection(steps)) or any(w in s.lower() for s in steps for w in _SECRET_WORDS)
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NONCHARACTER = re.compile(r"[\ufffe\uffff]")
+
+
+def _format_problem(instance: Any) -> str:
+    """What is wrong with a string failing a pattern that has no meaning to quote: its kind, not its text."""
+    if isinstance(instance, str) and _CONTROL_CHARACTER.search(instance):
+        return "contains a control character"
+    if isinstance(instance, str) and _NONCHARACTER.search(instance):
+        return "contains a Unicode noncharacter (U+FFFE or U+FFFF)"
+    return "has an invalid format"
 
 
 _BOUNDS = {

@@ -18,7 +18,6 @@ from shipcard.check.base import changed_files, select_changed
 from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.inputs.targets import Plan
-from shipcard.errors import ShipcardError
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -162,9 +161,12 @@ def test_merge_base_not_the_tip_of_ref(repo):
         "apps/web/overlays/prod/replicas.yaml"]
 
 
-def test_unknown_ref_is_a_usage_error(repo):
-    with pytest.raises(ShipcardError, match="--base nope"):
-        changed_files(Path(repo.working_tree_dir), "nope")
+def test_unknown_ref_checks_everything_and_says_why(repo):
+    root = Path(repo.working_tree_dir).resolve()
+    plan = plan_inputs([str(root)])
+    selected_plan, lines = select_changed(plan, "nope", root)
+    assert selected_plan is plan
+    assert lines == ["--base nope: checking everything: cannot tell what changed (not a revision git knows)"]
 
 
 @pytest.mark.kubectl
@@ -201,11 +203,13 @@ def test_a_changed_file_whose_name_is_not_utf8_is_selected_and_shown_escaped(rep
     assert done.returncode == 0
 
 
-def test_no_commit_yet_is_one_line_and_exit_2(tmp_path):
+def test_no_commit_yet_checks_everything_and_says_why(tmp_path):
     git.Repo.init(tmp_path, initial_branch="main")
     done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "main"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert (done.returncode, done.stdout, done.stderr) == (2, "", "shipcard: --base main: HEAD has no commit yet\n")
+    assert done.returncode == 0
+    assert done.stderr.splitlines()[0] == "--base main: checking everything: cannot tell what changed " \
+                                          "(HEAD has no commit yet)"
 
 
 def test_a_changed_card_is_read_once(repo, monkeypatch):

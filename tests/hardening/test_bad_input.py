@@ -640,7 +640,7 @@ def test_a_hanging_kustomize_build_is_stopped_by_the_render_timeout(tmp_path: Pa
         overlay.mkdir()
         (overlay / "kustomization.yaml").write_text(f"resources:\n  - http://127.0.0.1:{port}/remote.yaml\n")
         started = time.monotonic()
-        run = shipcard("check", "hangs", "--format", "json", cwd=tmp_path,
+        run = shipcard("check", "hangs", "--allow-remote", "--format", "json", cwd=tmp_path,
                        env={"SHIPCARD_KUBECTL": kubectl, "SHIPCARD_RENDER_TIMEOUT": "3"}, timeout=120)
         elapsed = time.monotonic() - started
     finally:

@@ -1,73 +1,129 @@
 """Pull-request mode: `shipcard check --base REF` checks only what the change affects.
 
 The changed files are those differing between the merge base of REF and HEAD and the
-working tree (committed, staged, unstaged and untracked). Each target of the full plan is
-kept when one of its inputs changed:
+working tree (committed, staged, unstaged and untracked; both sides of a rename, deleted files,
+symbolic links and submodules as the paths git names). Each target of the full plan is kept when
+one of its inputs changed:
 
-* a manifest or card: the file itself;
-* a Kustomize root: any file of its tree, including the bases and components it includes,
-  so a changed base selects every overlay built on it;
-* a chart release: anything under the chart directory, its values files, or the Argo CD
-  Application / helmfile that declares it, so a changed chart selects every release of it;
+* a manifest or card: the file itself, or the file its symbolic link leads to;
+* a Kustomize root: any file of its tree, including the bases and components it includes and the
+  files it names that no longer exist, so a changed base selects every overlay built on it;
+* a chart release: anything under the chart directory (and where its symbolic links lead), its
+  values files, or the Argo CD Application / helmfile that declares it;
 * a changed card `services/<name>.service.yaml`: the card (schema and drift against its
   rendered tree) and every target under its rendered tree (`apps/<name>/` or the card's
-  `gitops.path`).
+  `gitops.path`);
+* a changed symbolic link or submodule: every target reading anything below it.
+
+Everything is checked instead when the change can affect every target or when what changed cannot be
+known exactly: a changed `shipcard.yaml`, a file under a policy or CRD directory, a changed file
+holding a CustomResourceDefinition, or git failing (an unknown REF, a shallow clone without the merge
+base, no commit yet, no repository). One line on standard error says why.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from shipcard.check.inputs.paths import CARD_SUFFIX, display
 from shipcard.check.inputs.targets import Plan, Target
-from shipcard.errors import ShipcardError, ToolError
+from shipcard.errors import InputError, ToolError, one_line
 from shipcard.git import changed_since_merge_base, work_tree_top
+from shipcard.settings import REPO_FILE
+from shipcard.yamlio.read import read_text
+
+_CRD = re.compile(r"^kind:\s*['\"]?CustomResourceDefinition\b", re.MULTILINE)
 
 
 def changed_files(repo_root: Path, ref: str) -> list[Path]:
-    """Absolute paths changed since the merge base of `ref` and HEAD, plus uncommitted work."""
+    """Absolute paths changed since the merge base of `ref` and HEAD, plus uncommitted work;
+    ToolError when git cannot tell."""
+    top = work_tree_top(repo_root)
+    if top is None:
+        raise ToolError(f"{display(repo_root)} is not inside a git repository")
+    return changed_since_merge_base(top, ref)
+
+
+def _affects_everything(changed: list[Path], decisive: Iterable[Path]) -> str:
+    """Why the change can affect every target ("" when it cannot)."""
+    decisive = [Path(os.path.realpath(p)) for p in decisive]
+    for path in changed:
+        real = Path(os.path.realpath(path))
+        if path.name == REPO_FILE:
+            return f"{_shown(path)} changed"
+        holder = next((d for d in decisive if real == d or d in real.parents), None)
+        if holder is not None:
+            return f"{_shown(path)} changed, under {_shown(holder)}"
+        if path.name.endswith((".yaml", ".yml", ".json")) and _holds_crd(path):
+            return f"{_shown(path)} changed, a CustomResourceDefinition"
+    return ""
+
+
+def _holds_crd(path: Path) -> bool:
     try:
-        top = work_tree_top(repo_root)
-        if top is None:
-            raise ToolError(f"{display(repo_root)} is not inside a git repository")
-        return changed_since_merge_base(top, ref)
-    except ToolError as exc:
-        raise ShipcardError(f"--base {ref}: {exc}") from None
-
-
-def _depends_on(target: Target, changed: Path) -> bool:
-    if target.kind in ("manifest", "card"):
-        return target.path == changed
-    if target.kind == "stdin":
+        return _CRD.search(read_text(path)) is not None
+    except (InputError, OSError):
         return False
-    return changed in target.inputs or any(parent in target.inputs for parent in changed.parents)
 
 
-def select_changed(plan: Plan, ref: str, repo_root: Path) -> tuple[Plan, list[str]]:
-    """The targets affected by the change, and one line per target saying why."""
-    changed = changed_files(repo_root, ref)
+def _inputs(target: Target) -> set[Path]:
+    """What a target reads, as named and as resolved (a symbolic link's change and its target's count)."""
+    if target.kind == "stdin":
+        return set()
+    inputs = set(target.inputs) | {target.path}
+    return inputs | {Path(os.path.realpath(p)) for p in inputs}
+
+
+def _depends_on(inputs: set[Path], above: set[Path], changed: Path) -> bool:
+    """Whether `changed` is an input, lies under one (a chart, an overlay directory), or holds one
+    (a symbolic link to a directory, a submodule)."""
+    return changed in inputs or changed in above or any(parent in inputs for parent in changed.parents)
+
+
+def select_changed(plan: Plan, ref: str, repo_root: Path, decisive: Iterable[Path] = ()) -> tuple[Plan, list[str]]:
+    """The targets affected by the change, and one line per target saying why.
+
+    `decisive` are the files and directories (the config file, policy and CRD directories) whose change
+    affects every target. When everything is checked, the one line says why."""
+    try:
+        changed = changed_files(repo_root, ref)
+    except ToolError as exc:
+        return plan, [f"--base {one_line(ref)}: checking everything: cannot tell what changed ({exc})"]
+    everything = _affects_everything(changed, decisive)
+    if everything:
+        return plan, [f"--base {one_line(ref)}: checking everything: {everything}"]
     trees = {c: plan.cards.tree(c) for c in changed if c.name.endswith(CARD_SUFFIX)}
     selected = Plan(skipped=[], notes=list(plan.notes), cards=plan.cards)
-    lines = [f"--base {ref}: {len(changed)} changed file(s)"]
+    lines = [f"--base {one_line(ref)}: {len(changed)} changed file(s)"]
     used: set[Path] = set()
     for target in plan.targets:
         reasons = []
         if target.kind == "stdin":
             reasons.append("standard input")
+        inputs = _inputs(target)
+        above = {parent for path in inputs for parent in path.parents}
         for path in changed:
-            if _depends_on(target, path):
-                reasons.append(f"{display(path)} changed")
+            if _depends_on(inputs, above, path):
+                reasons.append(f"{_shown(path)} changed")
                 used.add(path)
         for card, tree in trees.items():
             if tree is not None and (target.path == tree or tree in target.path.parents):
-                reasons.append(f"rendered from changed card {display(card)}")
+                reasons.append(f"rendered from changed card {_shown(card)}")
                 used.add(card)
         if reasons:
             selected.add(target)
-            lines.append(f"selected {target.describe()}: {'; '.join(dict.fromkeys(reasons))}")
+            lines.append(f"selected {one_line(target.describe())}: {'; '.join(dict.fromkeys(reasons))}")
     for path in changed:
         if path not in used:
-            lines.append(f"not checked: {display(path)} (no checked target uses it)")
+            lines.append(f"not checked: {_shown(path)} (no checked target uses it)")
     if len(selected.targets) == 0:
         lines.append("nothing to check: no changed file affects the checked paths")
     return selected, lines
+
+
+def _shown(path: Path) -> str:
+    """A path as one line of standard error shows it (a newline in a name written as `\\n`)."""
+    return one_line(display(path))

@@ -37,11 +37,14 @@ _PATH = click.Path(path_type=Path)
               help="Lowest severity that fails the run (default error, or shipcard.yaml's check.fail-on).")
 @click.option("--base", metavar="REF", help="Check only what changed since the merge base of REF and HEAD.")
 @click.option("--config", type=_PATH, help="Repository config (default: the nearest shipcard.yaml).")
+@click.option("--allow-remote", is_flag=True,
+              help="Render Kustomize trees and charts that name remote resources, and fetch policies' remote "
+                   "$refs (default: report them, fetch nothing).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped files, suppressed findings and timings.")
 def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict_kinds: bool,
                   crd_dirs: tuple[Path, ...], policy_dirs: tuple[Path, ...], values: tuple[Path, ...],
                   formats: tuple[str, ...], fail_on: str | None, base: str | None, config: Path | None,
-                  verbose: bool) -> None:
+                  allow_remote: bool, verbose: bool) -> None:
     """Validate manifests, Kustomize trees, charts, Argo CD Applications and cards.
 
     PATH defaults to the repository root; `-` reads manifests from standard input.
@@ -56,7 +59,8 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
         raise ShipcardError(f"--config {config}: no such file")
     options = CheckOptions(paths=list(paths), kubernetes_version=kubernetes_version, strict_kinds=strict_kinds,
                            crd_dirs=[p.resolve() for p in crd_dirs], policy_dirs=[p.resolve() for p in policy_dirs],
-                           values=list(values), fail_on=fail_on, base=base, config=config)
+                           values=list(values), fail_on=fail_on, base=base, config=config,
+                           allow_remote=allow_remote)
 
     def log(line: str) -> None:
         click.echo(line, err=True)
@@ -71,7 +75,8 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
         if result.config_file:
             log(f"config: {result.config_file}")
         log("timings: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items()))
-    write_outputs(specs, result, verbose=verbose)
+    write_outputs(specs, result, verbose=verbose,
+                  inputs=[*values, *([config] if config else []), *crd_dirs, *policy_dirs])
     sys.exit(result.exit_code)
 
 

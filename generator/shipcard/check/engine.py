@@ -27,7 +27,8 @@ from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from shipcard.check.once import report_once
-from shipcard.check.rules import RuleSet, load_rules
+from shipcard.check.rules import DataRule, RuleSet, load_rules
+from shipcard.check.rules.cross import schema_remote_ref
 from shipcard.check.schema import SchemaValidator, parse_version, schema_rule_infos
 from shipcard.check.suppress import (
     apply_suppressions,
@@ -53,6 +54,7 @@ class CheckOptions:
     fail_on: str | None = None
     base: str | None = None
     config: Path | None = None
+    allow_remote: bool = False  # render what names remote locations, fetch remote `$ref`s
 
 
 @dataclass
@@ -111,7 +113,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
         clock = now
 
     cwd = Path.cwd().resolve()
-    first = Path(options.paths[0]).resolve() if options.paths and options.paths[0] != "-" else cwd
+    first = cwd / options.paths[0] if options.paths and options.paths[0] != "-" else cwd  # a link loop too
     settings = load_settings(options.config) if options.config else \
         load_repo(find_repo_root(first if first.exists() else cwd))
     fail_on = validate_fail_on(options.fail_on or settings.check.fail_on or "error")
@@ -121,10 +123,14 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     root = repository_root(first if first.exists() else cwd) or (first if first.is_dir() else cwd)
     paths = options.paths or [str(root)]
     plan = plan_inputs(paths, values=options.values)
+    if options.allow_remote:
+        plan.allow_remote()
     selection: list[str] = []
     if options.base:
         from shipcard.check.base import select_changed
-        plan, selection = select_changed(plan, options.base, root)
+        decisive = [*options.policy_dirs, *options.crd_dirs, *settings.check.policy_dirs, *settings.check.crd_dirs,
+                    *(file for file in (settings.file, options.config) if file is not None)]
+        plan, selection = select_changed(plan, options.base, root, decisive)
         for line in selection:
             log(line)
     lap("plan")
@@ -149,6 +155,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
 
     progress("policy pack", 0, 0)
     ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root)
+    findings += _remote_schemas(ruleset, fetch=options.allow_remote)
     kube_objects = [o for o in objects if o.api_version and o.kind]
     findings += _evaluate(ruleset, kube_objects, root, validator)
     lap("policy pack")
@@ -214,6 +221,22 @@ def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: Sch
         if len(valid) == len(objects):
             raise
         return list(ruleset.evaluate(valid, root=root))
+
+
+def _remote_schemas(ruleset: RuleSet, *, fetch: bool) -> list[Finding]:
+    """schema-remote-ref at each `$ref` of a policy that leads outside its schema (the rule checks
+    nothing); with `--allow-remote` those schemas are fetched and compiled instead."""
+    findings = []
+    for rule in ruleset:
+        if not isinstance(rule, DataRule) or not rule.remote_refs:
+            continue
+        if fetch:
+            rule.fetch_remote_refs()
+            continue
+        shown = display(rule.file) if rule.file else rule.info.source
+        findings += [Finding(schema_remote_ref.ID, "error", schema_remote_ref.message(ref), shown, line, column)
+                     for line, column, ref in rule.remote_refs]
+    return findings
 
 
 def all_rule_infos(ruleset: RuleSet | None = None) -> list[RuleInfo]:

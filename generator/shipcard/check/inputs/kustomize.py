@@ -2,84 +2,124 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipcard.check.inputs.paths import display, kustomization_file
+from shipcard.check.inputs.paths import KUSTOMIZATION_NAMES, display
+from shipcard.check.model import Finding
+from shipcard.check.rules.cross.helm_remote_dependency import ID as HELM_RULE
+from shipcard.check.rules.cross.helm_remote_dependency import kustomization_charts
+from shipcard.check.rules.cross.kustomize_loop import ID as LOOP_RULE
+from shipcard.check.rules.cross.kustomize_remote_resource import ID as REMOTE_RULE
+from shipcard.check.rules.cross.kustomize_remote_resource import entries, is_remote, remote_entries
 from shipcard.errors import InputError
-from shipcard.yamlio.read import Document, load_documents, read_text
-
-
-def _is_remote(entry: str) -> bool:
-    return "://" in entry or entry.startswith(("github.com/", "gitlab.com/", "git@", "bitbucket.org/"))
+from shipcard.validation import field_name
+from shipcard.yamlio.read import Document, PathKey, UnreadableFileError, load_documents, read_text
 
 
 @dataclass
 class KustomizeTree:
-    """What one kustomization is built from: its files (recursively) and the kustomizations it includes."""
+    """What one kustomization is built from: its files (recursively), the kustomizations it includes,
+    and what stops it from being rendered (remote locations, loops, files that are not regular files)."""
 
     directory: Path
     is_component: bool = False
     files: set[Path] = field(default_factory=set)
     resource_files: set[Path] = field(default_factory=set)  # files whose objects kustomize emits
     included_dirs: set[Path] = field(default_factory=set)
+    named: set[Path] = field(default_factory=set)  # every local path named, as written and resolved, even if missing
+    remote: list[Finding] = field(default_factory=list)  # rendered only with `check --allow-remote`
+    broken: list[Finding] = field(default_factory=list)  # never rendered: kustomize would loop or block
+    _visited: set[Path] = field(default_factory=set, repr=False)
 
     @classmethod
     def read(cls, directory: Path) -> KustomizeTree:
         tree = cls(directory)
-        tree._visit(directory, set(), top=True)
+        tree._visited.add(directory)
+        tree._visit(directory, (directory,), top=True)
         return tree
 
-    def _visit(self, directory: Path, seen: set[Path], *, top: bool = False) -> None:
-        if directory in seen:
-            return
-        seen.add(directory)
-        file = kustomization_file(directory)
+    def _visit(self, directory: Path, stack: tuple[Path, ...], *, top: bool = False) -> None:
+        file = self._kustomization(directory)
         if file is None:
             return
         self.files.add(file)
-        data = _read_yaml_mapping(file)
+        try:
+            document = next(load_documents(read_text(file), display(file)), None)
+        except InputError as exc:  # kustomize may read it otherwise; malformed YAML is never rendered
+            rule = "input-unreadable" if isinstance(exc, UnreadableFileError) else "yaml-invalid"
+            message = f"{exc.field}: {exc.message}" if exc.field else exc.message
+            self.broken.append(Finding(rule, "error", message, display(file), exc.location.line, exc.location.column))
+            return
+        data = document.data if document is not None and isinstance(document.data, dict) else {}
         if top:
             self.is_component = data.get("kind") == "Component"
-        for key in ("resources", "bases", "components"):
-            for entry in strings(data.get(key)):
-                if _is_remote(entry):
-                    continue
-                target = (directory / entry).resolve()
-                if target.is_dir():
-                    self.included_dirs.add(target)
-                    self._visit(target, seen)
-                elif target.is_file():
-                    self.files.add(target)
-                    if key != "components":
-                        self.resource_files.add(target)
-        for entry in strings(data.get("patchesStrategicMerge")) + strings(data.get("crds")) \
-                + strings(data.get("configurations")) + strings(data.get("transformers")) \
-                + strings(data.get("generators")) + strings(data.get("validators")):
-            self._add_file(directory, entry)
-        for key in ("patches", "patchesJson6902", "replacements"):
-            for item in data.get(key) or []:
-                if isinstance(item, dict) and isinstance(item.get("path"), str):
-                    self._add_file(directory, item["path"])
-        for key in ("configMapGenerator", "secretGenerator"):
-            for generator in data.get(key) or []:
-                if not isinstance(generator, dict):
-                    continue
-                for entry in strings(generator.get("files")) + strings(generator.get("envs")) \
-                        + strings(generator.get("env")):
-                    self._add_file(directory, entry.split("=", 1)[-1])
+        shown = display(file)
 
-    def _add_file(self, directory: Path, entry: str) -> None:
-        if _is_remote(entry):
-            return
-        target = (directory / entry).resolve()
-        if target.is_file():
-            self.files.add(target)
-        elif target.is_dir():
-            self.included_dirs.add(target)
-            self._visit(target, set())
+        def at(rule: str, path: PathKey, message: str) -> Finding:
+            line, column = document.line_of(path) if document is not None else (0, 0)
+            return Finding(rule, "error", message, shown, line, column)
+
+        self.remote += [at(REMOTE_RULE, path, text) for path, text in remote_entries(data)]
+        self.remote += [at(HELM_RULE, path, text) for path, text in kustomization_charts(data)]
+        for path, key, entry in entries(data):
+            if is_remote(entry):
+                continue
+            target, looped = self._locate(directory, entry)
+            if looped:
+                self.broken.append(at(LOOP_RULE, path, f"{field_name(path)} {entry.strip()}: a symbolic link loop"))
+            if target is None:
+                continue
+            if target.is_dir():
+                if target in stack:
+                    self.broken.append(at(LOOP_RULE, path, f"{field_name(path)} {entry} leads back to "
+                                          f"{display(target)}, which includes it: a kustomization loop"))
+                    continue
+                self.included_dirs.add(target)
+                if target not in self._visited:
+                    self._visited.add(target)
+                    self._visit(target, (*stack, target))
+            elif target.is_file():
+                self.files.add(target)
+                if key in ("resources", "bases"):
+                    self.resource_files.add(target)
+            else:
+                self.broken.append(Finding("input-unreadable", "error", "not a regular file (named by "
+                                           f"{field_name(path)} of {shown}): kustomize would block reading it",
+                                           display(target)))
+
+    def _kustomization(self, directory: Path) -> Path | None:
+        """The kustomization file of `directory`; one that exists but is no regular file is a finding."""
+        for name in KUSTOMIZATION_NAMES:
+            candidate = directory / name
+            if not os.path.lexists(candidate):
+                continue
+            try:
+                if stat.S_ISREG(candidate.stat().st_mode):
+                    return candidate
+                problem = "not a regular file: kustomize would block reading it"
+            except OSError as exc:
+                problem = "a symbolic link loop" if exc.errno == errno.ELOOP else "a symbolic link to nothing"
+            self.broken.append(Finding("input-unreadable", "error", problem, display(candidate)))
+            return None
+        return None
+
+    def _locate(self, directory: Path, entry: str) -> tuple[Path | None, bool]:
+        """The file or directory `entry` names, resolved (None when missing: kustomize says so), and
+        whether resolving it met a symbolic link loop."""
+        written = Path(os.path.normpath(directory / entry.strip()))
+        self.named.add(written)
+        try:
+            resolved = Path(os.path.realpath(written, strict=True))
+        except OSError as exc:
+            return None, exc.errno == errno.ELOOP
+        self.named.add(resolved)
+        return resolved, False
 
 
 def strings(value: Any) -> list[str]:
@@ -88,16 +128,6 @@ def strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return []
-
-
-def _read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """The first document of a small YAML file as a dict; {} when unreadable (the renderer will say why)."""
-    try:
-        for document in load_documents(read_text(path), str(path)):
-            return document.data if isinstance(document.data, dict) else {}
-    except (InputError, OSError):
-        pass
-    return {}
 
 
 class SourceIndex:

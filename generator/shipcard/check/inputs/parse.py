@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from shipcard.check.inputs.targets import Plan, Target
 from shipcard.check.inputs.tools import RenderResult, render_target
 from shipcard.check.model import Finding, K8sObject
 from shipcard.errors import InputError
+from shipcard.settings import LINK_OUT, leads_out_of, repository_root
 from shipcard.writers.tree import edited_by_hand, is_generated
 from shipcard.yamlio.read import MAX_FILE_BYTES, Document, UnreadableFileError, load_documents, read_text
 
@@ -74,6 +76,11 @@ def _input_finding(exc: InputError, file: str) -> Finding:
 
 def _load_file(loaded: Loaded, target: Target, cards: Cards) -> None:
     shown = display(target.path)
+    if not target.explicit and _leads_out_of_its_repository(target.path):
+        loaded.files.append(shown)
+        loaded.findings.append(Finding("input-unreadable", "error", f"{LINK_OUT} (name it on the command line to "
+                                       "check it)", shown))
+        return
     try:
         text = cards.text(target.path) or read_text(target.path)
     except InputError as exc:
@@ -87,6 +94,14 @@ def _load_file(loaded: Loaded, target: Target, cards: Cards) -> None:
         return
     loaded.findings.extend(generated_file_findings(text, shown))
     _load_text(loaded, text, shown, explicit=target.explicit)
+
+
+def _leads_out_of_its_repository(path: Path) -> bool:
+    """Whether a file found in a repository is a symbolic link (or lies below one) leading out of it."""
+    if os.path.realpath(path) == str(path):
+        return False  # no link on the way: the walk stays inside what it walks
+    root = repository_root(path.parent)
+    return root is not None and leads_out_of(path, root)
 
 
 def generated_file_findings(text: str, shown: str) -> list[Finding]:
@@ -156,8 +171,8 @@ def _child_node(node: Any, key: str) -> Any:
 
 def _load_rendered(loaded: Loaded, target: Target, result: RenderResult) -> None:
     loaded.files.append(target.describe())
-    if result.finding is not None:
-        loaded.findings.append(result.finding)
+    if result.findings:
+        loaded.findings.extend(result.findings)
         return
     assert result.text is not None
     if target.kind == "kustomize":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +12,11 @@ from typing import Any
 from shipcard.check.inputs.cards import Cards
 from shipcard.check.inputs.kustomize import KustomizeTree
 from shipcard.check.inputs.paths import display
+from shipcard.check.model import Finding
+from shipcard.check.rules.cross.helm_remote_dependency import ID as HELM_RULE
+from shipcard.check.rules.cross.helm_remote_dependency import chart_dependencies
+from shipcard.errors import InputError
+from shipcard.yamlio.read import load_documents, read_text
 
 
 @dataclass
@@ -26,6 +32,9 @@ class Target:
     namespace: str = ""  # helm: release namespace
     explicit: bool = False  # named on the command line (checked even if it holds no Kubernetes object)
     inputs: frozenset[Path] = frozenset()  # files and directories it is built from (for --base)
+    remote: tuple[Finding, ...] = ()  # what it would fetch: not rendered, unless `check --allow-remote`
+    broken: tuple[Finding, ...] = ()  # why it cannot be rendered at all (a kustomization loop, a FIFO)
+    offline: bool = True  # its renderer runs with the network closed to it (see tools.offline_environment)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -62,12 +71,19 @@ class Plan:
     def skip(self, path: Path | str, why: str) -> None:
         self.skipped.append((display(path), why))
 
+    def allow_remote(self) -> None:
+        """`check --allow-remote`: render what names remote locations, and let the renderers fetch them."""
+        for target in self.targets:
+            target.remote = ()
+            target.offline = False
+
 
 def add_kustomize(plan: Plan, directory: Path, reason: str, *, explicit: bool = False,
                   tree: KustomizeTree | None = None) -> Target:
     tree = tree or KustomizeTree.read(directory)
     return plan.add(Target("kustomize", directory, [reason], explicit=explicit,
-                           inputs=frozenset(tree.files | tree.included_dirs | {directory})))
+                           inputs=frozenset(tree.files | tree.included_dirs | tree.named | {directory}),
+                           remote=tuple(tree.remote), broken=tuple(tree.broken)))
 
 
 def add_chart(plan: Plan, chart: Path, values: tuple[Path, ...], reason: str, *, explicit: bool = False,
@@ -75,7 +91,34 @@ def add_chart(plan: Plan, chart: Path, values: tuple[Path, ...], reason: str, *,
               extra_inputs: Iterable[Path] = ()) -> Target:
     return plan.add(Target("helm", chart, [reason], values=values, inline_values=inline_values,
                            release=release or _release_name(chart.name), namespace=namespace, explicit=explicit,
-                           inputs=frozenset({chart, *values, *extra_inputs})))
+                           inputs=frozenset({chart, *values, *extra_inputs, *_links_out_of(chart)}),
+                           remote=_remote_dependencies(chart)))
+
+
+def _remote_dependencies(chart: Path) -> tuple[Finding, ...]:
+    """helm-remote-dependency for each dependency of `Chart.yaml` that helm would have to download."""
+    file = chart / "Chart.yaml"
+    try:
+        documents = list(load_documents(read_text(file), str(file)))
+    except InputError:
+        return ()  # helm reports it
+    document = documents[0] if documents else None
+    if document is None or not isinstance(document.data, dict):
+        return ()
+    shown = display(file)
+    return tuple(Finding(HELM_RULE, "error", message, shown, *document.line_of(path))
+                 for path, message in chart_dependencies(document.data, chart))
+
+
+def _links_out_of(chart: Path) -> set[Path]:
+    """Where the symbolic links inside a chart lead (a subchart linked in from elsewhere is part of it)."""
+    found: set[Path] = set()
+    for directory, dirs, names in os.walk(chart):
+        for name in dirs + names:
+            path = Path(directory, name)
+            if path.is_symlink():
+                found.add(Path(os.path.realpath(path)))
+    return found
 
 
 def _release_name(text: str) -> str:

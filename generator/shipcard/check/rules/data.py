@@ -47,7 +47,7 @@ from typing import Any
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.kube import CONTAINER_GROUPS, Container, Prepared
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.validation import FastFailure, SchemaDefinitionError, compile_schema, schema_key
+from shipcard.validation import FastFailure, SchemaDefinitionError, compile_schema, remote_refs, schema_key
 from shipcard.yamlio.read import PathKey, load_documents, read_text
 
 TARGETS = ("object", "podSpec", "container", "jobSpec")
@@ -70,11 +70,21 @@ class DataRule:
     schema: dict[str, Any]
     message: str
     description: str
-    validate: Callable[[Any], Any]
+    validate: Callable[[Any], Any] | None  # None until its remote `$ref`s are fetched (`fetch_remote_refs`)
+    file: Path | None = None
+    remote_refs: tuple[tuple[int, int, str], ...] = ()  # (line, column, ref) of each `$ref` outside the schema
 
     @property
     def id(self) -> str:
         return self.info.id
+
+    def fetch_remote_refs(self) -> None:
+        """Compile the schema, fetching what its `$ref`s name (`check --allow-remote` only)."""
+        if self.validate is None:
+            try:
+                self.validate = compile_schema(self.schema, self.id, fetch_remote=True)
+            except SchemaDefinitionError as exc:
+                raise PolicyError(f"{self.file}: schema: invalid JSON Schema: {exc}") from None
 
     def applies_to_kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -100,6 +110,8 @@ class DataRule:
 
     def _run(self, p: Prepared, instance: Any, prefix: PathKey, container: Container | None,
              out: list[Finding]) -> None:
+        if self.validate is None:
+            return  # a schema whose remote `$ref`s were not fetched checks nothing (schema-remote-ref says so)
         try:
             self.validate(instance)
             return
@@ -281,8 +293,11 @@ def load_data_rule(path: Path, source: str | None = None) -> DataRule:
         items = examples[key]
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
             raise fail("examples", f"`{key}` must be a non-empty list of manifests (YAML strings)")
+    refs = remote_refs(data["schema"], ("schema",))
+    validate: Callable[[Any], Any] | None = None
     try:
-        validate = compile_schema(data["schema"], rule_id, cache_key=f"rule|{schema_key(data['schema'])}")
+        if not refs:  # a rule naming remote schemas is compiled only when they may be fetched
+            validate = compile_schema(data["schema"], rule_id, cache_key=f"rule|{schema_key(data['schema'])}")
     except SchemaDefinitionError as exc:
         raise fail("schema", f"invalid JSON Schema: {exc}") from None
     info = RuleInfo(id=rule_id, severity=data["severity"], title=data["title"].strip(),
@@ -291,7 +306,8 @@ def load_data_rule(path: Path, source: str | None = None) -> DataRule:
                     fail_examples=list(examples["fail"]), source=source or filename)
     return DataRule(info=info, target=data["target"], kinds=frozenset(kinds) if kinds else None,
                     container_groups=frozenset(groups), schema=data["schema"], message=data["message"].strip(),
-                    description=description.strip(), validate=validate)
+                    description=description.strip(), validate=validate, file=path,
+                    remote_refs=tuple((*doc.line_of(where), ref) for where, ref in refs))
 
 
 def _squash(text: str) -> str:
