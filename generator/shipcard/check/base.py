@@ -57,7 +57,8 @@ def _affects_everything(changed: list[Path], decisive: Iterable[Path]) -> str:
         holder = next((d for d in decisive if real == d or d in real.parents), None)
         if holder is not None:
             return f"{_shown(path)} changed, under {_shown(holder)}"
-        if path.name.endswith((".yaml", ".yml", ".json")) and _holds_crd(path):
+        if path.name.endswith((".yaml", ".yml", ".json")) and not path.name.endswith(CARD_SUFFIX) \
+                and _holds_crd(path):  # a card is no CRD, and is read once, as a card
             return f"{_shown(path)} changed, a CustomResourceDefinition"
     return ""
 
