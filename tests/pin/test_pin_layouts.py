@@ -63,6 +63,7 @@ def test_a_link_leading_out_of_the_repository_is_refused(registry: Registry, shi
     run = shipcard(cwd=tmp_path)
 
     assert run.code == 2, run.output
-    assert run.stderr.splitlines() == [f"shipcard: {tmp_path}/services/away.service.yaml: lies outside "
-                                       f"{tmp_path} (a symbolic link?); refusing to write it"]
+    # refused when the card is read, before any registry request
+    assert run.stderr.splitlines() == [f"shipcard: {tmp_path}/services/away.service.yaml: a symbolic link leads "
+                                       "outside the repository; shipcard does not follow it"]
     assert outside.read_bytes() == card_bytes("away", image, "linked")

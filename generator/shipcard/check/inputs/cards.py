@@ -9,6 +9,7 @@ vendored chart is compared once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -93,8 +94,9 @@ class Cards:
         checked = {path for path in self._checked if path.parent.name == "services"}
         findings: list[Finding] = []
         for out in sorted({path.parent.parent for path in checked}):
-            cards = [(path, read.card) for path in sorted(out.glob("services/*.service.yaml"), key=str)
-                     if (read := self._load(path)).card is not None]
+            known = {os.path.abspath(path): path for path in self._read}  # each card read once, whatever its spelling
+            cards = [(path, read.card) for found in sorted(out.glob("services/*.service.yaml"), key=str)
+                     if (read := self._load(path := known.get(os.path.abspath(found), found))).card is not None]
             namespace = load_repo(out).argocd_namespace
             claims = [claim for _, card in cards for claim in card_claims(card, namespace)]
             environments = {env.name for _, card in cards for env in card.environments}
