@@ -311,3 +311,16 @@ def test_check_of_a_one_megabyte_config_map_ends_within_seconds(tmp_path: Path) 
     result: list[Any] = []
     timed(lambda: result.append(run_cli("check", "big.yaml", cwd=tmp_path)), ceiling=10.0)
     assert result[0].exit_code == 0, result[0].output
+
+
+@pytest.mark.parametrize(("glob", "path"), [
+    pytest.param("*a" * 15 + "b", "a" * 200, id="stars-and-letters"),
+    pytest.param("**/" * 30 + "x", "a/" * 1000 + "y", id="directory-stars"),
+    pytest.param("?" * 50 + "*" * 50 + "c", "b" * 5000, id="marks-and-stars"),
+])
+def test_a_suppression_glob_from_shipcard_yaml_is_matched_in_bounded_time(glob: str, path: str) -> None:
+    """`check.ignore` paths come from shipcard.yaml, repository content: no exponential backtracking."""
+    from shipcard.check.suppress import glob_matches
+
+    timed(lambda: glob_matches(glob, path))
+    assert glob_matches(glob, path) is False

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -46,7 +45,7 @@ def _matches(entry: IgnoreSetting, finding: Finding, rel_file: str | None, ref: 
     """Whether a `check.ignore` entry of shipcard.yaml selects the finding."""
     if not any(fnmatch.fnmatchcase(finding.rule, pattern) for pattern in entry.rules):
         return False
-    if entry.path and (rel_file is None or not glob_to_regex(entry.path).fullmatch(rel_file)):
+    if entry.path and (rel_file is None or not glob_matches(entry.path, rel_file)):
         return False
     if entry.kind is not None and ref.kind != entry.kind:
         return False
@@ -55,31 +54,75 @@ def _matches(entry: IgnoreSetting, finding: Finding, rel_file: str | None, ref: 
     return entry.namespace is None or fnmatch.fnmatchcase(ref.namespace, entry.namespace)
 
 
+_LITERAL, _ONE, _STAR, _ANY, _DIRS = range(5)
+
+
 @cache
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """`apps/**/prod/*.yaml` as a regex over `/`-separated relative paths (`**` spans directories)."""
+def _glob_tokens(pattern: str) -> tuple[tuple[int, str], ...]:
+    """`apps/**/prod/*.yaml` as tokens: `**/` any directories (or none), `**` anything, `*` and `?`
+    within one path segment; a trailing `/` matches everything below."""
     text = pattern.strip().removeprefix("./")
-    out = ""
+    tokens: list[tuple[int, str]] = []
     i = 0
     while i < len(text):
         if text.startswith("**/", i):
-            out += "(?:.*/)?"
+            tokens.append((_DIRS, ""))
             i += 3
         elif text.startswith("**", i):
-            out += ".*"
+            tokens.append((_ANY, ""))
             i += 2
-        elif text[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif text[i] == "?":
-            out += "[^/]"
-            i += 1
         else:
-            out += re.escape(text[i])
+            tokens.append({"*": (_STAR, ""), "?": (_ONE, "")}.get(text[i], (_LITERAL, text[i])))
             i += 1
     if text.endswith("/"):
-        out += ".*"
-    return re.compile(out)
+        tokens.append((_ANY, ""))
+    return tuple(tokens)
+
+
+def glob_matches(pattern: str, path: str) -> bool:
+    """Whether `path` (relative, `/`-separated) matches the glob `pattern`.
+
+    Simulated as a set of pattern positions, so the time is at most len(path) x len(pattern)
+    whatever the pattern (`shipcard.yaml` is repository content: a regex of `*a*a*a...b` would
+    backtrack exponentially).
+
+    >>> glob_matches("apps/**/prod/*.yaml", "apps/web/overlays/prod/kustomization.yaml")
+    True
+    >>> glob_matches("apps/*.yaml", "apps/web/deployment.yaml")
+    False
+    >>> glob_matches("charts/", "charts/service/values.yaml")
+    True
+    """
+    tokens = _glob_tokens(pattern)
+    inside = len(tokens) + 1  # state `inside + i`: within the directories of the `**/` at token i
+
+    def closure(states: set[int]) -> set[int]:
+        todo, seen = list(states), set(states)
+        while todo:
+            i = todo.pop()
+            if i < len(tokens) and tokens[i][0] in (_STAR, _ANY, _DIRS) and i + 1 not in seen:
+                seen.add(i + 1)
+                todo.append(i + 1)
+        return seen
+
+    states = closure({0})
+    for char in path:
+        following: set[int] = set()
+        for state in states:
+            i = state - inside if state >= inside else state
+            if i == len(tokens):
+                continue
+            kind, literal = tokens[i]
+            if kind == _LITERAL and char == literal or kind == _ONE and char != "/":
+                following.add(i + 1)
+            elif kind == _STAR and char != "/" or kind == _ANY:
+                following.add(i)
+            elif kind == _DIRS:  # any text, then a `/` that ends it
+                following.update((inside + i, i + 1) if char == "/" else (inside + i,))
+        states = closure(following)
+        if not states:
+            return False
+    return len(tokens) in states
 
 
 # --------------------------------------------------------------------------- annotations
