@@ -3,8 +3,8 @@
 Each command lives next to the code it drives; this module only wires them up
 and turns ShipcardError into a one-line message with exit code 2, and any other
 exception into one line naming its type with exit code 3 (the traceback, credentials
-and the cards' env and secrets values masked, only with SHIPCARD_DEBUG=1). A command's module is imported when the command
-runs (or help lists it), so that a no-op `shipcard render` does not pay for the
+and the cards' env and secrets values masked, only with SHIPCARD_DEBUG=1). A command's
+module is imported when the command runs (or help lists it), so that a no-op `shipcard render` does not pay for the
 checker's or the registry client's imports.
 """
 

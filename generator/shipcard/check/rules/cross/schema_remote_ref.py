@@ -88,6 +88,7 @@ def check(objects: list[K8sObject]) -> Iterable[Finding]:
     for obj in objects:
         if obj.kind != "CustomResourceDefinition" or not obj.api_version.startswith("apiextensions.k8s.io/"):
             continue
+        places: list[tuple[tuple[str | int, ...], object]]
         places = [(("spec", "validation", "openAPIV3Schema"), dig(obj.data, "spec", "validation", "openAPIV3Schema"))]
         places += [(("spec", "versions", index, "schema", "openAPIV3Schema"),
                     dig(as_dict(version), "schema", "openAPIV3Schema"))
