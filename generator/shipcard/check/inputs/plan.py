@@ -23,7 +23,9 @@ a card's values it does not render, and nothing deploys it (`render --prune` del
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,7 +43,7 @@ from shipcard.check.inputs.paths import (
 )
 from shipcard.check.inputs.sources import add_argocd_sources, helmfile_releases
 from shipcard.check.inputs.targets import Plan, Target, add_chart, add_kustomize
-from shipcard.errors import InputError, ShipcardError
+from shipcard.errors import InputError, ShipcardError, one_line
 from shipcard.writers.tree import is_generated
 from shipcard.yamlio.read import read_text
 
@@ -49,19 +51,20 @@ from shipcard.yamlio.read import read_text
 def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
     """Targets for the PATH arguments (see the module docstring); ShipcardError for a missing path."""
     plan = Plan()
-    values = tuple(Path(v).resolve() for v in values)
-    for value in values:
-        if not value.is_file():
-            raise ShipcardError(f"--values {display(value)}: no such file")
+    values = tuple(_values_file(Path(v)) for v in values)
     walked: list[Path] = []
     for raw in paths:
         if raw == STDIN:
             plan.add(Target("stdin", Path(STDIN), ["standard input"], explicit=True))
             continue
         path = Path(raw)
-        if not path.exists():
-            raise ShipcardError(f"{raw}: no such file or directory")
-        path = path.resolve()
+        try:
+            os.stat(path)
+        except OSError as exc:
+            problem = "a symbolic link loop" if exc.errno == errno.ELOOP else "no such file or directory"
+            raise ShipcardError(f"{one_line(raw)}: {problem}") from None
+        # A file keeps its own name (a link to /dev/zero is reported as the link), its directory resolved.
+        path = Path(os.path.realpath(path)) if path.is_dir() else Path(os.path.realpath(path.parent), path.name)
         if path.is_dir():
             if kustomization_file(path):
                 add_kustomize(plan, path, "named on the command line", explicit=True)
@@ -71,7 +74,7 @@ def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
                 walked.append(path)
         elif path.name in KUSTOMIZATION_NAMES:
             add_kustomize(plan, path.parent, "named on the command line", explicit=True)
-        elif path.name == "Chart.yaml":
+        elif path.name == "Chart.yaml" and _is_regular(path):
             add_chart(plan, path.parent, values, "named on the command line", explicit=True)
         else:
             kind = "card" if path.name.endswith(CARD_SUFFIX) else "manifest"
@@ -84,6 +87,25 @@ def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
     return plan
 
 
+def _values_file(given: Path) -> Path:
+    """A `--values` file, resolved; one line naming it as given unless it is a regular file."""
+    try:
+        mode = os.stat(given).st_mode
+    except OSError as exc:  # missing, a dangling link, a link loop
+        raise ShipcardError(f"--values {display(given)}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise ShipcardError(f"--values {display(given)}: not a regular file")
+    return Path(os.path.realpath(given))
+
+
+def _is_regular(path: Path) -> bool:
+    """Whether `path` (a link followed) is a regular file: a FIFO, a device or a link loop is not."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
     kustomize_dirs: list[Path] = []
     chart_dirs: list[Path] = []
@@ -92,6 +114,15 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
     for root, dirs, names in os.walk(top):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        if here.name == "services":  # a directory where `render` expects a card is a card that cannot be read
+            names += [d for d in dirs if d.endswith(CARD_SUFFIX)]
+            dirs[:] = [d for d in dirs if not d.endswith(CARD_SUFFIX)]
+        if "Chart.yaml" in names and not _is_regular(here / "Chart.yaml"):
+            # helm would block reading a FIFO: reported as the unreadable file it is, the chart not rendered
+            plan.add(Target("manifest", here / "Chart.yaml", ["Helm chart file"], explicit=True,
+                            inputs=frozenset({here / "Chart.yaml"})))
+            dirs[:] = []
+            continue
         if "Chart.yaml" in names:
             chart_dirs.append(here)
             dirs[:] = []  # templates, subcharts and values belong to the chart
@@ -118,7 +149,9 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
         included |= tree.included_dirs
         consumed |= tree.files
     for directory, tree in trees.items():
-        if tree.is_component:
+        if tree.broken:  # a loop through it or its users: reported through it, never left unchecked
+            add_kustomize(plan, directory, "Kustomize tree found under " + display(top), tree=tree)
+        elif tree.is_component:
             plan.skip(directory, "Kustomize component: checked through the kustomizations that use it")
         elif directory in included:
             users = sorted(display(d) for d, t in trees.items() if directory in t.included_dirs)
