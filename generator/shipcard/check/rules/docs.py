@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from shipcard.check.rules import RuleSet, load_rules
+from shipcard.check.rules import RuleSet, differences, load_rules
 from shipcard.check.rules.data import DataRule
 from shipcard.check.rules.kube import LONG_RUNNING_KINDS
 from shipcard.check.rules.python import PythonRule
@@ -148,6 +148,7 @@ def render(rules: RuleSet) -> str:
         out += [f"## {category}", ""]
         for rule in sorted(by_category[category], key=lambda r: r.id):
             out += [f'<a id="{rule.id}"></a>', "", rule_markdown(rule)]
+    out += [differences.markdown({rule.id for rule in rules})]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
