@@ -15,6 +15,11 @@ per-object schema verdicts of shipcard's schema layer agree with kubernetes-vali
 Targets (2-core machine): identical verdicts, >= 15x faster than kubernetes-validate,
 the whole check <= 3 s, peak memory < 500 MB.
 
+`--baseline REF` also times the same check with the package of git revision REF (exported with
+`git archive`, run from its own source root with the same interpreter and a warm cache of its
+own), best of 5 each, interleaved, and reports both rule counts and the ratio. Target: the pack
+of HEAD is at most 10% slower than REF's on the corpus.
+
 `--big-configmap` runs only the large-object case (also part of the full run): `shipcard check`
 of one ConfigMap of 1 MB of the near-misses the secret rules' regexes see (a long scheme, letters
 without end, `password` runs), target under one second warm.
@@ -23,6 +28,7 @@ without end, `password` runs), target under one second warm.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -122,6 +128,58 @@ def checkov_binary() -> tuple[Path | None, str]:
                                                                                           "after install")
 
 
+# --------------------------------------------------------------------------- baseline
+
+
+BASELINE_SLOWDOWN = 1.10  # the pack may grow; the check of the corpus may not get more than 10% slower
+
+
+@dataclass
+class BaselineComparison:
+    ref: str
+    rules: tuple[int, int]  # (REF, HEAD)
+    seconds: tuple[float, float]  # best warm wall time (REF, HEAD)
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds[1] / self.seconds[0]
+
+    def report(self) -> str:
+        return (f"baseline {self.ref}: {self.rules[0]} rules, {self.seconds[0]:.2f} s; HEAD: {self.rules[1]} rules, "
+                f"{self.seconds[1]:.2f} s ({self.ratio:.2f}x)")
+
+    def check(self) -> tuple[str, bool]:
+        return (f"HEAD's check <= {BASELINE_SLOWDOWN:.2f}x {self.ref}'s ({self.ratio:.2f}x)",
+                self.ratio <= BASELINE_SLOWDOWN)
+
+
+def compare_baseline(ref: str, scratch: Path, corpus: Path, env: dict[str, str]) -> BaselineComparison:
+    """Best-of-5 warm check of `corpus` by REF's package and by this checkout's, runs interleaved."""
+    tree = scratch / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, "generator"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(scratch / "data.tar"), ref,
+                    "policies", "blueprints"], check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree), "-f", str(scratch / "data.tar")], check=True)
+    sides = {"ref": {**env, "PYTHONPATH": str(tree / "generator"), "SHIPCARD_CACHE_DIR": str(scratch / "ref-cache")},
+             "head": {**env, "PYTHONPATH": str(ROOT / "generator")}}
+    check = [sys.executable, "-m", "shipcard", "check", str(corpus)]
+    rules = {side: len(json.loads(run_child([sys.executable, "-m", "shipcard", "rules", "--format", "json"],
+                                            env=side_env, cwd=scratch).stdout)) for side, side_env in sides.items()}
+    best = {side: float("inf") for side in sides}
+    for side_env in sides.values():
+        run_child(check, env=side_env, cwd=scratch)  # warms each side's schema cache
+    for _ in range(5):
+        for side, side_env in sides.items():
+            run = run_child(check, env=side_env, cwd=scratch)
+            if run.returncode not in (0, 1):
+                raise SystemExit(f"{side} check failed ({run.returncode}): {run.stderr.strip()[-300:]}")
+            best[side] = min(best[side], run.seconds)
+    return BaselineComparison(ref, (rules["ref"], rules["head"]), (best["ref"], best["head"]))
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -153,6 +211,7 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--skip-checkov", action="store_true")
     parser.add_argument("--big-configmap", action="store_true", help="only the 1 MB ConfigMap case")
+    parser.add_argument("--baseline", metavar="REF", help="also time the check of git revision REF")
     args = parser.parse_args()
     if args.big_configmap:
         with tempfile.TemporaryDirectory(prefix="shipcard-bench-") as scratch:
@@ -178,7 +237,6 @@ def main() -> int:
             print(f"shipcard check failed ({warm.returncode}):\n{warm.stderr}")
             return 2
         timings = next((line for line in warm.stderr.splitlines() if line.startswith("timings:")), "")
-        import json
         summary = json.loads((Path(scratch) / "findings.json").read_text())["summary"]
 
         kv = run_child([str(bindir / "kubernetes-validate"), "--strict", "-k", version, *map(str, files)], cwd=ROOT)
@@ -188,6 +246,7 @@ def main() -> int:
         differing = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
 
         big = big_configmap_check(Path(scratch), env)
+        baseline = compare_baseline(args.baseline, Path(scratch), corpus, env) if args.baseline else None
 
         if args.skip_checkov:
             checkov, checkov_note = None, "skipped (--skip-checkov)"
@@ -225,6 +284,9 @@ def main() -> int:
         (f"whole check <= 3 s ({warm.seconds:.2f} s warm, {cold.seconds:.2f} s cold)", warm.seconds <= 3),
         (f"peak memory < 500 MB ({max(warm.peak_mb, cold.peak_mb):.0f} MB)", max(warm.peak_mb, cold.peak_mb) < 500),
     ]
+    if baseline is not None:
+        print(baseline.report())
+        checks.append(baseline.check())
     print()
     for label, ok in checks:
         print(f"  [{'ok' if ok else 'MISSED'}] {label}")
