@@ -12,6 +12,9 @@ both or by neither.
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -421,3 +424,13 @@ def test_the_cards_objects_pass_the_new_rules(tmp_path: Path) -> None:
     for rule in ("api-invalid-name", "api-invalid-label", "api-invalid-schedule", "object-too-large",
                  "annotations-too-large"):
         assert rule not in result.output, result.output
+
+
+def test_time_zones_are_known_without_the_systems_database(tmp_path: Path) -> None:
+    """Slim images ship no /usr/share/zoneinfo: the `tzdata` dependency is the database then."""
+    code = ("from shipcard.patterns import time_zone_problem as p; "
+            "print([p(z) for z in ('Europe/Berlin', 'America/New_York', 'Etc/UTC', 'Mars/Olympus')])")
+    env = {**os.environ, "PYTHONTZPATH": ""}  # zoneinfo's TZPATH empty: only the tzdata package is read
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out == ("[None, None, None, 'not a time zone of the IANA database (e.g. Etc/UTC, Europe/Berlin, "
+                   "America/New_York)']\n")
