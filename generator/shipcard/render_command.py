@@ -12,7 +12,7 @@ import click
 from shipcard.errors import ShipcardError
 from shipcard.lifecycle.rendering import CardInput, Options, Outcome, plan_repository, read_cards
 from shipcard.lifecycle.report import progress_bar, report_outcome
-from shipcard.lifecycle.state import VerifiedFiles
+from shipcard.lifecycle.state import Receipts, VerifiedFiles
 from shipcard.pin.lock import load_lock
 from shipcard.render import FORMATS, find_cards
 from shipcard.settings import RepoSettings, find_repo_root, load_repo
@@ -57,11 +57,13 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
         inputs, repo, options = _read_inputs(out, cards, lock, options)
         with progress_bar(len(inputs)) as advance:
             # Each service's files are staged as soon as it is rendered, while the others still render.
-            verified = VerifiedFiles(out)
+            verified, receipts = VerifiedFiles(out), Receipts(out)
             outcome = plan_repository(out, inputs, repo, options, advance,
-                                      lambda service: txn.stage(service.plan.writes), verified)
+                                      lambda service: txn.stage(service.plan.writes), verified, receipts)
             txn.commit(outcome.plan.writes, outcome.plan.deletes)
             verified.save(options.whole_repository)
+            receipts.save({s.name: s.content for s in outcome.rendered if s.content},
+                          {s.name for s in outcome.services} if options.whole_repository else set(receipts.entries))
     report_outcome(outcome, prune=prune)
     if outcome.plan.conflicts:
         sys.exit(1)

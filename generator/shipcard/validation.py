@@ -55,13 +55,18 @@ class SchemaDefinitionError(ValueError):
     """A schema that cannot be compiled (a data rule's, say)."""
 
 
-def cache_dir() -> Path:
-    """Where compiled validators are kept: $SHIPCARD_CACHE_DIR, else the user cache directory."""
+def cache_root() -> Path:
+    """shipcard's per-user cache: $SHIPCARD_CACHE_DIR, else the user cache directory (never the repository)."""
     configured = os.environ.get("SHIPCARD_CACHE_DIR")
     if configured:
-        return Path(configured) / "schemas"
+        return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    return Path(base) / "shipcard" / "schemas"
+    return Path(base) / "shipcard"
+
+
+def cache_dir() -> Path:
+    """Where compiled validators are kept."""
+    return cache_root() / "schemas"
 
 
 def schema_key(schema: dict[str, Any]) -> str:

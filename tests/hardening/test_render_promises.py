@@ -416,6 +416,8 @@ def _changed_repo(tmp_path: Path) -> Path:
 def test_a_read_only_directory_is_found_before_anything_changes(tmp_path: Path, read_only: list[Path],
                                                                directory: str) -> None:
     repo = _changed_repo(tmp_path)
+    if not directory:  # as in a fresh clone (.shipcard/ is git-ignored): the root must take the lock directory
+        shutil.rmtree(repo / ".shipcard")
     before = everything(repo)
     _freeze(read_only, repo / directory)
     code, stdout, stderr = render(repo)

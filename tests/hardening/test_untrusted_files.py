@@ -17,6 +17,8 @@ so a hang or a memory blow-up fails the case instead of blocking the suite.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -33,7 +35,9 @@ import pytest
 from hardhelpers import SHIPCARD, clean_environment, snapshot, start_shipcard, stop
 from pinhelpers import Run
 
+from shipcard.lifecycle.state import tree_digest
 from shipcard.transaction import JOURNAL_FORMAT, PAUSE_AT_ENV, PAUSE_FILE_ENV, STATE_DIR
+from shipcard.writers.tree import generated_digest
 from tests.conftest import run_cli
 
 DIGEST = "sha256:" + "b" * 64
@@ -50,13 +54,13 @@ MEMORY_LIMIT = 1 << 30
 TIMEOUT = 60
 
 
-def bounded(*args: str, cwd: Path) -> Run:
+def bounded(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
     """The real `shipcard ARGS` under a timeout and an address-space limit (a hang or a blow-up fails)."""
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
     try:
-        done = subprocess.run([str(SHIPCARD), *args], cwd=cwd, env=clean_environment(), capture_output=True,
+        done = subprocess.run([str(SHIPCARD), *args], cwd=cwd, env=clean_environment(env), capture_output=True,
                               text=True, timeout=TIMEOUT, preexec_fn=limit, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"shipcard {' '.join(args)} hung for {TIMEOUT} s") from None
@@ -73,6 +77,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "render"],
                    cwd=repo, check=True, capture_output=True)
+    shutil.rmtree(repo / ".shipcard")  # git-ignored: not in a clone
     return repo
 
 
@@ -361,14 +366,70 @@ def test_a_forged_render_state_never_makes_check_or_render_check_skip_a_change(t
     assert snapshot(repo) == before  # neither of them wrote anything
 
 
-@pytest.mark.xfail(strict=True, reason="lifecycle/state.py: a render state records the files it wrote but not "
-                                       "their contents, so a forged state whose inputs hash matches the card skips "
-                                       "the service while its files are an older card's (reported to its owner)")
 def test_a_forged_render_state_never_makes_render_skip_a_change(template: Path, tmp_path: Path) -> None:
+    """Each file intact and the state claiming the new card: no receipt of this machine vouches for the mix."""
     repo, ahead = forged_state(template, tmp_path)
     assert bounded("render", cwd=repo).code == 0
     assert {k: v for k, v in snapshot(repo).items() if not k.startswith(".git/")} == \
         {k: v for k, v in snapshot(ahead).items() if not k.startswith(".git/")}
+
+
+def _tree(repo: Path) -> dict[str, bytes]:
+    return {k: v for k, v in snapshot(repo).items() if not k.startswith((".git/", ".shipcard/"))}
+
+
+def test_receipts_copied_from_where_the_state_was_rendered_vouch_for_nothing_here(template: Path,
+                                                                                 tmp_path: Path) -> None:
+    """`.shipcard/receipts.json` of `ahead` (same key) names `ahead`'s tree, not the old files beside its state."""
+    repo, ahead = forged_state(template, tmp_path)
+    (repo / ".shipcard").mkdir(exist_ok=True)
+    shutil.copy(ahead / ".shipcard" / "receipts.json", repo / ".shipcard" / "receipts.json")
+    assert bounded("render", cwd=repo).code == 0
+    assert _tree(repo) == _tree(ahead)
+
+
+@pytest.mark.parametrize("key", [bytes(32), b""], ids=["zero-key", "empty-key"])
+def test_receipts_forged_with_a_guessed_key_vouch_for_nothing(template: Path, tmp_path: Path, key: bytes) -> None:
+    """Receipts computed for the forged tree exactly as shipcard would, under a key the attacker chose."""
+    repo, ahead = forged_state(template, tmp_path)
+    digests = {}
+    for path in [*(repo / "apps" / "web").rglob("*"), *(repo / ".shipcard-state").rglob("*")]:
+        digest = generated_digest(path.read_bytes(), "services/web.service.yaml") if path.is_file() else None
+        if digest:
+            digests[str(path.relative_to(repo))] = digest
+    forged = hmac.new(key, f"web\0{tree_digest(digests)}".encode(), hashlib.sha256).hexdigest()
+    (repo / ".shipcard").mkdir(exist_ok=True)
+    (repo / ".shipcard" / "receipts.json").write_text(json.dumps({"web": forged}))
+    assert bounded("render", cwd=repo).code == 0
+    assert _tree(repo) == _tree(ahead)
+
+
+def test_a_symlinked_receipts_file_is_neither_read_nor_written_through(template: Path, tmp_path: Path) -> None:
+    """`.shipcard/receipts.json` committed as a link to a file outside: ignored, and replaced, not followed."""
+    repo, ahead = forged_state(template, tmp_path)
+    outside = tmp_path / "outside.json"
+    outside.write_bytes((ahead / ".shipcard" / "receipts.json").read_bytes())
+    before = outside.read_bytes()
+    (repo / ".shipcard").mkdir(exist_ok=True)
+    (repo / ".shipcard" / "receipts.json").unlink(missing_ok=True)
+    (repo / ".shipcard" / "receipts.json").symlink_to(outside)
+    assert bounded("render", cwd=repo).code == 0
+    assert _tree(repo) == _tree(ahead)
+    assert outside.read_bytes() == before and not (repo / ".shipcard" / "receipts.json").is_symlink()
+
+
+def test_a_new_receipt_key_renders_each_service_once_and_changes_no_file(template: Path, tmp_path: Path) -> None:
+    """Another user's cache (no key yet): every service renders again, byte for byte what is there."""
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    before = _tree(repo)
+    cache = tmp_path / "cache"
+    env = {"SHIPCARD_CACHE_DIR": str(cache)}
+    assert bounded("render", cwd=repo, env=env).code == 0
+    assert _tree(repo) == before
+    key = cache / "receipts.key"
+    assert key.stat().st_size == 32 and key.stat().st_mode & 0o777 == 0o600
+    assert list(json.loads((repo / ".shipcard" / "receipts.json").read_text())) == ["web"]
 
 
 # --------------------------------------------------------------------------- class 4: special files and loops

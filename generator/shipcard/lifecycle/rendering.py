@@ -28,7 +28,16 @@ from shipcard.card.load import MAX_CARD_BYTES, CardErrors, compile_schemas, load
 from shipcard.card.model import Card
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.k8s.objects import Obj
-from shipcard.lifecycle.state import STATE_DIR, State, VerifiedFiles, inputs_hash, read_states
+from shipcard.lifecycle.state import (
+    STATE_DIR,
+    Receipts,
+    State,
+    VerifiedFiles,
+    inputs_hash,
+    read_states,
+    text_digests,
+    tree_digest,
+)
 from shipcard.render import (
     PROJECTS_DIRECTORY,
     REPOSITORY,
@@ -88,6 +97,7 @@ class ServiceResult:
     skipped: bool = False
     files: tuple[str, ...] = ()  # every file the service's tree holds after this run (its state file included)
     claims: tuple[Claim, ...] = ()  # its names that no other card may render (rendered services only)
+    content: str = ""  # tree_digest of what it rendered, when the plan writes all of it (for its receipt)
 
     @property
     def changed_files(self) -> list[str]:
@@ -140,11 +150,12 @@ def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
 def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, options: Options,
                     progress: Callable[[int], None] | None = None,
                     rendered: Callable[[ServiceResult], None] | None = None,
-                    verified: VerifiedFiles | None = None) -> Outcome:
+                    verified: VerifiedFiles | None = None, receipts: Receipts | None = None) -> Outcome:
     """Render what needs rendering and compare it with the tree; nothing is written.
 
     `progress(n)` hears of services done; `rendered(service)` gets each rendered service as it comes;
-    `verified` spares reading the files of unchanged services that earlier runs found intact.
+    `verified` spares reading the files of unchanged services that earlier runs found intact;
+    without `receipts` (this machine's, see lifecycle.state) no service is skipped.
     """
     check_format(options.fmt)
     # Cards named on the command line: only their states (by the usual file name), not a thousand others'.
@@ -159,7 +170,8 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
     to_render = []
     for card in cards:
         last = next((state for state in by_source.get(card.source, []) if state.inputs == inputs[card.source]), None)
-        if not options.everything and last is not None and last.still_valid(out, inputs[card.source], verified):
+        if not options.everything and last is not None and last.still_valid(out, inputs[card.source], verified,
+                                                                                                 receipts):
             services[card.source] = ServiceResult(last.service, card.source, last.tree, last.format, Plan(out),
                                                   skipped=True, files=(*last.files, last.path))
         else:
@@ -350,8 +362,10 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         owned = [] if previous else owned_globs(loaded)
         sources = (card.source, previous.card) if previous else (card.source,)
         plan = plan_tree(out, files, owned, force=options.force, previous=stale_candidates, sources=sources)
+        content = tree_digest(text_digests(files))
         if plan.conflicts:
             plan.drop(state.path)  # the old state stays: the next run renders this service again
+            content = ""
     except CardErrors as exc:
         return _Failure(exc.message, card_errors=exc)
     except InputError as exc:
@@ -359,7 +373,7 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
     except ShipcardError as exc:
         return _Failure(str(exc))
     return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan, files=tuple(files),
-                         claims=tuple(card_claims(loaded, context.repo.argocd_namespace)))
+                         claims=tuple(card_claims(loaded, context.repo.argocd_namespace)), content=content)
 
 
 def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceResult], repo: RepoSettings) -> None:

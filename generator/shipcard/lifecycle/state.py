@@ -4,15 +4,24 @@ The state file is generated like every other file (header, digest) and committed
 tree. It records a hash of the render's inputs (the card's text, the repository settings that
 shape files, shipcard's version, the run's --format and pins), the extension points found, and
 every file written. A later render skips the service when the inputs hash is the same, the
-extension points are as they were and every listed file is still intact; the list also tells
-which files went stale and which trees a removed card left behind (orphans).
+extension points are as they were, every listed file is still intact and this machine's
+receipt vouches for the tree; the list also tells which files went stale and which trees a
+removed card left behind (orphans).
+
+A state file is repository content: a pull request can commit one that claims the current
+card's inputs beside an older card's files, each of them intact. So skipping also needs a
+receipt (`Receipts`): a keyed hash, under a key kept in the user's cache and never in the
+repository, of the state and file digests this machine itself rendered. A clone without
+receipts (CI, a colleague's checkout) renders each service once, writing nothing that matches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +31,8 @@ from shipcard import __version__
 from shipcard.errors import InputError, WriteError
 from shipcard.settings import RepoSettings
 from shipcard.transaction import STATE_DIR as LOCAL_DIR
-from shipcard.writers.tree import intact, with_header
+from shipcard.validation import cache_root
+from shipcard.writers.tree import DIGEST_PREFIX, generated_digest, with_header
 from shipcard.yamlio.dump import write_atomic
 from shipcard.yamlio.read import MAX_FILE_BYTES, read_regular_file, read_text
 
@@ -50,18 +60,98 @@ class State:
                            "files": sorted(self.files)}, indent=1)
         return with_header(self.card, body + "\n")
 
-    def still_valid(self, out: Path, inputs: str, verified: VerifiedFiles | None = None) -> bool:
-        """Nothing this service's render depends on changed, and its files are as it wrote them."""
-        if inputs != self.inputs:
+    def still_valid(self, out: Path, inputs: str, verified: VerifiedFiles | None = None,
+                    receipts: Receipts | None = None) -> bool:
+        """Nothing this service's render depends on changed, and its files are as this machine wrote them."""
+        if inputs != self.inputs or receipts is None:
             return False
         root = str(out)
         if not all(_plain(rel) for rel in (*self.files, *self.extensions)):
             return False  # a state file is repository content: one naming other paths is not trusted
         if any(os.path.isfile(os.path.join(root, rel)) != there for rel, there in self.extensions.items()):
             return False
-        if verified is None:
-            return all(_intact(os.path.join(root, rel), self.card) for rel in (*self.files, self.path))
-        return all(verified.intact(root, rel, self.card) for rel in (*self.files, self.path))
+        digests: dict[str, str] = {}
+        for rel in (*self.files, self.path):
+            digest = verified.digest(root, rel, self.card) if verified else _digest(os.path.join(root, rel), self.card)
+            if digest is None:
+                return False
+            digests[rel] = digest
+        return receipts.vouches(self.service, tree_digest(digests))
+
+
+def tree_digest(digests: dict[str, str]) -> str:
+    """One digest of a service's files (state file included), from their header digests."""
+    joined = "\0".join(f"{rel}\0{digest}" for rel, digest in sorted(digests.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def text_digests(files: dict[str, str]) -> dict[str, str]:
+    """The header digests of generated texts (as `tree_digest` wants them), without re-hashing bodies."""
+    return {rel: text.split("\n", 2)[1].removeprefix(DIGEST_PREFIX) for rel, text in files.items()}
+
+
+RECEIPT_KEY_BYTES = 32
+
+
+class Receipts:
+    """Which trees this machine rendered: service → keyed hash of its tree digest (`.shipcard/receipts.json`).
+
+    The key lives in the user's cache, so a receipts file committed to the repository, or copied
+    from another machine, vouches for nothing. Without a usable key there are no receipts: every
+    service renders, which is slower and never wrong.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / LOCAL_DIR / "receipts.json"
+        self.key = _receipt_key()
+        try:
+            data = None if self.path.is_symlink() else read_regular_file(self.path, MAX_VERIFIED_BYTES)
+            entries = json.loads(data.decode("utf-8")) if data and len(data) <= MAX_VERIFIED_BYTES else {}
+        except (OSError, UnicodeDecodeError, ValueError):
+            entries = {}
+        self.entries: dict[str, str] = {str(k): v for k, v in entries.items() if isinstance(v, str)} \
+            if isinstance(entries, dict) else {}
+
+    def _mac(self, service: str, digest: str) -> str:
+        assert self.key is not None
+        return hmac.new(self.key, f"{service}\0{digest}".encode(), hashlib.sha256).hexdigest()
+
+    def vouches(self, service: str, digest: str) -> bool:
+        recorded = self.entries.get(service)
+        return self.key is not None and recorded is not None and hmac.compare_digest(recorded, self._mac(service,
+                                                                                                          digest))
+
+    def save(self, rendered: dict[str, str], keep: set[str]) -> None:
+        """Record the trees of `rendered` (service → tree digest); keep the receipts of `keep` only besides."""
+        if self.key is None:
+            return
+        entries = {s: r for s, r in self.entries.items() if s in keep and s not in rendered}
+        entries.update({service: self._mac(service, digest) for service, digest in rendered.items()})
+        if entries == self.entries:
+            return
+        try:
+            write_atomic(self.path, json.dumps(dict(sorted(entries.items())), separators=(",", ":")))
+        except WriteError:
+            pass  # a cache: the next run renders these services again, nothing else
+
+
+def _receipt_key() -> bytes | None:
+    """This user's receipt key (made on first use, mode 0600), or None when the cache cannot hold one."""
+    path = cache_root() / "receipts.key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(RECEIPT_KEY_BYTES))
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        data = read_regular_file(path, RECEIPT_KEY_BYTES)
+    except OSError:
+        return None
+    return data if data is not None and len(data) == RECEIPT_KEY_BYTES else None  # half-written by a rival: none
 
 
 MAX_VERIFIED_BYTES = 64 * 1024 * 1024  # a larger file is ignored: every generated file is then read
@@ -90,18 +180,23 @@ class VerifiedFiles:
         self.found: dict[str, list[Any]] = {}
         self.horizon_ns = time.time_ns() - self.RACY_NS
 
-    def intact(self, root: str, rel: str, source: str) -> bool:
+    def digest(self, root: str, rel: str, source: str) -> str | None:
+        """The header digest of an intact generated file (from its stat signature when known), else None."""
         path = os.path.join(root, rel)
         try:
             stat = os.stat(path)
         except OSError:
-            return False
-        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, source]
-        if self.entries.get(rel) == signature or _intact(path, source):
-            if max(stat.st_mtime_ns, stat.st_ctime_ns) < self.horizon_ns:
-                self.found[rel] = signature
-            return True
-        return False
+            return None
+        signature: list[Any] = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, source]
+        entry = self.entries.get(rel)
+        if isinstance(entry, list) and len(entry) == len(signature) + 1 and entry[:-1] == signature \
+                and isinstance(entry[-1], str):
+            digest: str | None = entry[-1]
+        else:
+            digest = _digest(path, source)
+        if digest is not None and max(stat.st_mtime_ns, stat.st_ctime_ns) < self.horizon_ns:
+            self.found[rel] = [*signature, digest]
+        return digest
 
     def save(self, whole_repository: bool) -> None:
         """Record what this run found (plus, for a run over some cards, what earlier runs found)."""
@@ -162,9 +257,10 @@ def _plain(rel: str) -> bool:
         and all(part not in ("", ".", "..") for part in rel.split("/"))
 
 
-def _intact(path: str, source: str) -> bool:
+def _digest(path: str, source: str) -> str | None:
+    """The header digest of the generated file at `path` if it is intact, else None."""
     try:
         data = read_regular_file(path, MAX_FILE_BYTES)  # never a FIFO or device, never unbounded
     except OSError:
-        return False
-    return data is not None and len(data) <= MAX_FILE_BYTES and intact(data, source)
+        return None
+    return generated_digest(data, source) if data is not None and len(data) <= MAX_FILE_BYTES else None

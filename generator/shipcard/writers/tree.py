@@ -85,14 +85,20 @@ DELETE = "no longer rendered by any card"
 
 def intact(data: bytes, source: str) -> bool:
     """A generated file (its bytes) of card `source`, exactly as shipcard wrote it."""
+    return generated_digest(data, source) is not None
+
+
+def generated_digest(data: bytes, source: str) -> str | None:
+    """The body digest in the header of a generated file of card `source`, if the body matches it."""
     if not data.startswith(f"{HEADER_PREFIX} from {source}. ".encode()):
-        return False
+        return None
     first = data.find(b"\n")
     second = data.find(b"\n", first + 1)
     digest = data[first + 1:second]
     prefix = DIGEST_PREFIX.encode()
-    return second > 0 and digest.startswith(prefix) and \
-        digest[len(prefix):] == body_digest(data[second + 1:]).encode()
+    if second > 0 and digest.startswith(prefix) and digest[len(prefix):] == body_digest(data[second + 1:]).encode():
+        return digest[len(prefix):].decode()
+    return None
 
 
 def header_source(text: str) -> str | None:
