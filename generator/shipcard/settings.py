@@ -62,10 +62,22 @@ _IGNORE = {
         "expires": {},  # a YAML date or an ISO date string: checked after the schema
     },
 }
+_RULE = {
+    "anyOf": [{"type": "null"}, {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "severity": {"enum": ["error", "warning", "info"]},
+            "enabled": {"type": "boolean"},
+            "params": {"anyOf": [{"type": "null"}, {"type": "object"}]},  # checked against the rule's PARAMS
+        },
+    }],
+}
 _CHECK = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
+        "rules": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _RULE},
         "fail-on": {"enum": list(FAIL_ON_CHOICES)},
         "strict-kinds": {"type": "boolean"},
         "policy-dirs": _STRINGS,
@@ -122,6 +134,24 @@ class IgnoreSetting:
 
 
 @dataclass(frozen=True)
+class RuleSetting:
+    """One `check.rules.<id>` entry; `where` locates the entry and each of its keys, for errors found
+    once the rules are loaded (an unknown ID, an undeclared parameter)."""
+
+    rule: str
+    severity: str | None = None
+    enabled: bool = True
+    params: tuple[tuple[str, Any], ...] = ()
+    where: tuple[tuple[str, Location], ...] = ()
+
+    def location(self, key: str = "") -> tuple[Location, str]:
+        """Where `key` ("" the entry, "severity", "params.NAME") is written, and its field name."""
+        found = dict(self.where)
+        field_path = f"check.rules.{self.rule}" + (f".{key}" if key else "")
+        return found.get(key, found[""]), field_path
+
+
+@dataclass(frozen=True)
 class CheckSettings:
     """The `check:` section; directories resolved against the repository root."""
 
@@ -131,6 +161,7 @@ class CheckSettings:
     crd_dirs: tuple[Path, ...] = ()
     required: frozenset[str] = frozenset()
     ignores: tuple[IgnoreSetting, ...] = ()
+    rules: tuple[RuleSetting, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -317,7 +348,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
         raise fail(("kubernetesVersion",), f"shipcard renders for Kubernetes {version_text(OLDEST_KUBERNETES)} "
                                            "and newer")
     root = path.parent.resolve()
-    check = _check_settings(raw.get("check") or {}, root, doc, fail)
+    check = _check_settings(raw.get("check") or {}, root, doc, fail, shown)
     environments = {name: EnvironmentDefaults(**(value or {})) for name, value in
                     (raw.get("environments") or {}).items()}
     shaping = {k: v for k, v in raw.items() if k != "check"}
@@ -347,7 +378,7 @@ def _kubernetes_version(value: str | None) -> KubernetesVersion | None:
     return parse_kubernetes_version(value) if value is not None else None
 
 
-def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail) -> CheckSettings:
+def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail, doc_name: str) -> CheckSettings:
     def directories(key: str) -> tuple[Path, ...]:
         found = []
         for index, value in enumerate(section.get(key, [])):
@@ -367,9 +398,20 @@ def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail) 
             rules=tuple(rules), reason=entry.get("reason", "").strip(), line=locate(doc, where)[0],
             path=entry.get("path"), kind=entry.get("kind"), name=entry.get("name"),
             namespace=entry.get("namespace"), expires=_expiry(entry.get("expires"), (*where, "expires"), fail)))
+    rules = []
+    for rule_id, entry in (section.get("rules") or {}).items():
+        entry = entry or {}  # `rule-id:` with nothing after it configures nothing
+        entry_path: PathKey = ("check", "rules", rule_id)
+        params = entry.get("params") or {}
+        keys = ["", *(k for k in ("severity", "enabled") if k in entry), *(f"params.{k}" for k in params)]
+        locations = tuple((key, Location(doc_name, *locate(doc, (*entry_path, *key.split(".", 1)) if key
+                                                           else entry_path))) for key in keys)
+        rules.append(RuleSetting(rule=rule_id, severity=entry.get("severity"), enabled=entry.get("enabled", True),
+                                 params=tuple(params.items()), where=locations))
     return CheckSettings(fail_on=section.get("fail-on"), strict_kinds=section.get("strict-kinds", False),
                          policy_dirs=directories("policy-dirs"), crd_dirs=directories("crd-dirs"),
-                         required=frozenset(section.get("required", [])), ignores=tuple(ignores))
+                         required=frozenset(section.get("required", [])), ignores=tuple(ignores),
+                         rules=tuple(rules))
 
 
 def _expiry(value: Any, where: PathKey, fail: _Fail) -> dt.date | None:

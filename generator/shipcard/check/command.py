@@ -117,8 +117,12 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
     if config is not None and not config.is_file():
         raise ShipcardError(f"--config {config}: no such file")
     settings = load_settings(config) if config else load_repo(find_repo_root(Path.cwd()))
-    infos = all_rule_infos(load_rules([p.resolve() for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
-                                      root=Path.cwd()))
+    from shipcard.check.suppress import ALWAYS_REQUIRED
+
+    loaded = load_rules([p.resolve() for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
+                        root=Path.cwd())
+    ruleset = loaded.configured(settings.check.rules, ALWAYS_REQUIRED | settings.check.required)
+    infos = all_rule_infos(ruleset) + [info for info in loaded.infos() if info.id in ruleset.disabled]
     if rule_id is not None:
         chosen = [i for i in infos if i.id == rule_id]
         if not chosen:
@@ -130,7 +134,8 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
         return
     width = max(len(i.id) for i in infos)
     for info in infos:
-        click.echo(f"{info.id:<{width}}  {info.severity:<7}  {info.category:<12}  {info.title}")
+        severity = "off" if info.id in ruleset.disabled else info.severity
+        click.echo(f"{info.id:<{width}}  {severity:<7}  {info.category:<12}  {info.title}")
     click.echo(f"\n{len(infos)} rules; `shipcard rules ID` prints one rule's documentation.")
 
 

@@ -31,6 +31,7 @@ from shipcard.check.rules import DataRule, RuleSet, load_rules
 from shipcard.check.rules.cross import schema_remote_ref
 from shipcard.check.schema import SchemaValidator, parse_version, schema_rule_infos
 from shipcard.check.suppress import (
+    ALWAYS_REQUIRED,
     apply_suppressions,
     counts_against,
     suppression_rule_infos,
@@ -154,7 +155,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     lap("deprecations")
 
     progress("policy pack", 0, 0)
-    ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root)
+    ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
+        settings.check.rules, ALWAYS_REQUIRED | settings.check.required)
     findings += _remote_schemas(ruleset, fetch=options.allow_remote)
     kube_objects = [o for o in objects if o.api_version and o.kind]
     findings += _evaluate(ruleset, kube_objects, root, validator)
@@ -166,7 +168,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
         if finding.origin is None:
             source = by_ref.get((finding.file, finding.object_ref))
             finding.origin = source.origin if source is not None else None
-    findings = apply_suppressions(findings, objects, settings, {i.id for i in infos})
+    findings = apply_suppressions(findings, objects, settings, {i.id for i in infos} | ruleset.disabled)
     findings = report_once(_sorted_unique(findings))
     lap("suppression")
 

@@ -12,14 +12,22 @@ unique across the pack and all directories.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-from shipcard.check.model import Finding, K8sObject, RuleInfo
+from shipcard.check.model import Finding, K8sObject, RuleInfo, Severity
 from shipcard.check.rules.data import DataRule, PolicyError, load_data_rule
 from shipcard.check.rules.kube import Context, Prepared, prepare
 from shipcard.check.rules.python import PythonRule, builtin_python_rules, load_python_rule_file
+from shipcard.errors import InputError, Location
 from shipcard.resources import data_dir
+from shipcard.validation import Schema
+
+if TYPE_CHECKING:
+    from shipcard.settings import RuleSetting
 
 __all__ = ["PolicyError", "RuleSet", "builtin_policy_dir", "load_rules", "Rule"]
 
@@ -46,6 +54,7 @@ class RuleSet:
         self._data = [r for r in self._rules.values() if isinstance(r, DataRule)]
         self._python = [r for r in self._rules.values() if isinstance(r, PythonRule)]
         self._per_kind: dict[str, tuple[list[DataRule], list[DataRule], list[DataRule], list[DataRule]]] = {}
+        self.disabled: frozenset[str] = frozenset()  # known rule IDs that shipcard.yaml turned off
 
     # ------------------------------------------------------------------ metadata
 
@@ -79,6 +88,48 @@ class RuleSet:
         return RuleSet([r for r in self._rules.values() if r.id not in unwanted], root=self.root,
                        repo_urls=self.repo_urls)
 
+    def configured(self, settings: Iterable[RuleSetting], required: Iterable[str]) -> RuleSet:
+        """These rules with shipcard.yaml's `check.rules` applied: severities, `enabled`, parameters.
+
+        InputError (exit 2, at the entry's line) for an unknown rule ID or parameter, a parameter
+        its schema refuses, or a required rule turned off or given another severity.
+        """
+        rules = dict(self._rules)
+        disabled = set()
+        required = set(required)
+        for setting in settings:
+            rule = rules.get(setting.rule)
+            severity = rule.info.severity if rule else "error"
+            if setting.rule in required and (not setting.enabled or setting.severity not in (None, severity)):
+                key = "enabled" if not setting.enabled else "severity"
+                raise InputError(*setting.location(key), "a required rule cannot be turned off or given another "
+                                                         "severity")
+            if rule is None:
+                if setting.rule in required:
+                    continue  # an engine finding (yaml-invalid, …): nothing to configure
+                raise InputError(*setting.location(), f"no rule {setting.rule!r} (see `shipcard rules`)")
+            if setting.params:
+                declared = rule.declared if isinstance(rule, PythonRule) else {}
+                for name, _ in setting.params:
+                    if name not in declared:
+                        known = ", ".join(sorted(declared)) or "none"
+                        raise InputError(*setting.location(f"params.{name}"),
+                                         f"{setting.rule} has no parameter {name!r} (it has: {known})")
+                assert isinstance(rule, PythonRule)
+                for name, value in setting.params:
+                    _check_param(declared[name]["schema"], value, setting.location(f"params.{name}"))
+                rule = dataclasses.replace(rule, params={**rule.params, **dict(setting.params)})
+            if setting.severity is not None:
+                severity = cast(Severity, setting.severity)
+                rule = dataclasses.replace(rule, info=dataclasses.replace(rule.info, severity=severity))
+            if not setting.enabled:
+                disabled.add(setting.rule)
+            rules[setting.rule] = rule
+        result = RuleSet([r for r in rules.values() if r.id not in disabled], root=self.root,
+                         repo_urls=self.repo_urls)
+        result.disabled = frozenset(disabled)
+        return result
+
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(self, objects: list[K8sObject], root: Path | None = None) -> list[Finding]:
@@ -104,7 +155,8 @@ class RuleSet:
                     rule.check_job(p, findings)
         if self._python:
             context = Context([p.obj for p in prepared], root=root if root is not None else self.root,
-                              repo_urls=self.repo_urls, prepared=prepared)
+                              repo_urls=self.repo_urls, prepared=prepared,
+                              params={r.id: r.params for r in self._python if r.params})
             for python_rule in self._python:
                 findings.extend(python_rule.run(context))
         return findings
@@ -117,6 +169,11 @@ class RuleSet:
                            for t in ("object", "podSpec", "container", "jobSpec"))
             self._per_kind[kind] = cached  # type: ignore[assignment]
         return cached  # type: ignore[return-value]
+
+
+def _check_param(schema: dict[str, Any], value: Any, where: tuple[Location, str]) -> None:
+    if not Schema(schema, label="parameter", compile_after=1 << 30).passes(value):
+        raise InputError(*where, f"must match the parameter's schema {json.dumps(schema, sort_keys=True)}")
 
 
 def policy_files(directory: Path) -> list[Path]:

@@ -54,6 +54,12 @@ def rule_markdown(rule: DataRule | PythonRule, heading: str = "###") -> str:
              info.rationale, "", f"**Fix:** {info.fix}", ""]
     if rule.description:
         lines += [rule.description, ""]
+    declared = rule.declared if isinstance(rule, PythonRule) else {}
+    if declared:
+        lines += ["**Parameters** (`check.rules." + info.id + ".params` in shipcard.yaml):", ""]
+        lines += [f"- `{name}` (default `{spec['default']}`): {spec.get('description', '')}"
+                  for name, spec in sorted(declared.items())]
+        lines += [""]
     for label, examples in (("Passes", info.pass_examples), ("Fails", info.fail_examples)):
         for example in examples:
             lines += [f"{label}:", "", "```yaml", example.rstrip("\n"), "```", ""]

@@ -265,6 +265,11 @@ class Context:
     root: Path | None = None
     repo_urls: set[str] | None = None  # normalised; None = read from root/.git/config
     prepared: list[Prepared] | None = None
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule ID -> effective parameters
+
+    def param(self, rule_id: str, declared: dict[str, dict[str, Any]], name: str) -> Any:
+        """Parameter `name` of a Python rule as configured, else its declared default (rules.python: PARAMS)."""
+        return self.params.get(rule_id, {}).get(name, declared[name]["default"])
 
     def __post_init__(self) -> None:
         if self.prepared is None:

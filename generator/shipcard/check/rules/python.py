@@ -26,6 +26,13 @@ complete manifests (several documents separated by `---` where the rule needs th
 
 `check` may take only `objects`; when it accepts a second argument it receives a
 `Context` (the repository root and a shared index of workloads, selectors and HPAs).
+
+A rule may declare parameters that shipcard.yaml's `check.rules.<id>.params` sets::
+
+    PARAMS = {"min-replicas": {"default": 2, "schema": {"type": "integer", "minimum": 1},
+                               "description": "..."}}
+
+and reads them with `context.param(ID, PARAMS, "min-replicas")` (configured, else the default).
 Findings are best made with `finding(obj, path, message)`: the runner sets the rule ID,
 severity and fix hint. Organisation rules import these from `shipcard.rules`, the public
 surface; the built-in rules below import the internals they come from.
@@ -40,9 +47,10 @@ import pkgutil
 import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.data import RULE_ID, PolicyError, _squash
@@ -59,6 +67,8 @@ class PythonRule:
     description: str
     _check: Callable[..., Iterable[Finding]]
     _wants_context: bool
+    declared: dict[str, dict[str, Any]] = field(default_factory=dict)  # the module's PARAMS
+    params: dict[str, Any] = field(default_factory=dict)  # effective values, defaults filled in
 
     @property
     def id(self) -> str:
@@ -116,7 +126,12 @@ def rule_from_module(module: ModuleType, source: str) -> PythonRule:
     info = RuleInfo(id=rule_id, severity=module.SEVERITY, title=module.TITLE.strip(),
                     category=module.CATEGORY.strip(), rationale=_squash(module.RATIONALE),
                     fix=_squash(module.FIX), pass_examples=passes, fail_examples=fails, source=source)
-    return PythonRule(info, module, prose, check, wants_context)
+    declared = getattr(module, "PARAMS", {})
+    if not isinstance(declared, dict) or not all(isinstance(v, dict) and "default" in v and "schema" in v
+                                                 for v in declared.values()):
+        raise fail("PARAMS must map each parameter to {default, schema, description}")
+    return PythonRule(info, module, prose, check, wants_context, declared,
+                      {name: spec["default"] for name, spec in declared.items()})
 
 
 def builtin_python_rules() -> list[PythonRule]:

@@ -1,7 +1,8 @@
 '''A replicated workload has no PodDisruptionBudget.
 
-Reported for Deployments and StatefulSets that run at least 2 pods (their replicas, or
-their HPA's minReplicas) when no PodDisruptionBudget in the namespace selects their pods.
+Reported for Deployments and StatefulSets that run at least `min-replicas` pods (a parameter,
+default 2; their replicas, or their HPA's minReplicas) when no PodDisruptionBudget in the
+namespace selects their pods.
 
 ```yaml pass
 apiVersion: apps/v1
@@ -64,14 +65,17 @@ RATIONALE = """Node drains (upgrades, autoscaler scale-down, spot reclaims) evic
 regard for the service unless a PodDisruptionBudget limits how many may be down at once; all
 replicas of a Deployment can be evicted together."""
 FIX = """Add a PodDisruptionBudget selecting the pods, usually `maxUnavailable: 1`."""
+PARAMS = {"min-replicas": {"default": 2, "schema": {"type": "integer", "minimum": 1},
+                           "description": "Workloads running at least this many pods need a budget."}}
 
 
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
     context = context or Context(objects)
     budgets = context.of_kind("PodDisruptionBudget")
+    threshold = context.param(ID, PARAMS, "min-replicas")
     for workload in context.of_kind("Deployment", "StatefulSet"):
         minimum = context.minimum_replicas(workload)
-        if minimum is None or minimum < 2 or workload.is_hook:
+        if minimum is None or minimum < threshold or workload.is_hook:
             continue
         labels = workload.template_labels
         if any(b.namespace == workload.namespace and selector_matches(dig(b.obj.data, "spec", "selector"), labels)

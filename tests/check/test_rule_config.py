@@ -1,0 +1,142 @@
+"""Issue 15 item 4: per-rule `severity`, `enabled` and parameters in shipcard.yaml's `check.rules`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipcard.check.engine import CheckOptions, CheckResult, run_check
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+"""
+
+
+def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str | None, replicas: int = 2,
+          fail_on: str | None = None) -> CheckResult:
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    (tmp_path / "apps").mkdir(exist_ok=True)
+    (tmp_path / "apps" / "web.yaml").write_text(DEPLOYMENT.format(replicas=replicas))
+    if config is not None:
+        (tmp_path / "shipcard.yaml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    return run_check(CheckOptions(paths=["apps"], fail_on=fail_on))
+
+
+def of(result: CheckResult, rule: str) -> list[tuple[str, int]]:
+    return [(f.severity, f.line) for f in result.findings if f.rule == rule]
+
+
+def test_without_configuration_the_defaults_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = check(tmp_path, monkeypatch, None)
+    assert of(result, "pdb-missing") == [("warning", 4)]
+    assert of(result, "image-not-pinned") == [("warning", 16)]
+
+
+def test_a_severity_change_changes_findings_and_the_exit_code(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    errors = sorted({f.rule for f in check(tmp_path, monkeypatch, None).findings if f.severity == "error"})
+    quiet = "check:\n  rules:\n" + "".join(f"    {rule}: {{severity: info}}\n" for rule in errors)
+    relaxed = check(tmp_path, monkeypatch, quiet, fail_on="error")
+    assert relaxed.exit_code == 0 and of(relaxed, errors[0]) and {s for s, _ in of(relaxed, errors[0])} == {"info"}
+    strict = check(tmp_path, monkeypatch, quiet + "    pdb-missing: {severity: error}\n", fail_on="error")
+    assert (of(strict, "pdb-missing"), strict.exit_code) == ([("error", 4)], 1)
+
+
+def test_a_disabled_rule_does_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = check(tmp_path, monkeypatch, "check:\n  rules:\n    pdb-missing:\n      enabled: false\n")
+    assert of(result, "pdb-missing") == []
+    assert "pdb-missing" not in {i.id for i in result.rules}
+    assert of(result, "image-not-pinned") == [("warning", 16)]
+
+
+@pytest.mark.parametrize("threshold, replicas, expected", [
+    pytest.param(3, 2, [], id="below-a-raised-threshold"),
+    pytest.param(3, 3, [("warning", 4)], id="at-a-raised-threshold"),
+    pytest.param(1, 1, [("warning", 4)], id="lowered-to-one"),
+])
+def test_a_parameter_changes_the_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int,
+                                         replicas: int, expected: list[tuple[str, int]]) -> None:
+    config = f"check:\n  rules:\n    pdb-missing:\n      params: {{min-replicas: {threshold}}}\n"
+    assert of(check(tmp_path, monkeypatch, config, replicas=replicas), "pdb-missing") == expected
+
+
+@pytest.mark.parametrize("entry", [
+    pytest.param("    pdb-missing:\n", id="null-entry"),
+    pytest.param("    pdb-missing:\n      params:\n", id="null-params"),
+    pytest.param("    pdb-missing: {}\n", id="empty-entry"),
+])
+def test_an_empty_entry_configures_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    assert of(check(tmp_path, monkeypatch, "check:\n  rules:\n" + entry), "pdb-missing") == [("warning", 4)]
+
+
+@pytest.mark.parametrize("rules, message", [
+    pytest.param("    pdb-mising: {severity: info}\n",
+                 "shipcard.yaml:3:5: check.rules.pdb-mising: no rule 'pdb-mising' (see `shipcard rules`)",
+                 id="unknown-rule"),
+    pytest.param("    pdb-missing:\n      params: {replicas: 3}\n",
+                 "shipcard.yaml:4:16: check.rules.pdb-missing.params.replicas: pdb-missing has no parameter "
+                 "'replicas' (it has: min-replicas)", id="unknown-parameter"),
+    pytest.param("    run-as-root:\n      params: {x: 1}\n",
+                 "shipcard.yaml:4:16: check.rules.run-as-root.params.x: run-as-root has no parameter 'x' "
+                 "(it has: none)", id="rule-without-parameters"),
+    pytest.param("    pdb-missing:\n      params: {min-replicas: two}\n",
+                 "shipcard.yaml:4:16: check.rules.pdb-missing.params.min-replicas: must match the parameter's "
+                 'schema {"minimum": 1, "type": "integer"}', id="parameter-of-the-wrong-type"),
+    pytest.param("    pdb-missing: {severity: fatal}\n",
+                 "shipcard.yaml:3:19: check.rules.pdb-missing.severity: must be one of error, warning, info", id="unknown-severity"),
+    pytest.param("    pdb-missing: {enable: false}\n",
+                 "shipcard.yaml:3:19: check.rules.pdb-missing.enable: unknown field (did you mean 'enabled'?)", id="unknown-key"),
+    pytest.param("    yaml-invalid: {enabled: false}\n",
+                 "shipcard.yaml:3:20: check.rules.yaml-invalid.enabled: a required rule cannot be turned off or "
+                 "given another severity", id="engine-rule-off"),
+])
+def test_a_bad_entry_is_one_line_and_exit_2(tmp_path: Path, rules: str, message: str) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "web.yaml").write_text(DEPLOYMENT.format(replicas=2))
+    (tmp_path / "shipcard.yaml").write_text("check:\n  rules:\n" + rules)
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "web.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"shipcard: {tmp_path}/{message}\n")
+
+
+def test_a_required_rule_stays_on_and_keeps_its_severity(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "web.yaml").write_text(DEPLOYMENT.format(replicas=2))
+    for entry, column in (("{severity: info}", 19), ("{enabled: false}", 19)):
+        (tmp_path / "shipcard.yaml").write_text(f"check:\n  required: [run-as-root]\n  rules:\n"
+                                                f"    run-as-root: {entry}\n")
+        done = subprocess.run([sys.executable, "-m", "shipcard", "check", "web.yaml"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        key = entry[1:].split(":")[0]
+        assert (done.returncode, done.stderr) == (2, f"shipcard: {tmp_path}/shipcard.yaml:4:{column}: check.rules.run-as-root."
+                                                     f"{key}: a required rule cannot be turned off or given another "
+                                                     "severity\n")
+
+
+def test_rules_lists_the_effective_severity(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipcard.yaml").write_text("check:\n  rules:\n    pdb-missing: {enabled: false}\n"
+                                            "    single-replica: {severity: info}\n")
+    done = subprocess.run([sys.executable, "-m", "shipcard", "rules"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    rows = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if line.strip() and "  " in line}
+    assert (done.returncode, rows["pdb-missing"], rows["single-replica"]) == (0, "off", "info")
