@@ -67,6 +67,7 @@ _RULE = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
+            "extends": {"type": "string", "minLength": 1},
             "severity": {"enum": ["error", "warning", "info"]},
             "enabled": {"type": "boolean"},
             "params": {"anyOf": [{"type": "null"}, {"type": "object"}]},  # checked against the rule's PARAMS
@@ -139,6 +140,7 @@ class RuleSetting:
     once the rules are loaded (an unknown ID, an undeclared parameter)."""
 
     rule: str
+    extends: str | None = None  # a new rule with this rule's logic (and its own severity, params)
     severity: str | None = None
     enabled: bool = True
     params: tuple[tuple[str, Any], ...] = ()
@@ -403,10 +405,11 @@ def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail, 
         entry = entry or {}  # `rule-id:` with nothing after it configures nothing
         entry_path: PathKey = ("check", "rules", rule_id)
         params = entry.get("params") or {}
-        keys = ["", *(k for k in ("severity", "enabled") if k in entry), *(f"params.{k}" for k in params)]
+        keys = ["", *(k for k in ("extends", "severity", "enabled") if k in entry), *(f"params.{k}" for k in params)]
         locations = tuple((key, Location(doc_name, *locate(doc, (*entry_path, *key.split(".", 1)) if key
                                                            else entry_path))) for key in keys)
-        rules.append(RuleSetting(rule=rule_id, severity=entry.get("severity"), enabled=entry.get("enabled", True),
+        rules.append(RuleSetting(rule=rule_id, extends=entry.get("extends"), severity=entry.get("severity"),
+                                 enabled=entry.get("enabled", True),
                                  params=tuple(params.items()), where=locations))
     return CheckSettings(fail_on=section.get("fail-on"), strict_kinds=section.get("strict-kinds", False),
                          policy_dirs=directories("policy-dirs"), crd_dirs=directories("crd-dirs"),

@@ -140,3 +140,32 @@ def test_rules_lists_the_effective_severity(tmp_path: Path) -> None:
                           text=True, timeout=120)
     rows = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if line.strip() and "  " in line}
     assert (done.returncode, rows["pdb-missing"], rows["single-replica"]) == (0, "off", "info")
+
+
+def test_an_organisation_rule_reuses_a_built_in_rule_with_other_parameters(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    config = ("check:\n  rules:\n    pdb-missing: {enabled: false}\n"
+              "    org-pdb-at-three:\n      extends: pdb-missing\n      severity: error\n"
+              "      params: {min-replicas: 3}\n")
+    assert of(check(tmp_path, monkeypatch, config, replicas=2), "org-pdb-at-three") == []
+    result = check(tmp_path, monkeypatch, config, replicas=3)
+    assert (of(result, "org-pdb-at-three"), of(result, "pdb-missing")) == ([("error", 4)], [])
+    info = next(i for i in result.rules if i.id == "org-pdb-at-three")
+    assert info.source == f"{tmp_path}/shipcard.yaml (extends pdb-missing)"
+
+
+def test_a_data_rule_can_be_extended_under_a_new_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = "check:\n  rules:\n    org-pinned:\n      extends: image-not-pinned\n      severity: info\n"
+    result = check(tmp_path, monkeypatch, config)
+    assert (of(result, "org-pinned"), of(result, "image-not-pinned")) == ([("info", 16)], [("warning", 16)])
+
+
+@pytest.mark.parametrize("rules, message", [
+    pytest.param("    org-x: {extends: pdb-mising}\n",
+                 "shipcard.yaml:3:13: check.rules.org-x.extends: no rule 'pdb-mising' to extend", id="unknown-base"),
+    pytest.param("    single-replica: {extends: pdb-missing}\n",
+                 "shipcard.yaml:3:5: check.rules.single-replica: is already a rule: a rule that extends another "
+                 "needs a new ID", id="taken-id"),
+])
+def test_a_bad_extension_is_one_line_and_exit_2(tmp_path: Path, rules: str, message: str) -> None:
+    test_a_bad_entry_is_one_line_and_exit_2(tmp_path, rules, message)

@@ -98,6 +98,15 @@ class RuleSet:
         disabled = set()
         required = set(required)
         for setting in settings:
+            if setting.extends is not None:
+                base = self._rules.get(setting.extends)
+                if base is None:
+                    raise InputError(*setting.location("extends"), f"no rule {setting.extends!r} to extend")
+                if setting.rule in rules or setting.rule in required:
+                    raise InputError(*setting.location(), "is already a rule: a rule that extends another "
+                                                          "needs a new ID")
+                rules[setting.rule] = dataclasses.replace(base, info=dataclasses.replace(
+                    base.info, id=setting.rule, source=f"{setting.location()[0].file} (extends {base.id})"))
             rule = rules.get(setting.rule)
             severity = rule.info.severity if rule else "error"
             if setting.rule in required and (not setting.enabled or setting.severity not in (None, severity)):
@@ -155,8 +164,7 @@ class RuleSet:
                     rule.check_job(p, findings)
         if self._python:
             context = Context([p.obj for p in prepared], root=root if root is not None else self.root,
-                              repo_urls=self.repo_urls, prepared=prepared,
-                              params={r.id: r.params for r in self._python if r.params})
+                              repo_urls=self.repo_urls, prepared=prepared)
             for python_rule in self._python:
                 findings.extend(python_rule.run(context))
         return findings

@@ -76,6 +76,7 @@ class PythonRule:
 
     def run(self, context: Context) -> list[Finding]:
         out: list[Finding] = []
+        context.params[self.module.ID] = self.params  # a rule that extends another has the module's ID
         try:
             produced = self._check(context.objects, context) if self._wants_context else self._check(context.objects)
             for f in produced or ():
