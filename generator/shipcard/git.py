@@ -89,15 +89,35 @@ def changed_since_merge_base(top: Path, ref: str) -> list[Path]:
         raise ToolError("HEAD has no commit yet")
     if not _succeeds(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"):
         raise ToolError("not a revision git knows")
+    base = merge_base(top, ref)
+    names = _paths(_git(top, "diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", base, "--"))
+    names += _paths(_git(top, "ls-files", "-z", "--others", "--exclude-standard"))
+    return sorted({top / name for name in names})
+
+
+def merge_base(top: Path, ref: str) -> str:
+    """The commit name of the merge base of `ref` and HEAD; ToolError when there is none."""
     done = _run(top, ("merge-base", "--end-of-options", ref, "HEAD"))
     if done.returncode == 1 and not done.stderr.strip():
         raise ToolError("no common ancestor with HEAD")
     if done.returncode != 0:
         raise ToolError(f"git merge-base: {_last_line(done.stderr)}")
-    base = done.stdout.decode("ascii").strip()
-    names = _paths(_git(top, "diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", base, "--"))
-    names += _paths(_git(top, "ls-files", "-z", "--others", "--exclude-standard"))
-    return sorted({top / name for name in names})
+    return done.stdout.decode("ascii").strip()
+
+
+def regular_file_at(top: Path, revision: str, name: str, max_bytes: int) -> bytes | None:
+    """The content of the regular file `name` (relative to `top`) in commit `revision`; None when it is
+    absent there, not a regular file (a symbolic link, a submodule) or larger than `max_bytes`."""
+    listing = _git(top, "--literal-pathspecs", "ls-tree", "-z", "-l", "--full-tree", revision, "--", name)
+    entries = [entry for entry in listing.split(b"\0") if entry]
+    if len(entries) != 1:
+        return None
+    info, _, path = entries[0].partition(b"\t")
+    fields = info.split()
+    if os.fsdecode(path) != name or len(fields) != 4 or fields[0] not in (b"100644", b"100755") \
+            or not fields[3].isdigit() or int(fields[3]) > max_bytes:
+        return None
+    return _git(top, "cat-file", "blob", fields[2].decode("ascii"))
 
 
 def uncommitted_paths(top: Path) -> list[str]:

@@ -31,9 +31,9 @@ from pathlib import Path
 from shipcard.check.inputs.paths import CARD_SUFFIX, display
 from shipcard.check.inputs.targets import Plan, Target
 from shipcard.errors import InputError, ToolError, one_line
-from shipcard.git import changed_since_merge_base, work_tree_top
+from shipcard.git import changed_since_merge_base, merge_base, regular_file_at, work_tree_top
 from shipcard.settings import REPO_FILE
-from shipcard.yamlio.read import read_text
+from shipcard.yamlio.read import MAX_FILE_BYTES, read_text
 
 _CRD = re.compile(r"^kind:\s*['\"]?CustomResourceDefinition\b", re.MULTILINE)
 
@@ -45,6 +45,25 @@ def changed_files(repo_root: Path, ref: str) -> list[Path]:
     if top is None:
         raise ToolError(f"{display(repo_root)} is not inside a git repository")
     return changed_since_merge_base(top, ref)
+
+
+def base_contents(repo_root: Path, ref: str, paths: Iterable[Path]) -> dict[Path, bytes]:
+    """The content of each of `paths` (absolute, inside the work tree) at the merge base of `ref` and
+    HEAD, for those that were regular files there; ToolError when git cannot tell."""
+    top = work_tree_top(repo_root)
+    if top is None:
+        raise ToolError(f"{display(repo_root)} is not inside a git repository")
+    revision = merge_base(top, ref)
+    contents = {}
+    for path in paths:
+        try:
+            name = path.relative_to(top).as_posix()
+        except ValueError:  # not inside the work tree: nothing of the base revision to read
+            continue
+        content = regular_file_at(top, revision, name, MAX_FILE_BYTES)
+        if content is not None:
+            contents[path] = content
+    return contents
 
 
 def _affects_everything(changed: list[Path], decisive: Iterable[Path]) -> str:
