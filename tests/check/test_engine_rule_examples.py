@@ -34,5 +34,5 @@ def test_every_engine_rule_is_documented():
         assert info.title and info.rationale and info.fix and info.category and info.source, info.id
     documented = {i.id for i in engine_rule_infos()}
     assert {"yaml-invalid", "input-unreadable", "render-failed", "schema", "unknown-kind", "deprecated-api",
-            "removed-api", "crd-version-not-served", "card-invalid", "generated-file-edited",
+            "removed-api", "crd-version-not-served", "api-immutable-field-changed", "card-invalid", "generated-file-edited",
             "suppression-without-reason", "suppression-expired", "suppression-unknown-rule"} == documented

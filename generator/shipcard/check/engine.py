@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
+from shipcard.check.immutable import check_immutable, immutable_rule_infos
 from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display
 from shipcard.check.inputs.plan import plan_inputs
@@ -152,6 +153,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     lap("schema")
 
     findings += check_deprecations(objects, validator.target)
+    if options.base:
+        findings += check_immutable(objects, root, options.base)
     lap("deprecations")
 
     progress("policy pack", 0, 0)
@@ -286,6 +289,7 @@ def engine_rule_infos() -> list[RuleInfo]:
                  source=src),
         *schema_rule_infos(),
         *deprecation_rule_infos(),
+        *immutable_rule_infos(),
         *suppression_rule_infos(),
     ]
 
