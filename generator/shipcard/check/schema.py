@@ -17,23 +17,44 @@ it treats any apiVersion). A kind with no schema is `unknown-kind`.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-
-import kubernetes_validate
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo, finding_for
 from shipcard.errors import ShipcardError
 from shipcard.schemas import crd_schema
 from shipcard.settings import KubernetesVersion, parse_kubernetes_version, version_text
-from shipcard.validation import Schema, field_name, problems, schema_key
+from shipcard.validation import Schema, field_name, linear_pattern, problems, schema_key
 
-SCHEMA_ROOT = Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+
+def _package_dir() -> Path:
+    """kubernetes-validate's package folder, found without importing it (the import costs 30 ms)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("No module named 'kubernetes_validate'")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+@cache
+def package_version() -> str:
+    """`kubernetes_validate.__version__`, read from its `version.py` (the fallback imports it)."""
+    text = (PACKAGE_DIR / "version.py").read_text(encoding="utf-8")
+    match = re.search(r"""^__version__ = ['"]([^'"]+)['"]""", text, re.MULTILINE)
+    if match:
+        return match[1]
+    import kubernetes_validate
+
+    return str(kubernetes_validate.__version__)
+
+
+PACKAGE_DIR = _package_dir()
+SCHEMA_ROOT = PACKAGE_DIR / "kubernetes-json-schema"
 DEFINITIONS_FILE = "_definitions.json"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 MAX_ERRORS_PER_OBJECT = 20
@@ -113,7 +134,7 @@ class BuiltinSchemas:
         if not self.has(name):
             return None
         schema = Schema(lambda: self.self_contained(self._read(name)), label=f"{kind} {api_version}",
-                        cache_key=f"builtin|{kubernetes_validate.__version__}|{self.directory.name}|{name}",
+                        cache_key=f"builtin|{package_version()}|{self.directory.name}|{name}",
                         compile_after=0)
         return KindSchema(schema, "kubernetes", f"Kubernetes {version_text(self.version)} ({name})")
 
@@ -265,11 +286,9 @@ def _value_validations(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compiles(pattern: Any) -> bool:
-    try:
-        re.compile(pattern)
-        return True
-    except (re.error, TypeError):
-        return False
+    """A CRD's pattern is kept only when RE2 compiles it: matched in linear time, as the API server
+    (Go's regexp, RE2 syntax) matches it; one it cannot express the API server refuses anyway."""
+    return isinstance(pattern, str) and linear_pattern(pattern) is not None
 
 
 # --------------------------------------------------------------------------- the layer
