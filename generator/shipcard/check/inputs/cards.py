@@ -24,7 +24,6 @@ from shipcard.check.model import Finding
 from shipcard.check.rules import builtin_policy_dir
 from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.lifecycle.rendering import CardInput, Options, plan_repository
 from shipcard.render import card_claims, card_source, collision_error, collisions, root_claims
 from shipcard.settings import load_repo, settings_for_card
 from shipcard.writers.tree import drift
@@ -120,6 +119,9 @@ class Cards:
         return read
 
     def _group_drift(self, out: Path, paths: list[Path]) -> list[Finding]:
+        # Imported here: the render machinery (multiprocessing, ctypes) only when there are cards.
+        from shipcard.lifecycle.rendering import CardInput, Options, plan_repository
+
         settings = load_repo(out)
         resolved_out = out.resolve()
         inputs = []
