@@ -170,6 +170,10 @@ FLAGGED = [
      8, said("StatefulSet/db", "spec.podManagementPolicy")),
     ("job-template-image", "k8s/job.yaml", JOB.replace("migrate:1.0", "migrate:1.1"),
      14, said("Job/migrate", "spec.template")),
+    ("replace-without-force", "k8s/deployment.yaml",
+     DEPLOYMENT.replace("  name: web\n", "  name: web\n  annotations:\n"
+                        "    argocd.argoproj.io/sync-options: Replace=true\n").replace("app: web", "app: site"),
+     11, said("Deployment/web", "spec.selector")),
     ("job-node-selector-running", "k8s/job.yaml", JOB.replace("pool: batch", "pool: spot"),
      11, said("Job/migrate", "spec.template")),
     ("service-cluster-ip", "k8s/service.yaml", SERVICE.replace("10.0.0.10", "10.0.0.11"),
@@ -204,6 +208,13 @@ ALLOWED = [
     ("secret-data", "k8s/secret.yaml", SECRET.replace("s3cr3t-value", "n3w-value")),
     ("object-renamed", "k8s/deployment.yaml",
      DEPLOYMENT.replace("name: web\nspec", "name: site\nspec").replace("app: web", "app: site")),
+    ("argocd-hook", "k8s/job.yaml", JOB.replace("  name: migrate\n", "  name: migrate\n  annotations:\n"
+                                                "    argocd.argoproj.io/hook: PreSync\n").replace("1.0", "1.1")),
+    ("force-replace", "k8s/deployment.yaml",
+     DEPLOYMENT.replace("  name: web\n", "  name: web\n  annotations:\n"
+                        "    argocd.argoproj.io/sync-options: Force=true, Replace=true\n").replace("app: web", "app: site")),
+    ("default-written-out", "k8s/statefulset.yaml",
+     STATEFULSET.replace("  replicas: 1\n", "  replicas: 1\n  podManagementPolicy: OrderedReady\n")),
     ("null-equals-absent", "k8s/pvc.yaml", PVC.replace("spec:\n", "spec:\n  volumeMode: null\n")),
 ]
 
@@ -262,4 +273,4 @@ def test_a_base_file_that_was_a_symbolic_link_is_not_read(repo, tmp_path):
 def test_the_rule_is_documented():
     info = next(i for i in engine_rule_infos() if i.id == ID)
     assert (info.severity, info.category) == ("error", "api")
-    assert "Replace=true" in info.fix and "field is immutable" in info.rationale
+    assert "Force=true,Replace=true" in info.fix and "field is immutable" in info.rationale

@@ -19,10 +19,11 @@ merge base of REF and HEAD, with the same YAML loader. The update validation mir
   Secret) and `immutable` itself; a Secret's `type` always (`ValidateConfigMapUpdate`,
   `ValidateSecretUpdate`).
 
-Not covered: objects rendered by Kustomize or Helm (building the base revision's tree would mean
-rendering repository content a second time), objects whose base file was a symbolic link, and
-objects moved to a file that did not change. The base content is repository content too: it is
-only parsed, never rendered, followed out of the repository or fetched.
+Skipped: Argo CD and Helm hooks and objects synced with `Force=true,Replace=true` (Argo CD deletes
+and recreates them), and objects without a name. Not covered: objects rendered by Kustomize or Helm
+(building the base revision's tree would mean rendering repository content a second time), objects
+whose base file was a symbolic link, and objects moved to a file that did not change. The base content
+is repository content too: it is only parsed, never rendered, followed out of the repository or fetched.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ from shipcard.yamlio.read import PathKey, load_documents
 
 ID = "api-immutable-field-changed"
 FIX = ("Keep the field as it was, or give the object a new name (the old one is pruned and the new one "
-       "created), or annotate it `argocd.argoproj.io/sync-options: Replace=true` so Argo CD deletes "
-       "and recreates it.")
+       "created), or annotate it `argocd.argoproj.io/sync-options: Force=true,Replace=true` so Argo CD "
+       "deletes and recreates it (`Replace=true` alone replaces in place, which is refused the same way).")
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+HOOKS = ("argocd.argoproj.io/hook", "helm.sh/hook")  # recreated on each sync (BeforeHookCreation by default)
 
 Identity = tuple[str, str, str, str]  # (API group, kind, namespace, name)
 
@@ -48,6 +51,9 @@ _STATEFULSET_MUTABLE = {"replicas", "ordinals", "template", "updateStrategy", "r
                         "persistentVolumeClaimRetentionPolicy", "minReadySeconds"}
 _JOB_IMMUTABLE = ("selector", "completionMode", "podFailurePolicy")
 _SUSPENDED_JOB_MUTABLE = {"nodeSelector", "affinity", "tolerations", "schedulingGates"}
+# Defaults the API server fills in: writing one out is no change.
+_SPEC_DEFAULTS = {"StatefulSet": {"podManagementPolicy": "OrderedReady"}, "Job": {"completionMode": "NonIndexed"},
+                  "PersistentVolumeClaim": {"volumeMode": "Filesystem"}}
 
 
 def immutable_rule_infos() -> list[RuleInfo]:
@@ -85,10 +91,19 @@ def check_immutable(objects: list[K8sObject], repo_root: Path, ref: str) -> list
             before.setdefault(_identity(data), data)
     findings: list[Finding] = []
     for obj in current:
+        if _recreated(obj):
+            continue
         old = before.get(_identity(obj.data))
         if old is not None:
             findings += [_finding(obj, path, field) for path, field in _changes(obj.kind, old, obj.data)]
     return findings
+
+
+def _recreated(obj: K8sObject) -> bool:
+    """Whether Argo CD deletes and recreates the object instead of updating it: a hook, or
+    `Force=true,Replace=true`; an object without a name (`generateName`) is always created anew."""
+    options = {o.strip() for o in str(obj.annotations.get(SYNC_OPTIONS) or "").split(",")}
+    return not obj.name or any(h in obj.annotations for h in HOOKS) or {"Force=true", "Replace=true"} <= options
 
 
 def _documents(content: bytes, shown: str) -> Iterator[dict[str, Any]]:
@@ -124,6 +139,9 @@ def _clean(value: Any) -> Any:
 def _changes(kind: str, old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[PathKey, str]]:
     """(where in `new`, the field as messages name it) for each immutable field that changed."""
     old_spec, new_spec = _clean(_dict(old.get("spec"))), _clean(_dict(new.get("spec")))
+    for key, default in _SPEC_DEFAULTS.get(kind, {}).items():
+        old_spec.setdefault(key, default)
+        new_spec.setdefault(key, default)
     if kind in _SELECTOR_ONLY:
         yield from _compare(old_spec, new_spec, ("spec",), ("selector",))
     elif kind == "StatefulSet":
