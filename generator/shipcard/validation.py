@@ -20,6 +20,7 @@ and in draft 2020-12.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
+import re2  # type: ignore[import-untyped]
 
 from shipcard.errors import InputError, Location
 from shipcard.patterns import MEANING
@@ -53,6 +55,49 @@ FastFailure = fastjsonschema.JsonSchemaValueException  # what a compiled check r
 
 class SchemaDefinitionError(ValueError):
     """A schema that cannot be compiled (a data rule's, say)."""
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a pattern RE2 refuses is an answer (None), not a line on stderr
+
+
+@functools.lru_cache(maxsize=4096)
+def linear_pattern(pattern: str) -> Any:
+    """`pattern` compiled by RE2 (linear time in the input, the engine Kubernetes validates CRD
+    patterns with), or None when RE2 cannot express it (backreferences, lookaround)."""
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except (re2.error, TypeError, ValueError):
+        return None
+
+
+def pattern_search(pattern: str, text: str) -> bool:
+    """JSON Schema's `pattern` on `text`: RE2 when it can, else Python's re (shipcard's own patterns only:
+    a schema built from repository content keeps only the patterns RE2 compiles, see check.schema)."""
+    compiled = linear_pattern(pattern)
+    return bool(compiled.search(text) if compiled is not None else re.search(pattern, text))
+
+
+@functools.cache
+def _linear_validator_class() -> Any:
+    """jsonschema's draft 2020-12 validator, matching `pattern` with `pattern_search`."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator: Any, wanted: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and not pattern_search(wanted, instance):
+            yield ValidationError(f"{instance!r} does not match {wanted!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+def _linear_regex_patterns(namespace: dict[str, Any]) -> None:
+    """fastjsonschema's generated code matches with Python's re: swap in RE2 wherever it compiles."""
+    patterns = namespace.get("REGEX_PATTERNS")
+    if isinstance(patterns, dict):
+        for source in list(patterns):
+            compiled = linear_pattern(source)
+            if compiled is not None:
+                patterns[source] = compiled
 
 
 def cache_root() -> Path:
@@ -167,6 +212,7 @@ def _cached(cache_key: str, label: str) -> FastCheck | None:
 def _function(code: Any) -> FastCheck:
     namespace: dict[str, Any] = {}
     exec(code, namespace)
+    _linear_regex_patterns(namespace)
     check: FastCheck = namespace["validate"]
     return check
 
@@ -216,9 +262,7 @@ class Schema:
     @property
     def validator(self) -> Draft202012Validator:
         if self._validator is None:
-            from jsonschema import Draft202012Validator  # imported only when something fails
-
-            self._validator = Draft202012Validator(self.schema)
+            self._validator = _linear_validator_class()(self.schema)  # imported only when something fails
         return self._validator
 
     def errors(self, instance: Any) -> list[ValidationError]:
@@ -298,7 +342,7 @@ def _explain(error: ValidationError, position: Position | None) -> list[Problem]
         patterns = list(error.schema.get("patternProperties") or {})
         found = []
         for key in error.instance:
-            if key in known or any(re.search(p, str(key)) for p in patterns):
+            if key in known or any(pattern_search(p, str(key)) for p in patterns):
                 continue
             guess = difflib.get_close_matches(str(key), known, n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else f" (known fields: {', '.join(known)})"

@@ -324,3 +324,48 @@ def test_a_suppression_glob_from_shipcard_yaml_is_matched_in_bounded_time(glob: 
 
     timed(lambda: glob_matches(glob, path))
     assert glob_matches(glob, path) is False
+
+
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                code: {type: string, pattern: '{pattern}'}
+"""
+
+
+@pytest.mark.parametrize("pattern, value, expected", [
+    pytest.param("^(a+)+$", "a" * 30_000 + "!", [1], id="nested-quantifier-near-miss"),
+    pytest.param("^(a|aa)+$", "a" * 30_000 + "b", [1], id="alternation-near-miss"),
+    pytest.param("^(a+)+$", "a" * 30_000, [], id="nested-quantifier-match"),
+    pytest.param("^(a)\\1$", "ab", [], id="backreference-re2-refuses-is-not-checked"),
+])
+def test_a_crd_pattern_from_the_repository_is_matched_in_linear_time(tmp_path: Path, pattern: str, value: str,
+                                                                     expected: list[int]) -> None:
+    """Repository content supplies both the pattern (a CRD) and the text: RE2 matches it, as the API
+    server's Go regexp does (Python's re takes hours on the first two)."""
+    (tmp_path / ".git").mkdir()
+    widget = f"apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  code: {value}\n"
+    (tmp_path / "all.yaml").write_text(CRD.replace("{pattern}", pattern) + "---\n" + widget)
+    result: list[Any] = []
+    timed(lambda: result.append(run_cli("check", "all.yaml", "--format", "json", cwd=tmp_path)), ceiling=10.0)
+    findings = json.loads(result[0].stdout)["findings"]
+    line = (CRD.count("\n") + 1) + 7  # the CRD, `---`, then Widget's `code:` on its 7th line
+    assert [(f["rule"], f["line"], f["column"], f["object"], f["path"]) for f in findings] == \
+        [("schema", line, 3, "Widget/shop/w", "spec.code") for _ in expected]
