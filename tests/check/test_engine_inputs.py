@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import shipcard.yamlio.read as yamlio_read
+from shipcard.card import load as card_load
 from shipcard.check.engine import CheckOptions, run_check
-from shipcard.check.inputs import cards as cards_module
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.lifecycle import rendering
 from tests.conftest import example_cards, run_cli
@@ -255,7 +255,7 @@ def test_each_card_is_read_and_built_once_and_the_vendored_chart_compared_once(t
     builds: Counter[str] = Counter()
     read_file = yamlio_read.read_regular_file  # what read_text reads every file through
     monkeypatch.setattr(yamlio_read, "read_regular_file", lambda path, limit: (reads.update([Path(path).name]), read_file(path, limit))[1])
-    for module in (cards_module, rendering):
+    for module in (card_load, rendering):  # check imports card.load's at use
         build = module.load_card_text
         monkeypatch.setattr(module, "load_card_text",
                             lambda text, filename, *args, build=build: (builds.update([Path(filename).name]),

@@ -13,22 +13,25 @@ import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
-from shipcard.card.load import MAX_CARD_BYTES, MAX_CARD_ERRORS, CardErrors, load_card_text
-from shipcard.card.model import Card
 from shipcard.check.inputs.paths import CARD_SUFFIX, display
 from shipcard.check.model import Finding
 from shipcard.check.rules import builtin_policy_dir
 from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.render import card_claims, card_source, collision_error, collisions, root_claims
 from shipcard.settings import load_repo, settings_for_card
 from shipcard.writers.tree import drift
 from shipcard.yamlio.read import read_text
 from shipcard.yamlio.roundtrip import load_roundtrip, locate
+
+if TYPE_CHECKING:
+    from shipcard.card.model import Card
+
+# Cards are loaded and their collisions judged by the modules `render` uses, imported where they are
+# used so that a check with no card does not import the card model, its schemas and the writers.
 
 SECRET_LITERAL_RULE = "secret-literal-in-env"
 
@@ -92,6 +95,10 @@ class Cards:
         the repository's other cards (read too, even when only some cards are checked) or its roots."""
         checked = {path for path in self._checked if path.parent.name == "services"}
         findings: list[Finding] = []
+        if not checked:
+            return findings
+        from shipcard.render import card_claims, collision_error, collisions, root_claims
+
         for out in sorted({path.parent.parent for path in checked}):
             known = {os.path.abspath(path): path for path in self._read}  # each card read once, whatever its spelling
             cards = [(path, read.card) for found in sorted(out.glob("services/*.service.yaml"), key=str)
@@ -121,6 +128,7 @@ class Cards:
     def _group_drift(self, out: Path, paths: list[Path]) -> list[Finding]:
         # Imported here: the render machinery (multiprocessing, ctypes) only when there are cards.
         from shipcard.lifecycle.rendering import CardInput, Options, plan_repository
+        from shipcard.render import card_source
 
         settings = load_repo(out)
         resolved_out = out.resolve()
@@ -152,6 +160,9 @@ class Cards:
 
 
 def _read_card(path: Path, text: str | None) -> _Read:
+    from shipcard.card.load import MAX_CARD_BYTES, MAX_CARD_ERRORS, CardErrors, load_card_text
+    from shipcard.render import card_source
+
     shown = display(path)
     try:
         if text is None:
