@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 # kubernetes_validate is only a schema folder (found by path); jsonschema only explains a rejection;
-# cookiecutter (init), git (gitpython, tests), rich and the render worker pool are for other commands.
-HEAVY = frozenset({"cookiecutter", "git", "jinja2", "jsonschema", "kubernetes_validate", "multiprocessing", "rich"})
+# ruamel reads shipcard.yaml and cards, of which an empty repository has none; cookiecutter (init),
+# git (gitpython, tests), rich and the render worker pool are for other commands.
+HEAVY = frozenset({"cookiecutter", "git", "jinja2", "jsonschema", "kubernetes_validate", "multiprocessing", "rich",
+                   "ruamel"})
 
 
 def imported_modules(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:

@@ -24,7 +24,6 @@ from shipcard.errors import InputError, Location
 from shipcard.patterns import CLUSTER_URL, DNS_LABEL, KUBERNETES_VERSION, NAMESPACE_TEMPLATE
 from shipcard.validation import Schema, field_name, raise_first, schema_key
 from shipcard.yamlio.read import PathKey, UnreadableFileError, read_text
-from shipcard.yamlio.roundtrip import load_roundtrip, locate, to_plain
 
 REPO_FILE = "shipcard.yaml"
 API_VERSION = "shipcard/v1"
@@ -313,6 +312,8 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> RepoSettings:
 
 def _number_as_written(text: str, doc: Any, number: float) -> str:
     """`kubernetesVersion: 1.30` as the user wrote it (`1.30`), which the parsed float (1.3) is not."""
+    from shipcard.yamlio.roundtrip import locate
+
     line, _ = locate(doc, ("kubernetesVersion",))
     lines = text.splitlines()
     _, _, rest = lines[line - 1].partition(":") if 0 < line <= len(lines) else ("", "", "")
@@ -325,6 +326,9 @@ def _number_as_written(text: str, doc: Any, number: float) -> str:
 
 def parse_repo(text: str, path: Path) -> RepoSettings:
     """Validate shipcard.yaml's text; every problem is `file:line:col: field: message`."""
+    # ruamel.yaml (8 ms to import) only when there is a shipcard.yaml to read.
+    from shipcard.yamlio.roundtrip import load_roundtrip, locate, to_plain
+
     shown = str(path)
     doc = load_roundtrip(text, shown)
     if doc is None:
@@ -381,6 +385,8 @@ def _kubernetes_version(value: str | None) -> KubernetesVersion | None:
 
 
 def _check_settings(section: dict[str, Any], root: Path, doc: Any, fail: _Fail, doc_name: str) -> CheckSettings:
+    from shipcard.yamlio.roundtrip import locate
+
     def directories(key: str) -> tuple[Path, ...]:
         found = []
         for index, value in enumerate(section.get(key, [])):

@@ -25,7 +25,6 @@ from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.settings import load_repo, settings_for_card
 from shipcard.writers.tree import drift
 from shipcard.yamlio.read import read_text
-from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
 if TYPE_CHECKING:
     from shipcard.card.model import Card
@@ -206,6 +205,8 @@ def _secret_literals(path: Path, card: Card, text: str) -> list[Finding]:
     """`secret-literal-in-env` for a card's `env` (base or an environment's) holding a literal under a
     secret-looking name. Such a value is rendered into the ConfigMap `<name>-env`, i.e. committed in
     clear, so it is the same error as a literal `value` in a container's env. The value is never shown."""
+    from shipcard.yamlio.roundtrip import load_roundtrip, locate
+
     validate = _secret_literal_validator()
     raw = card.raw
     if validate is None or not isinstance(raw, dict):
