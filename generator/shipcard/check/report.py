@@ -14,7 +14,6 @@ import json
 import os
 import stat
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -412,6 +411,8 @@ def _fingerprint(finding: Finding, uri: str) -> str:
 def to_junit(result: CheckResult) -> str:
     """One testsuite per input file; one testcase per finding (failure at or above --fail-on), or one
     passing testcase for a file without findings."""
+    import xml.etree.ElementTree as ET  # only for --format junit
+
     by_file: dict[str, list[Finding]] = {f: [] for f in result.files}
     for finding in result.findings:
         by_file.setdefault(finding.file, []).append(finding)
