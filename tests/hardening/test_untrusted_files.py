@@ -392,16 +392,20 @@ def test_receipts_copied_from_where_the_state_was_rendered_vouch_for_nothing_her
 def test_receipts_forged_with_a_guessed_key_vouch_for_nothing(template: Path, tmp_path: Path, key: bytes) -> None:
     """Receipts computed for the forged tree exactly as shipcard would, under a key the attacker chose."""
     repo, ahead = forged_state(template, tmp_path)
-    digests = {}
-    for path in [*(repo / "apps" / "web").rglob("*"), *(repo / ".shipcard-state").rglob("*")]:
-        digest = generated_digest(path.read_bytes(), "services/web.service.yaml") if path.is_file() else None
-        if digest:
-            digests[str(path.relative_to(repo))] = digest
+    forge_receipts(repo, key)
+    assert bounded("render", cwd=repo).code == 0
+    assert _tree(repo) == _tree(ahead)
+
+
+def forge_receipts(repo: Path, key: bytes) -> None:
+    """`.shipcard/receipts.json` vouching for web's tree as it is, computed as shipcard would under `key`."""
+    state = ".shipcard-state/web.yaml"
+    files = json.loads((repo / state).read_text().split("\n", 2)[2])["files"]
+    digests = {rel: generated_digest((repo / rel).read_bytes(), "services/web.service.yaml") or ""
+               for rel in [*files, state]}
     forged = hmac.new(key, f"web\0{tree_digest(digests)}".encode(), hashlib.sha256).hexdigest()
     (repo / ".shipcard").mkdir(exist_ok=True)
     (repo / ".shipcard" / "receipts.json").write_text(json.dumps({"web": forged}))
-    assert bounded("render", cwd=repo).code == 0
-    assert _tree(repo) == _tree(ahead)
 
 
 def test_a_symlinked_receipts_file_is_neither_read_nor_written_through(template: Path, tmp_path: Path) -> None:
@@ -416,6 +420,51 @@ def test_a_symlinked_receipts_file_is_neither_read_nor_written_through(template:
     assert bounded("render", cwd=repo).code == 0
     assert _tree(repo) == _tree(ahead)
     assert outside.read_bytes() == before and not (repo / ".shipcard" / "receipts.json").is_symlink()
+
+
+@pytest.mark.parametrize("name, text", [
+    pytest.param("receipts.json", '{"web": "\u00e9"}', id="receipt-not-ascii"),
+    pytest.param("receipts.json", '{"web": "\\ud800"}', id="receipt-lone-surrogate"),
+    pytest.param("receipts.json", '{"web": ' + "[" * 1100 + "]" * 1100 + "}", id="receipts-nested-deeply"),
+    pytest.param("verified.json", '{"a": ' + "[" * 1100 + "]" * 1100 + "}", id="verified-nested-deeply"),
+    pytest.param("receipts.json", '{"web": 7, "1": null}', id="receipts-wrong-types"),
+])
+def test_a_damaged_cache_reads_as_empty(template: Path, tmp_path: Path, name: str, text: str) -> None:
+    """A cache of `.shipcard/` is repository content: damage costs a render, never a crash."""
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    before = _tree(repo)
+    (repo / ".shipcard").mkdir(exist_ok=True)
+    (repo / ".shipcard" / name).write_text(text, encoding="utf-8")
+    done = bounded("render", cwd=repo)
+    assert (done.code, done.stderr) == (0, ""), done.output
+    assert _tree(repo) == before
+
+
+def test_a_linked_receipt_key_is_no_key(template: Path, tmp_path: Path) -> None:
+    """A key that is a link (to a file anyone can read or write) vouches for nothing."""
+    repo, ahead = forged_state(template, tmp_path)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    known = tmp_path / "known.key"
+    known.write_bytes(bytes(32))
+    (cache / "receipts.key").symlink_to(known)
+    forge_receipts(repo, bytes(32))
+    assert bounded("render", cwd=repo, env={"SHIPCARD_CACHE_DIR": str(cache)}).code == 0
+    assert _tree(repo) == _tree(ahead)
+
+
+def test_a_linked_receipts_file_is_replaced_with_a_private_mode(template: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    target = tmp_path / "open.json"
+    target.write_text("{}")
+    target.chmod(0o777)
+    (repo / ".shipcard").mkdir(exist_ok=True)
+    (repo / ".shipcard" / "receipts.json").symlink_to(target)
+    assert bounded("render", cwd=repo).code == 0
+    written = repo / ".shipcard" / "receipts.json"
+    assert not written.is_symlink() and written.stat().st_mode & 0o022 == 0 and target.read_text() == "{}"
 
 
 def test_a_new_receipt_key_renders_each_service_once_and_changes_no_file(template: Path, tmp_path: Path) -> None:

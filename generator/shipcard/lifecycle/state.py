@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -104,13 +105,8 @@ class Receipts:
     def __init__(self, out: Path) -> None:
         self.path = out / LOCAL_DIR / "receipts.json"
         self.key = _receipt_key()
-        try:
-            data = None if self.path.is_symlink() else read_regular_file(self.path, MAX_VERIFIED_BYTES)
-            entries = json.loads(data.decode("utf-8")) if data and len(data) <= MAX_VERIFIED_BYTES else {}
-        except (OSError, UnicodeDecodeError, ValueError):
-            entries = {}
-        self.entries: dict[str, str] = {str(k): v for k, v in entries.items() if isinstance(v, str)} \
-            if isinstance(entries, dict) else {}
+        self.entries: dict[str, str] = {k: v for k, v in _read_cache(self.path).items()
+                                        if isinstance(v, str) and _HEX_DIGEST.fullmatch(v)}
 
     def _mac(self, service: str, digest: str) -> str:
         assert self.key is not None
@@ -129,10 +125,7 @@ class Receipts:
         entries.update({service: self._mac(service, digest) for service, digest in rendered.items()})
         if entries == self.entries:
             return
-        try:
-            write_atomic(self.path, json.dumps(dict(sorted(entries.items())), separators=(",", ":")))
-        except WriteError:
-            pass  # a cache: the next run renders these services again, nothing else
+        _write_cache(self.path, dict(sorted(entries.items())))
 
 
 def _receipt_key() -> bytes | None:
@@ -148,13 +141,34 @@ def _receipt_key() -> bytes | None:
     except OSError:
         return None
     try:
-        data = read_regular_file(path, RECEIPT_KEY_BYTES)
+        data = read_regular_file(path, RECEIPT_KEY_BYTES, follow=False)  # a linked key may be anyone's
     except OSError:
         return None
     return data if data is not None and len(data) == RECEIPT_KEY_BYTES else None  # half-written by a rival: none
 
 
 MAX_VERIFIED_BYTES = 64 * 1024 * 1024  # a larger file is ignored: every generated file is then read
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _write_cache(path: Path, entries: dict[str, Any]) -> None:
+    """Replace a cache of `.shipcard/`; a failure costs the next run some work, nothing else."""
+    try:
+        if path.is_symlink():
+            path.unlink()  # replaced, never written through (nor given its target's mode)
+        write_atomic(path, json.dumps(entries, separators=(",", ":")))
+    except (OSError, WriteError):
+        pass
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    """A JSON object cache of `.shipcard/` (repository content: any damage reads as empty)."""
+    try:
+        data = read_regular_file(path, MAX_VERIFIED_BYTES, follow=False)
+        entries = json.loads(data.decode("utf-8")) if data and len(data) <= MAX_VERIFIED_BYTES else {}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    return {k: v for k, v in entries.items() if isinstance(k, str)} if isinstance(entries, dict) else {}
 
 
 class VerifiedFiles:
@@ -171,12 +185,7 @@ class VerifiedFiles:
 
     def __init__(self, out: Path) -> None:
         self.path = out / LOCAL_DIR / "verified.json"
-        try:
-            data = None if self.path.is_symlink() else read_regular_file(self.path, MAX_VERIFIED_BYTES)
-            entries = json.loads(data.decode("utf-8")) if data and len(data) <= MAX_VERIFIED_BYTES else {}
-            self.entries: dict[str, list[Any]] = entries if isinstance(entries, dict) else {}
-        except (OSError, UnicodeDecodeError, ValueError):
-            self.entries = {}
+        self.entries: dict[str, list[Any]] = _read_cache(self.path)
         self.found: dict[str, list[Any]] = {}
         self.horizon_ns = time.time_ns() - self.RACY_NS
 
@@ -203,10 +212,7 @@ class VerifiedFiles:
         entries = self.found if whole_repository else {**self.entries, **self.found}
         if entries == self.entries:
             return
-        try:
-            write_atomic(self.path, json.dumps(entries, separators=(",", ":")))
-        except WriteError:
-            pass  # a cache: a full disk costs the next run some reading, nothing else
+        _write_cache(self.path, entries)
 
 
 def state_path(service: str) -> str:

@@ -6,6 +6,7 @@ finding can name a line; `load_plain` reads back what shipcard wrote itself.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -65,9 +66,15 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise InputError(Location(str(path), line, 1), "", "file is not valid UTF-8") from None
 
 
-def read_regular_file(path: Path | str, max_bytes: int) -> bytes | None:
-    """At most `max_bytes` + 1 bytes of `path`, or None when it is not a regular file."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+def read_regular_file(path: Path | str, max_bytes: int, *, follow: bool = True) -> bytes | None:
+    """At most `max_bytes` + 1 bytes of `path`, or None when it is not a regular file (or, without
+    `follow`, when it is a symbolic link)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP:
+            return None
+        raise
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
