@@ -56,8 +56,9 @@ def sandbox(tmp_path: Path) -> Path:
     (repo / "services" / "small.service.yaml").write_text(CARD)
     (repo / ".git" / "hooks").mkdir(parents=True)
     assert run_cli("render", cwd=repo).exit_code == 0
-    assert not (repo / STATE_DIR).exists()  # a run leaves no lock behind, and no state directory it made for it
-    (repo / STATE_DIR).mkdir()
+    left = sorted(p.name for p in (repo / STATE_DIR).iterdir())
+    assert left == ["receipts.json"]  # a run leaves no lock and no journal behind, only its render receipts
+    (repo / STATE_DIR / "receipts.json").unlink()
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "victim.txt").write_text("not shipcard's\n")
     return tmp_path

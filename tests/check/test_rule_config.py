@@ -106,8 +106,16 @@ def test_an_empty_entry_configures_nothing(tmp_path: Path, monkeypatch: pytest.M
     pytest.param("    pdb-missing: {enable: false}\n",
                  "shipcard.yaml:3:19: check.rules.pdb-missing.enable: unknown field (did you mean 'enabled'?)", id="unknown-key"),
     pytest.param("    yaml-invalid: {enabled: false}\n",
-                 "shipcard.yaml:3:20: check.rules.yaml-invalid.enabled: a required rule cannot be turned off or "
-                 "given another severity", id="engine-rule-off"),
+                 "shipcard.yaml:3:5: check.rules.yaml-invalid: yaml-invalid is a finding of the checker itself, not a "
+                 "rule of the pack: it cannot be configured", id="engine-rule-off"),
+    pytest.param("    deprecated-api: {severity: warning}\n",
+                 "shipcard.yaml:3:5: check.rules.deprecated-api: deprecated-api is a finding of the checker itself, "
+                 "not a rule of the pack: it cannot be configured", id="engine-rule-regraded"),
+    pytest.param("    yaml-invalid: {params: {x: 1}}\n",
+                 "shipcard.yaml:3:5: check.rules.yaml-invalid: yaml-invalid is a finding of the checker itself, not a "
+                 "rule of the pack: it cannot be configured", id="engine-rule-params"),
+    pytest.param("    1: {enabled: false}\n",
+                 "shipcard.yaml:2:3: check.rules.1: no rule '1' (see `shipcard rules`)", id="number-as-id"),
 ])
 def test_a_bad_entry_is_one_line_and_exit_2(tmp_path: Path, rules: str, message: str) -> None:
     (tmp_path / ".git").mkdir()
@@ -162,10 +170,26 @@ def test_a_data_rule_can_be_extended_under_a_new_id(tmp_path: Path, monkeypatch:
 
 @pytest.mark.parametrize("rules, message", [
     pytest.param("    org-x: {extends: pdb-mising}\n",
-                 "shipcard.yaml:3:13: check.rules.org-x.extends: no rule 'pdb-mising' to extend", id="unknown-base"),
+                 "shipcard.yaml:3:13: check.rules.org-x.extends: 'pdb-mising' is no rule (see `shipcard rules`): "
+                 "nothing to extend", id="unknown-base"),
+    pytest.param("    org-x: {extends: yaml-invalid}\n",
+                 "shipcard.yaml:3:13: check.rules.org-x.extends: 'yaml-invalid' is a finding of the checker, not a "
+                 "rule of the pack: nothing to extend", id="engine-base"),
+    pytest.param("    'pdb-missing ': {extends: pdb-missing}\n",
+                 "shipcard.yaml:3:5: check.rules.pdb-missing : a new rule's ID is lower-case letters and digits in "
+                 "words joined by '-'", id="id-with-a-space"),
+    pytest.param("    'org/*': {extends: pdb-missing}\n",
+                 "shipcard.yaml:3:5: check.rules.org/*: a new rule's ID is lower-case letters and digits in words "
+                 "joined by '-'", id="id-with-a-glob"),
     pytest.param("    single-replica: {extends: pdb-missing}\n",
                  "shipcard.yaml:3:5: check.rules.single-replica: is already a rule: a rule that extends another "
                  "needs a new ID", id="taken-id"),
 ])
 def test_a_bad_extension_is_one_line_and_exit_2(tmp_path: Path, rules: str, message: str) -> None:
     test_a_bad_entry_is_one_line_and_exit_2(tmp_path, rules, message)
+
+
+def test_a_required_organisation_rule_keeps_its_own_severity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = ("check:\n  required: [org-pdb]\n  rules:\n"
+              "    org-pdb: {extends: pdb-missing, severity: error}\n")
+    assert of(check(tmp_path, monkeypatch, config), "org-pdb") == [("error", 4)]

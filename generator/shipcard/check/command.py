@@ -109,7 +109,7 @@ def terminal_progress() -> Iterator[Progress]:
                                             "(default: the nearest shipcard.yaml).")
 def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...], config: Path | None) -> None:
     """List the policy rules, or print one rule's documentation."""
-    from shipcard.check.engine import all_rule_infos
+    from shipcard.check.engine import all_rule_infos, engine_rule_infos
     from shipcard.check.rules import load_rules
     from shipcard.errors import ShipcardError
     from shipcard.settings import find_repo_root, load_repo, load_settings
@@ -121,16 +121,19 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
 
     loaded = load_rules([p.resolve() for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
                         root=Path.cwd())
-    ruleset = loaded.configured(settings.check.rules, ALWAYS_REQUIRED | settings.check.required)
+    ruleset = loaded.configured(settings.check.rules, ALWAYS_REQUIRED | settings.check.required,
+                                {i.id for i in engine_rule_infos()})
     infos = all_rule_infos(ruleset) + [info for info in loaded.infos() if info.id in ruleset.disabled]
     if rule_id is not None:
         chosen = [i for i in infos if i.id == rule_id]
         if not chosen:
             raise ShipcardError(f"no rule {rule_id!r} (see `shipcard rules`)")
-        click.echo(json.dumps(_info_dict(chosen[0]), indent=2) if output == "json" else rule_doc(chosen[0]))
+        shown, enabled = chosen[0], chosen[0].id not in ruleset.disabled
+        off = "" if enabled else "\n(turned off in shipcard.yaml: check.rules)"
+        click.echo(json.dumps(_info_dict(shown, enabled), indent=2) if output == "json" else rule_doc(shown) + off)
         return
     if output == "json":
-        click.echo(json.dumps([_info_dict(i) for i in infos], indent=2))
+        click.echo(json.dumps([_info_dict(i, i.id not in ruleset.disabled) for i in infos], indent=2))
         return
     width = max(len(i.id) for i in infos)
     for info in infos:
@@ -139,10 +142,10 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
     click.echo(f"\n{len(infos)} rules; `shipcard rules ID` prints one rule's documentation.")
 
 
-def _info_dict(info: RuleInfo) -> dict[str, object]:
-    return {"id": info.id, "severity": info.severity, "title": info.title, "category": info.category,
-            "rationale": info.rationale, "fix": info.fix, "pass_examples": info.pass_examples,
-            "fail_examples": info.fail_examples, "source": info.source}
+def _info_dict(info: RuleInfo, enabled: bool = True) -> dict[str, object]:
+    return {"id": info.id, "severity": info.severity, "enabled": enabled, "title": info.title,
+            "category": info.category, "rationale": info.rationale, "fix": info.fix,
+            "pass_examples": info.pass_examples, "fail_examples": info.fail_examples, "source": info.source}
 
 
 def rule_doc(info: RuleInfo) -> str:

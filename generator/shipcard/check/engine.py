@@ -159,7 +159,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
 
     progress("policy pack", 0, 0)
     ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
-        settings.check.rules, ALWAYS_REQUIRED | settings.check.required)
+        settings.check.rules, ALWAYS_REQUIRED | settings.check.required, {i.id for i in engine_rule_infos()})
     findings += _remote_schemas(ruleset, fetch=options.allow_remote)
     kube_objects = [o for o in objects if o.api_version and o.kind]
     findings += _evaluate(ruleset, kube_objects, root, validator)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo, Severity
-from shipcard.check.rules.data import DataRule, PolicyError, load_data_rule
+from shipcard.check.rules.data import RULE_ID, DataRule, PolicyError, load_data_rule
 from shipcard.check.rules.kube import Context, Prepared, prepare
 from shipcard.check.rules.python import PythonRule, builtin_python_rules, load_python_rule_file
 from shipcard.errors import InputError, Location
@@ -88,35 +88,42 @@ class RuleSet:
         return RuleSet([r for r in self._rules.values() if r.id not in unwanted], root=self.root,
                        repo_urls=self.repo_urls)
 
-    def configured(self, settings: Iterable[RuleSetting], required: Iterable[str]) -> RuleSet:
-        """These rules with shipcard.yaml's `check.rules` applied: severities, `enabled`, parameters.
+    def configured(self, settings: Iterable[RuleSetting], required: Iterable[str],
+                   engine: Iterable[str] = ()) -> RuleSet:
+        """These rules with shipcard.yaml's `check.rules` applied: severities, `enabled`, parameters, extensions.
 
-        InputError (exit 2, at the entry's line) for an unknown rule ID or parameter, a parameter
-        its schema refuses, or a required rule turned off or given another severity.
+        InputError (exit 2, at the entry's line) for an unknown rule ID or parameter, a parameter its
+        schema refuses, a required rule turned off or given another severity, an `engine` finding
+        (the checker's own, not a rule of the pack), or an extension whose ID is taken or malformed.
         """
         rules = dict(self._rules)
         disabled = set()
-        required = set(required)
+        required, engine = set(required), set(engine)
         for setting in settings:
+            here = setting.location()
             if setting.extends is not None:
                 base = self._rules.get(setting.extends)
                 if base is None:
-                    raise InputError(*setting.location("extends"), f"no rule {setting.extends!r} to extend")
-                if setting.rule in rules or setting.rule in required:
-                    raise InputError(*setting.location(), "is already a rule: a rule that extends another "
-                                                          "needs a new ID")
+                    what = "is a finding of the checker, not a rule of the pack" if setting.extends in engine \
+                        else "is no rule (see `shipcard rules`)"
+                    raise InputError(*setting.location("extends"), f"{setting.extends!r} {what}: nothing to extend")
+                if not RULE_ID.match(setting.rule):
+                    raise InputError(*here, "a new rule's ID is lower-case letters and digits in words joined by '-'")
+                if setting.rule in rules or setting.rule in engine:
+                    raise InputError(*here, "is already a rule: a rule that extends another needs a new ID")
                 rules[setting.rule] = dataclasses.replace(base, info=dataclasses.replace(
-                    base.info, id=setting.rule, source=f"{setting.location()[0].file} (extends {base.id})"))
+                    base.info, id=setting.rule, source=f"{here[0].file} (extends {base.id})"))
+            elif setting.rule in engine:
+                raise InputError(*here, f"{setting.rule} is a finding of the checker itself, not a rule of the pack: "
+                                        "it cannot be configured")
             rule = rules.get(setting.rule)
-            severity = rule.info.severity if rule else "error"
-            if setting.rule in required and (not setting.enabled or setting.severity not in (None, severity)):
+            if rule is None:
+                raise InputError(*here, f"no rule {setting.rule!r} (see `shipcard rules`)")
+            regraded = setting.extends is None and setting.severity not in (None, rule.info.severity)
+            if setting.rule in required and (not setting.enabled or regraded):
                 key = "enabled" if not setting.enabled else "severity"
                 raise InputError(*setting.location(key), "a required rule cannot be turned off or given another "
                                                          "severity")
-            if rule is None:
-                if setting.rule in required:
-                    continue  # an engine finding (yaml-invalid, …): nothing to configure
-                raise InputError(*setting.location(), f"no rule {setting.rule!r} (see `shipcard rules`)")
             if setting.params:
                 declared = rule.declared if isinstance(rule, PythonRule) else {}
                 for name, _ in setting.params:
