@@ -193,3 +193,18 @@ def test_a_required_organisation_rule_keeps_its_own_severity(tmp_path: Path, mon
     config = ("check:\n  required: [org-pdb]\n  rules:\n"
               "    org-pdb: {extends: pdb-missing, severity: error}\n")
     assert of(check(tmp_path, monkeypatch, config), "org-pdb") == [("error", 4)]
+
+
+def test_a_bad_entry_is_the_only_line_of_a_pull_request_check(tmp_path: Path) -> None:
+    """`check --base`: the configuration is read before the diff, whose notes would come first."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    (tmp_path / "web.yaml").write_text(DEPLOYMENT.format(replicas=2))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=tmp_path, check=True)
+    (tmp_path / "web.yaml").write_text(DEPLOYMENT.format(replicas=3))
+    (tmp_path / "shipcard.yaml").write_text("check:\n  rules:\n    nope: {}\n")
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "HEAD"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"shipcard: {tmp_path}/shipcard.yaml:3:5: check.rules.nope: no rule 'nope' (see `shipcard rules`)\n")

@@ -124,6 +124,9 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     # Outside a repository, a directory given on the command line is the root of the tree to check.
     root = repository_root(first if first.exists() else cwd) or (first if first.is_dir() else cwd)
     paths = options.paths or [str(root)]
+    # Before any planning: a bad policy file or `check.rules` entry is the one line a run prints.
+    ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
+        settings.check.rules, ALWAYS_REQUIRED | settings.check.required, {i.id for i in engine_rule_infos()})
     plan = plan_inputs(paths, values=options.values)
     if options.allow_remote:
         plan.allow_remote()
@@ -158,8 +161,6 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     lap("deprecations")
 
     progress("policy pack", 0, 0)
-    ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
-        settings.check.rules, ALWAYS_REQUIRED | settings.check.required, {i.id for i in engine_rule_infos()})
     findings += _remote_schemas(ruleset, fetch=options.allow_remote)
     kube_objects = [o for o in objects if o.api_version and o.kind]
     findings += _evaluate(ruleset, kube_objects, root, validator)
