@@ -678,3 +678,31 @@ def test_a_settings_directory_that_is_a_loop_or_leads_out_is_refused_with_its_li
                                   "directory inside the repository\n")
     else:  # named by the path it leads to
         assert re.fullmatch(r"shipcard: (--crd-dir )?\S*(extra|nowhere): [a-zA-Z ]+\n", checked.stderr), checked.stderr
+
+
+@pytest.mark.parametrize("size", [0, 31, 33], ids=["empty", "short", "long"])
+def test_a_damaged_receipt_key_is_replaced_once_it_is_old(template: Path, tmp_path: Path, size: int) -> None:
+    """A key of the wrong length, untouched for over a minute, is no rival's half-written key: a new one."""
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    key = cache / "receipts.key"
+    key.write_bytes(b"k" * size)
+    os.utime(key, (time.time() - 120, time.time() - 120))
+    before = _tree(repo)
+    assert bounded("render", cwd=repo, env={"SHIPCARD_CACHE_DIR": str(cache)}).code == 0
+    assert _tree(repo) == before
+    assert key.stat().st_size == 32 and key.read_bytes() != b"k" * 32 and key.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in cache.iterdir() if p.name != "schemas") == ["receipts.key"]  # no temporary left
+    assert list(json.loads((repo / ".shipcard" / "receipts.json").read_text())) == ["web"]
+
+
+def test_a_fresh_short_key_is_left_to_the_run_writing_it(template: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "receipts.key").write_bytes(b"")
+    assert bounded("render", cwd=repo, env={"SHIPCARD_CACHE_DIR": str(cache)}).code == 0
+    assert (cache / "receipts.key").read_bytes() == b""

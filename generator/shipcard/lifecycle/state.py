@@ -142,9 +142,31 @@ def _receipt_key() -> bytes | None:
         return None
     try:
         data = read_regular_file(path, RECEIPT_KEY_BYTES, follow=False)  # a linked key may be anyone's
+        stale = data is not None and len(data) != RECEIPT_KEY_BYTES \
+            and time.time() - path.stat().st_mtime > KEY_REPAIR_SECONDS
+        if stale:
+            data = _replace_key(path)  # truncated or padded long ago, not being written by a rival: a new key
     except OSError:
         return None
     return data if data is not None and len(data) == RECEIPT_KEY_BYTES else None  # half-written by a rival: none
+
+
+KEY_REPAIR_SECONDS = 60
+
+
+def _replace_key(path: Path) -> bytes:
+    """A new key in place of a damaged one, atomically (a rival reads the old file or the new, whole)."""
+    key = secrets.token_bytes(RECEIPT_KEY_BYTES)
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    return key
 
 
 MAX_VERIFIED_BYTES = 64 * 1024 * 1024  # a larger file is ignored: every generated file is then read
