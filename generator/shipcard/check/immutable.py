@@ -34,6 +34,7 @@ from typing import Any
 
 from shipcard.check.inputs.paths import CARD_SUFFIX, MANIFEST_SUFFIXES, display
 from shipcard.check.model import Finding, K8sObject, RuleInfo
+from shipcard.check.rules.kube import as_dict, without_nulls
 from shipcard.errors import InputError, ToolError
 from shipcard.yamlio.read import PathKey, load_documents
 
@@ -118,27 +119,14 @@ def _documents(content: bytes, shown: str) -> Iterator[dict[str, Any]]:
 
 def _identity(data: dict[str, Any]) -> Identity:
     api = str(data.get("apiVersion") or "")
-    meta = _dict(data.get("metadata"))
+    meta = as_dict(data.get("metadata"))
     group = api.rpartition("/")[0]
     return group, str(data.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _clean(value: Any) -> Any:
-    """`value` with null entries of mappings dropped: the API server reads `key: null` as an absent key."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _changes(kind: str, old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[PathKey, str]]:
     """(where in `new`, the field as messages name it) for each immutable field that changed."""
-    old_spec, new_spec = _clean(_dict(old.get("spec"))), _clean(_dict(new.get("spec")))
+    old_spec, new_spec = without_nulls(as_dict(old.get("spec"))), without_nulls(as_dict(new.get("spec")))
     for key, default in _SPEC_DEFAULTS.get(kind, {}).items():
         old_spec.setdefault(key, default)
         new_spec.setdefault(key, default)
@@ -149,7 +137,7 @@ def _changes(kind: str, old: dict[str, Any], new: dict[str, Any]) -> Iterator[tu
         yield from _compare(old_spec, new_spec, ("spec",), keys)
     elif kind == "Job":
         yield from _compare(old_spec, new_spec, ("spec",), _JOB_IMMUTABLE)
-        old_template, new_template = _dict(old_spec.get("template")), _dict(new_spec.get("template"))
+        old_template, new_template = as_dict(old_spec.get("template")), as_dict(new_spec.get("template"))
         if new_spec.get("suspend") is True:
             old_template, new_template = _unscheduled(old_template), _unscheduled(new_template)
         if old_template != new_template:
@@ -166,7 +154,7 @@ def _changes(kind: str, old: dict[str, Any], new: dict[str, Any]) -> Iterator[tu
         keys = sorted(set(old_claim) | set(new_claim))
         yield from _compare(old_claim, new_claim, ("spec",), keys)
     elif kind in ("ConfigMap", "Secret"):
-        yield from _immutable_data(kind, _clean(old), _clean(new))
+        yield from _immutable_data(kind, without_nulls(old), without_nulls(new))
 
 
 def _compare(old: dict[str, Any], new: dict[str, Any], prefix: PathKey,
@@ -202,14 +190,14 @@ def _first_difference(old: Any, new: Any) -> PathKey:
 
 def _unscheduled(template: dict[str, Any]) -> dict[str, Any]:
     """A Job's pod template without what a suspended Job may change: scheduling fields and template metadata."""
-    spec = {k: v for k, v in _dict(template.get("spec")).items() if k not in _SUSPENDED_JOB_MUTABLE}
+    spec = {k: v for k, v in as_dict(template.get("spec")).items() if k not in _SUSPENDED_JOB_MUTABLE}
     return {**{k: v for k, v in template.items() if k not in ("metadata", "spec")}, "spec": spec}
 
 
 def _claim(spec: dict[str, Any]) -> dict[str, Any]:
     """A claim's spec without what may change: `resources.requests` (expansion), `volumeAttributesClassName`."""
     claim = {k: v for k, v in spec.items() if k != "volumeAttributesClassName"}
-    resources = {k: v for k, v in _dict(claim.get("resources")).items() if k != "requests"}
+    resources = {k: v for k, v in as_dict(claim.get("resources")).items() if k != "requests"}
     claim.pop("resources", None)
     if resources:
         claim["resources"] = resources

@@ -6,7 +6,7 @@ Everything here is computed once per object (`Prepared`) or once per evaluation
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -266,6 +266,13 @@ class Context:
     repo_urls: set[str] | None = None  # normalised; None = read from root/.git/config
     prepared: list[Prepared] | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule ID -> effective parameters
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: str, build: Callable[[Context], Any]) -> Any:
+        """An index that several rules read, built from this context once (by the first that asks)."""
+        if key not in self._shared:
+            self._shared[key] = build(self)
+        return self._shared[key]
 
     def param(self, rule_id: str, declared: dict[str, dict[str, Any]], name: str) -> Any:
         """Parameter `name` of a Python rule as configured, else its declared default (rules.python: PARAMS)."""

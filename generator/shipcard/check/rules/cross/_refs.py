@@ -36,7 +36,6 @@ PROVIDED_BY = {
     CONFIG_MAP: "ConfigMap",
     SECRET: "Secret, ExternalSecret, SealedSecret or Certificate",
 }
-_MEMO_KEY = "_shipcard_ref_index"
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,7 @@ class RefIndex:
 
 def ref_index(context: Context) -> RefIndex:
     """The index, built once per Context and shared by the three rules."""
-    # Stored beside Context's own cached properties, so it lives and dies with the context.
-    cache = vars(context)
-    index = cache.get(_MEMO_KEY)
-    if not isinstance(index, RefIndex):
-        index = cache[_MEMO_KEY] = _build(context)
+    index: RefIndex = context.shared("ref-missing", _build)
     return index
 
 
