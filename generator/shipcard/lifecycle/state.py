@@ -33,7 +33,7 @@ from shipcard.errors import InputError, WriteError
 from shipcard.settings import RepoSettings
 from shipcard.transaction import STATE_DIR as LOCAL_DIR
 from shipcard.validation import cache_root
-from shipcard.writers.tree import DIGEST_PREFIX, generated_digest, with_header
+from shipcard.writers.tree import generated_digest, stated_digest, with_header
 from shipcard.yamlio.dump import write_atomic
 from shipcard.yamlio.read import MAX_FILE_BYTES, read_regular_file, read_text
 
@@ -88,7 +88,7 @@ def tree_digest(digests: dict[str, str]) -> str:
 
 def text_digests(files: dict[str, str]) -> dict[str, str]:
     """The header digests of generated texts (as `tree_digest` wants them), without re-hashing bodies."""
-    return {rel: text.split("\n", 2)[1].removeprefix(DIGEST_PREFIX) for rel, text in files.items()}
+    return {rel: stated_digest(text) for rel, text in files.items()}
 
 
 RECEIPT_KEY_BYTES = 32

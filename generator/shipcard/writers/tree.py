@@ -101,6 +101,11 @@ def generated_digest(data: bytes, source: str) -> str | None:
     return None
 
 
+def stated_digest(text: str) -> str:
+    """The digest the header of a text made by `with_header` states (trusted: shipcard just wrote it)."""
+    return text.split("\n", 2)[1].removeprefix(DIGEST_PREFIX)
+
+
 def header_source(text: str) -> str | None:
     """The card a generated file's header names, or None for a file without shipcard's header."""
     first = text.split("\n", 1)[0]
