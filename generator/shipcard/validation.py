@@ -168,11 +168,9 @@ _DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "example"}) 
 _NAME_KEYWORDS = frozenset({"properties", "patternProperties", "definitions", "$defs", "dependentSchemas"})
 
 
-def remote_refs(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
-    """Every `$ref` of `schema` that leads outside it (anything but a `#` fragment), with its path.
-
-    Keys under `properties` and the like are names, so a property called `$ref` is not a reference."""
-    found: list[tuple[PathKey, str]] = []
+def _schema_nodes(schema: Any, path: PathKey) -> Iterator[tuple[PathKey, dict[str, Any]]]:
+    """Every subschema of `schema` (a mapping) with its path; keys under `properties` and the like are
+    names, and `enum`, `const`, `default` hold values, so neither is searched for keywords."""
     stack: list[tuple[PathKey, Any]] = [(path, schema)]
     while stack:
         where, node = stack.pop()
@@ -181,9 +179,7 @@ def remote_refs(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
             continue
         if not isinstance(node, dict):
             continue
-        ref = node.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
-            found.append(((*where, "$ref"), ref))
+        yield where, node
         for key, value in node.items():
             if key in _DATA_KEYWORDS:
                 continue
@@ -191,7 +187,33 @@ def remote_refs(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
                 stack += [((*where, key, name), sub) for name, sub in value.items()]
             elif isinstance(value, (dict, list)):
                 stack.append(((*where, key), value))
+
+
+def _by_path(found: list[tuple[PathKey, str]]) -> list[tuple[PathKey, str]]:
     return sorted(found, key=lambda item: [str(step) for step in item[0]])
+
+
+def remote_refs(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
+    """Every `$ref` of `schema` that leads outside it (anything but a `#` fragment), with its path.
+
+    Keys under `properties` and the like are names, so a property called `$ref` is not a reference."""
+    return _by_path([((*where, "$ref"), node["$ref"]) for where, node in _schema_nodes(schema, path)
+                     if isinstance(node.get("$ref"), str) and not node["$ref"].startswith("#")])
+
+
+def nonlinear_patterns(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
+    """Every `pattern` and `patternProperties` key of `schema` that RE2 cannot compile, with its path:
+    such a pattern would be matched by a backtracking engine, in time exponential in the input."""
+    found: list[tuple[PathKey, str]] = []
+    for where, node in _schema_nodes(schema, path):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and linear_pattern(pattern) is None:
+            found.append(((*where, "pattern"), pattern))
+        names = node.get("patternProperties")
+        if isinstance(names, dict):
+            found += [((*where, "patternProperties", name), name) for name in names
+                      if isinstance(name, str) and linear_pattern(name) is None]
+    return _by_path(found)
 
 
 def _cache_file(cache_key: str) -> Path:

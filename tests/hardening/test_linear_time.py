@@ -369,3 +369,46 @@ def test_a_crd_pattern_from_the_repository_is_matched_in_linear_time(tmp_path: P
     line = (CRD.count("\n") + 1) + 7  # the CRD, `---`, then Widget's `code:` on its 7th line
     assert [(f["rule"], f["line"], f["column"], f["object"], f["path"]) for f in findings] == \
         [("schema", line, 3, "Widget/shop/w", "spec.code") for _ in expected]
+
+
+ORG_RULE = """id: org-code
+severity: warning
+category: organisation
+title: Codes follow the house style
+rationale: Because.
+fix: Follow it.
+target: object
+kinds: [ConfigMap]
+schema:
+  properties:
+    data:
+{schema}
+message: '{{kind}} "{{name}}" breaks the house style'
+examples:
+  pass: ["apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: a}}\\n"]
+  fail: ["apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: a}}\\n"]
+"""
+
+
+@pytest.mark.parametrize("schema, where", [
+    pytest.param("      properties:\n        code: {pattern: '^(a+)\\1$'}", "13:16: schema.properties.data"
+                 ".properties.code.pattern", id="backreference"),
+    pytest.param("      patternProperties:\n        '^(?=x)': {type: string}", "13:9: schema.properties.data"
+                 ".patternProperties.^(?=x)", id="lookahead-property-name"),
+    pytest.param("      additionalProperties:\n        not: {pattern: '(?<!a)b'}", "13:15: schema.properties.data"
+                 ".additionalProperties.not.pattern", id="lookbehind-nested"),
+])
+def test_a_policy_dir_pattern_re2_cannot_compile_is_refused(tmp_path: Path, schema: str, where: str) -> None:
+    """A rule from the repository's policy-dirs is untrusted: a pattern only a backtracking engine can
+    run would let a pull request pick the check's running time, so the rule is refused (exit 2)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipcard.yaml").write_text("apiVersion: shipcard/v1\nkind: Repository\n"
+                                            "check:\n  policy-dirs: [org]\n")
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "org-code.yaml").write_text(ORG_RULE.format(schema=schema))
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {code: aa}\n")
+    result = run_cli("check", "cm.yaml", cwd=tmp_path)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"shipcard: org/org-code.yaml:{where}: RE2 cannot compile this pattern (backreferences "
+                             "and lookaround are not matched in linear time); write it in RE2 syntax\n")
+

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Iterator
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -203,20 +204,23 @@ def policy_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_policy_dir(directory: Path, *, label: str | None = None, allow_python: bool = True) -> list[Rule]:
-    """Every rule file below `directory`; `label` replaces the directory in RuleInfo.source."""
+def load_policy_dir(directory: Path, *, label: str | None = None, trusted: bool = True) -> list[Rule]:
+    """Every rule file below `directory`; `label` replaces the directory in RuleInfo.source.
+
+    An untrusted directory (named by the repository) may hold neither Python rules nor patterns that only
+    a backtracking engine runs: either would let a pull request run code or pick the check's running time."""
     if not directory.is_dir():
         raise PolicyError(f"{directory}: policy directory not found")
     rules: list[Rule] = []
     for path in policy_files(directory):
         if path.suffix == ".py":
-            if not allow_python:
+            if not trusted:
                 raise PolicyError(f"{path}: Python rules load only from --policy-dir; a directory named in "
                                   "shipcard.yaml takes YAML rules, so that a pull request cannot run code in CI")
             rules.append(load_python_rule_file(path))
         else:
             source = f"{label}/{path.relative_to(directory).as_posix()}" if label else None
-            rules.append(load_data_rule(path, source))
+            rules.append(load_data_rule(path, source, linear_only=not trusted))
     return rules
 
 
@@ -231,8 +235,18 @@ def load_rules(policy_dirs: list[Path] | None = None, *, config_dirs: list[Path]
     for directory in policy_dirs or []:
         rules += load_policy_dir(Path(directory))
     for directory in config_dirs or []:
-        rules += load_policy_dir(Path(directory), allow_python=False)
+        rules += load_policy_dir(Path(directory), label=_inside(Path(directory), root), trusted=False)
     return RuleSet(rules, root=root)
+
+
+def _inside(directory: Path, root: Path | None) -> str | None:
+    """`directory` relative to the repository root, as the repository's messages name files (None: outside)."""
+    if root is None:
+        return None
+    try:
+        return Path(os.path.abspath(directory)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return None
 
 
 __all__ += ["Context", "Prepared", "DataRule", "PythonRule"]

@@ -47,7 +47,14 @@ from typing import Any
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.kube import CONTAINER_GROUPS, Container, Prepared
 from shipcard.errors import InputError, Location, ShipcardError
-from shipcard.validation import FastFailure, SchemaDefinitionError, compile_schema, remote_refs, schema_key
+from shipcard.validation import (
+    FastFailure,
+    SchemaDefinitionError,
+    compile_schema,
+    nonlinear_patterns,
+    remote_refs,
+    schema_key,
+)
 from shipcard.yamlio.read import PathKey, load_documents, read_text
 
 TARGETS = ("object", "podSpec", "container", "jobSpec")
@@ -236,12 +243,14 @@ def rule_crash(info: RuleInfo, p: Prepared, exc: BaseException) -> Finding:
 # --------------------------------------------------------------------------- loading
 
 
-def load_data_rule(path: Path, source: str | None = None) -> DataRule:
+def load_data_rule(path: Path, source: str | None = None, *, linear_only: bool = False) -> DataRule:
     """Read and compile one policy file; PolicyError with file:line on any problem.
 
-    `source` is how RuleInfo.source names the file (default: the path as given).
+    `source` is how RuleInfo.source names the file (default: the path as given). `linear_only` refuses a
+    pattern RE2 cannot compile (a rule from repository content); shipcard's own lookaround patterns are
+    matched by Python's re and held to linear time by tests/hardening/test_linear_time.py.
     """
-    filename = str(path)
+    filename = source or str(path)
     try:
         documents = list(load_documents(read_text(path), filename))
     except InputError as exc:
@@ -293,6 +302,11 @@ def load_data_rule(path: Path, source: str | None = None) -> DataRule:
         items = examples[key]
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
             raise fail("examples", f"`{key}` must be a non-empty list of manifests (YAML strings)")
+    for where, _pattern in nonlinear_patterns(data["schema"], ("schema",)) if linear_only else ():
+        line, column = doc.line_of(where)
+        raise PolicyError(f"{Location(filename, line, column)}: {format_path(where)}: RE2 cannot compile this "
+                          "pattern (backreferences and lookaround are not matched in linear time); "
+                          "write it in RE2 syntax")
     refs = remote_refs(data["schema"], ("schema",))
     validate: Callable[[Any], Any] | None = None
     try:
@@ -303,7 +317,7 @@ def load_data_rule(path: Path, source: str | None = None) -> DataRule:
     info = RuleInfo(id=rule_id, severity=data["severity"], title=data["title"].strip(),
                     category=data["category"].strip(), rationale=_squash(data["rationale"]),
                     fix=_squash(data["fix"]), pass_examples=list(examples["pass"]),
-                    fail_examples=list(examples["fail"]), source=source or filename)
+                    fail_examples=list(examples["fail"]), source=filename)
     return DataRule(info=info, target=data["target"], kinds=frozenset(kinds) if kinds else None,
                     container_groups=frozenset(groups), schema=data["schema"], message=data["message"].strip(),
                     description=description.strip(), validate=validate, file=path,
