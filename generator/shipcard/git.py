@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from shipcard.errors import ToolError
+from shipcard.yamlio.read import real_path
 
 GIT_TIMEOUT_SECONDS = 120
 _ENVIRONMENT = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
@@ -220,10 +221,10 @@ def remote_urls(top: Path) -> set[str]:
             text = git_dir.read_text(encoding="utf-8", errors="replace").strip()
             if not text.startswith("gitdir:"):
                 return set()
-            git_dir = (top / text.split(":", 1)[1].strip()).resolve()
+            git_dir = real_path(top / text.split(":", 1)[1].strip())
             common = git_dir / "commondir"
             if common.is_file():
-                git_dir = (git_dir / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()
+                git_dir = real_path(git_dir / common.read_text(encoding="utf-8", errors="replace").strip())
         config = (git_dir / "config").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return set()

@@ -18,6 +18,7 @@ from shipcard.k8s.objects import environment_objects, job_object_name
 from shipcard.writers import helmfile, kustomize
 from shipcard.writers.argocd import ARGOCD_NAMESPACE, application_files
 from shipcard.writers.tree import with_header
+from shipcard.yamlio.read import real_path
 from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
 SERVICES_GLOB = "services/*.service.yaml"
@@ -34,7 +35,7 @@ TEMPLATE_DELIMITERS = ("{{", "}}")
 def card_source(card_path: Path, out: Path, resolved_out: Path | None = None) -> str:
     """How generated headers name a card: relative to the output tree when inside it, else its file name.
 
-    `resolved_out` is `out.resolve()` for callers naming many cards. The name goes into every
+    `resolved_out` is `real_path(out)` for callers naming many cards. The name goes into every
     generated header, and helmfile renders all of helmfile.yaml, comments included, as a Go
     template: a name holding a template delimiter would run as one, so it is refused.
     """
@@ -53,7 +54,7 @@ def _card_source(card_path: Path, out: Path, resolved_out: Path | None) -> str:
         except ValueError:
             pass
     try:
-        return card_path.resolve().relative_to(resolved_out or out.resolve()).as_posix()
+        return real_path(card_path).relative_to(resolved_out or real_path(out)).as_posix()
     except ValueError:
         return card_path.name
 

@@ -23,7 +23,7 @@ from typing import Any
 from shipcard.errors import InputError, Location
 from shipcard.patterns import CLUSTER_URL, DNS_LABEL, KUBERNETES_VERSION, NAMESPACE_TEMPLATE
 from shipcard.validation import Schema, field_name, raise_first, schema_key
-from shipcard.yamlio.read import PathKey, UnreadableFileError, read_text
+from shipcard.yamlio.read import PathKey, UnreadableFileError, read_text, real_path
 
 REPO_FILE = "shipcard.yaml"
 API_VERSION = "shipcard/v1"
@@ -183,7 +183,7 @@ class RepoSettings:
     @property
     def root(self) -> Path:
         """The repository root (the working directory without a settings file)."""
-        return self.file.parent if self.file else Path.cwd().resolve()
+        return self.file.parent if self.file else real_path(Path.cwd())
 
     def card_defaults(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The card's plain data with the repository's defaults filled in where the card is silent."""
@@ -287,7 +287,7 @@ def load_settings(path: Path) -> RepoSettings:
         stat = path.stat()
     except OSError as exc:  # a dangling link, a link loop
         raise UnreadableFileError(Location(str(path)), "", f"cannot read: {exc.strerror}") from None
-    return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _load_cached(str(real_path(path)), stat.st_mtime_ns, stat.st_size)
 
 
 def settings_for_card(card_path: Path) -> RepoSettings:
@@ -353,7 +353,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
     if target is not None and target < OLDEST_KUBERNETES:
         raise fail(("kubernetesVersion",), f"shipcard renders for Kubernetes {version_text(OLDEST_KUBERNETES)} "
                                            "and newer")
-    root = path.parent.resolve()
+    root = real_path(path.parent)
     check = _check_settings(raw.get("check") or {}, root, doc, fail, shown)
     environments = {name: EnvironmentDefaults(**(value or {})) for name, value in
                     (raw.get("environments") or {}).items()}

@@ -224,3 +224,36 @@ def test_random_layouts_keep_the_promises(tmp_path_factory: pytest.TempPathFacto
     again = run(("render",), repository)
     assert again.returncode == 0, f"{layout} {command}, then restored: {again.stderr[-3000:]}"
     assert snapshot(repository) == snapshot(original), f"{layout} {command}, then restored: tree differs"
+
+
+def test_no_path_resolve_on_repository_paths() -> None:
+    """Python 3.11's Path.resolve raises RuntimeError on a link loop (found by the campaign: `apps` linked
+    to itself made `check` an internal error). Repository paths go through yamlio.read.real_path; only the
+    package's own location may use resolve."""
+    package = Path(__file__).resolve().parents[2] / "generator" / "shipcard"
+    allowed = {"resources.py", "check/schema.py"}
+    offenders = sorted(f"{path.relative_to(package)}:{number}"
+                       for path in package.rglob("*.py") if path.relative_to(package).as_posix() not in allowed
+                       for number, line in enumerate(path.read_text().splitlines(), 1)
+                       if ".resolve()" in line and not line.lstrip().startswith("#"))
+    assert offenders == []
+
+
+@pytest.mark.parametrize(("target", "code"), [
+    ("apps", 1), ("apps/billing-api", 1), ("apps/billing-api/overlays/prod", 1), ("argocd/prod", 1),
+    ("apps/notifier/values", 1), ("services", 2)])
+def test_a_directory_linked_to_itself_is_a_finding_not_an_internal_error(tmp_path_factory: pytest.TempPathFactory,
+                                                                         target: str, code: int) -> None:
+    """The campaign's first find (`apps` linked to itself: an internal error) and its neighbours: `check`
+    reports what the loop hides as error findings (a source path that does not exist, a release that
+    cannot render: exit 1), and the card directory itself as unreadable (exit 2), never skipped."""
+    original = template(tmp_path_factory.getbasetemp())
+    repository = tmp_path_factory.mktemp("loop") / "repo"
+    shutil.copytree(original, repository, symlinks=True)
+    damage(repository / target, "link-loop", repository)
+    result = run(("check", "--format", "text"), repository)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == code and result.stderr.startswith("FAIL: "), result.stdout + result.stderr
+    if target == "services":
+        assert "services\n  services: error   input-unreadable: cannot read: Too many levels of symbolic links\n" \
+            in result.stdout

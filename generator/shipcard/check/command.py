@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from shipcard.check.model import RuleInfo
+from shipcard.yamlio.read import real_path
 
 if TYPE_CHECKING:
     from shipcard.check.engine import Progress
@@ -58,7 +59,7 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
     if config is not None and not config.is_file():
         raise ShipcardError(f"--config {config}: no such file")
     options = CheckOptions(paths=list(paths), kubernetes_version=kubernetes_version, strict_kinds=strict_kinds,
-                           crd_dirs=[p.resolve() for p in crd_dirs], policy_dirs=[p.resolve() for p in policy_dirs],
+                           crd_dirs=[real_path(p) for p in crd_dirs], policy_dirs=[real_path(p) for p in policy_dirs],
                            values=list(values), fail_on=fail_on, base=base, config=config,
                            allow_remote=allow_remote)
 
@@ -119,7 +120,7 @@ def rules_command(rule_id: str | None, output: str, policy_dirs: tuple[Path, ...
     settings = load_settings(config) if config else load_repo(find_repo_root(Path.cwd()))
     from shipcard.check.suppress import ALWAYS_REQUIRED
 
-    loaded = load_rules([p.resolve() for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
+    loaded = load_rules([real_path(p) for p in policy_dirs], config_dirs=list(settings.check.policy_dirs),
                         root=Path.cwd())
     ruleset = loaded.configured(settings.check.rules, ALWAYS_REQUIRED | settings.check.required,
                                 {i.id for i in engine_rule_infos()})

@@ -40,7 +40,7 @@ from shipcard.check.suppress import (
 )
 from shipcard.errors import InputError, ShipcardError
 from shipcard.settings import find_repo_root, load_repo, load_settings, repository_root
-from shipcard.yamlio.read import load_documents, read_text
+from shipcard.yamlio.read import load_documents, read_text, real_path
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 
@@ -114,7 +114,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
         timings[name] = now - clock
         clock = now
 
-    cwd = Path.cwd().resolve()
+    cwd = real_path(Path.cwd())
     first = cwd / options.paths[0] if options.paths and options.paths[0] != "-" else cwd  # a link loop too
     settings = load_settings(options.config) if options.config else \
         load_repo(find_repo_root(first if first.exists() else cwd))

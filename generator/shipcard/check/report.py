@@ -29,6 +29,7 @@ from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.once import chart_of, overlay_of, release_of, via_text
 from shipcard.check.schema import dotted
 from shipcard.errors import ShipcardError, WriteError
+from shipcard.yamlio.read import real_path
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -219,9 +220,9 @@ def artifact_path(file: str, root: Path) -> tuple[str, bool]:
     if not file or file.startswith("<"):
         return "stdin", False
     plain = file.split(" (", 1)[0]
-    absolute = Path(plain).resolve()
+    absolute = real_path(plain)
     try:
-        return absolute.relative_to(root.resolve()).as_posix(), True
+        return absolute.relative_to(real_path(root)).as_posix(), True
     except ValueError:
         return absolute.as_posix(), False
 
@@ -359,7 +360,7 @@ def to_sarif(result: CheckResult) -> str:
         "runs": [{
             "tool": {"driver": {"name": "shipcard", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": INFORMATION_URI, "rules": [_sarif_rule(i) for i in ordered]}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": result.root.resolve().as_uri() + "/"}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": real_path(result.root).as_uri() + "/"}},
             "columnKind": "unicodeCodePoints",
             "invocations": [{"executionSuccessful": result.exit_code != 2,
                              "properties": {"exitCode": result.exit_code}}],

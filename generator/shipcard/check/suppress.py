@@ -30,6 +30,7 @@ from shipcard.check.inputs.paths import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
 from shipcard.errors import ShipcardError
 from shipcard.settings import FAIL_ON_CHOICES, REPO_FILE, IgnoreSetting, RepoSettings
+from shipcard.yamlio.read import real_path
 
 IGNORE_ANNOTATION = "shipcard.io/ignore"
 CONTAINER_ANNOTATION_PREFIX = IGNORE_ANNOTATION + "."
@@ -298,7 +299,7 @@ def _relative(file: str, root: Path) -> str | None:
         return None
     path = Path(file.split(" (", 1)[0])
     try:
-        return path.resolve().relative_to(root).as_posix()
+        return real_path(path).relative_to(root).as_posix()
     except ValueError:
         return None
 

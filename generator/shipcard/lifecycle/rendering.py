@@ -59,7 +59,7 @@ from shipcard.transaction import safe_target
 from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, is_generated, plan_tree
-from shipcard.yamlio.read import load_plain, read_regular_file, read_text
+from shipcard.yamlio.read import load_plain, read_regular_file, read_text, real_path
 
 CARD_SUFFIX = ".service.yaml"
 APPLICATIONS_GLOB = "argocd/*/*.yaml"
@@ -138,7 +138,7 @@ class Outcome:
 
 def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
     """The cards' texts; a card of the repository leading out of it, a FIFO or a link loop is one line."""
-    resolved_out = out.resolve()
+    resolved_out = real_path(out)
     cards = []
     for path in paths:
         refuse_link_out_of(path, out)

@@ -27,7 +27,7 @@ from shipcard.settings import REPO_FILE, RepoSettings, find_repo_root, load_repo
 from shipcard.transaction import STATE_DIR, begin
 from shipcard.writers.tree import Plan
 from shipcard.yamlio.edit import replace_scalars
-from shipcard.yamlio.read import read_text
+from shipcard.yamlio.read import read_text, real_path
 from shipcard.yamlio.roundtrip import load_roundtrip
 
 
@@ -175,7 +175,7 @@ def _report(upgrade: Upgrade) -> None:
 
 def _dirty_paths(top: Path, root: Path) -> list[str]:
     """Changed, staged and untracked paths as messages show them, shipcard's own `.shipcard/` aside."""
-    local = (root.resolve() / STATE_DIR).relative_to(top).as_posix() + "/"
+    local = (real_path(root) / STATE_DIR).relative_to(top).as_posix() + "/"
     return [git.shown(p) for p in git.uncommitted_paths(top) if not p.startswith(local)]
 
 
@@ -184,7 +184,7 @@ def _require_ready_to_commit(root: Path, top: Path | None, branch: str) -> None:
     branch holding exactly this upgrade: a clean start on a branch of the repository `root` is the top of."""
     if top is None:
         raise ShipcardError(f"{root}: not in a git repository; --commit needs one")
-    if top.resolve() != root.resolve():
+    if real_path(top) != real_path(root):
         raise ShipcardError(f"{root}: not the top of its git repository ({top}); --commit commits only "
                             "in a repository of its own")
     if not git.has_commit(top):

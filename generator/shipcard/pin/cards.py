@@ -9,7 +9,7 @@ from typing import Any
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.images import ImageReference, ReferenceError, parse_reference
 from shipcard.settings import refuse_link_out_of
-from shipcard.yamlio.read import read_text
+from shipcard.yamlio.read import read_text, real_path
 from shipcard.yamlio.roundtrip import load_roundtrip, position_of
 
 CARD_GLOB = "services/*.service.yaml"
@@ -66,7 +66,7 @@ def discover(arguments: tuple[str, ...], cwd: Path) -> list[Path]:
             raise InputError(Location(argument), "", "no such card file")
     unique: dict[Path, Path] = {}
     for path in paths:
-        unique.setdefault(path.resolve(), path)
+        unique.setdefault(real_path(path), path)
     return list(unique.values())
 
 

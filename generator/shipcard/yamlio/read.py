@@ -40,6 +40,12 @@ class UnreadableFileError(InputError):
 # --------------------------------------------------------------------------- reading files
 
 
+def real_path(path: Path | str) -> Path:
+    """The absolute, link-free form of `path`, never raising (Path.resolve raises RuntimeError on a link
+    loop, which a repository may hold anywhere): the loop stays in the result, and reading it fails."""
+    return Path(os.path.realpath(path))
+
+
 def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a UTF-8 text file, refusing oversized or undecodable ones with a located error.
 

@@ -24,7 +24,7 @@ from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.settings import load_repo, settings_for_card
 from shipcard.writers.tree import drift
-from shipcard.yamlio.read import read_text
+from shipcard.yamlio.read import read_text, real_path
 
 if TYPE_CHECKING:
     from shipcard.card.model import Card
@@ -58,8 +58,8 @@ class Cards:
         out = path.parent.parent
         card = self._load(path).card
         if card is not None:
-            return (out / card.gitops.path).resolve()
-        return (out / "apps" / path.name.removesuffix(CARD_SUFFIX)).resolve()
+            return real_path(out / card.gitops.path)
+        return real_path(out / "apps" / path.name.removesuffix(CARD_SUFFIX))
 
     def text(self, path: Path) -> str | None:
         """The text of `path` when this run read it already as a card."""
@@ -130,7 +130,7 @@ class Cards:
         from shipcard.render import card_source
 
         settings = load_repo(out)
-        resolved_out = out.resolve()
+        resolved_out = real_path(out)
         inputs = []
         for path in paths:
             read = self._read[path]

@@ -117,6 +117,11 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
         if here.name == "services":  # a directory where `render` expects a card is a card that cannot be read
             names += [d for d in dirs if d.endswith(CARD_SUFFIX)]
             dirs[:] = [d for d in dirs if not d.endswith(CARD_SUFFIX)]
+        if "services" in names and not os.path.isdir(here / "services") and not _is_regular(here / "services"):
+            # a link loop, dangling link or special file where the cards live: unreadable, never skipped
+            names.remove("services")
+            plan.add(Target("manifest", here / "services", ["the card directory"], explicit=True,
+                            inputs=frozenset({here / "services"})))
         if "Chart.yaml" in names and not _is_regular(here / "Chart.yaml"):
             # helm would block reading a FIFO: reported as the unreadable file it is, the chart not rendered
             plan.add(Target("manifest", here / "Chart.yaml", ["Helm chart file"], explicit=True,

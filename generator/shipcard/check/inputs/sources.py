@@ -13,7 +13,7 @@ from shipcard.errors import InputError
 from shipcard.git import normalise_repo_url, remote_urls
 from shipcard.settings import repository_root
 from shipcard.yamlio.dump import dump
-from shipcard.yamlio.read import load_documents, read_text
+from shipcard.yamlio.read import load_documents, read_text, real_path
 
 
 @dataclass
@@ -37,10 +37,10 @@ def helmfile_releases(path: Path) -> list[Release]:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("chart"), str):
             continue
-        chart = (path.parent / item["chart"]).resolve()
+        chart = real_path(path.parent / item["chart"])
         if not (chart / "Chart.yaml").is_file():
             continue
-        values = tuple((path.parent / v).resolve() for v in strings(item.get("values"))
+        values = tuple(real_path(path.parent / v) for v in strings(item.get("values"))
                        if (path.parent / v).is_file())
         releases.append(Release(str(item.get("name") or chart.name), chart, values,
                                 str(item.get("namespace") or "")))
@@ -74,7 +74,7 @@ def _root_holding(app_file: Path, sources: list[dict[str, Any]]) -> Path | None:
     paths = [s["path"] for s in sources if isinstance(s.get("path"), str) and not s.get("chart")]
     if not paths:
         return None
-    for directory in app_file.resolve().parents:
+    for directory in real_path(app_file).parents:
         if all((directory / p).exists() for p in paths):
             return directory
     return None
@@ -86,7 +86,7 @@ def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any]) ->
     sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
     name = str((app.get("metadata") or {}).get("name") or app_file.stem)
     namespace = str((spec.get("destination") or {}).get("namespace") or "")
-    root = repository_root(app_file) or _root_holding(app_file, sources) or Path.cwd().resolve()
+    root = repository_root(app_file) or _root_holding(app_file, sources) or real_path(Path.cwd())
     remotes = remote_urls(root)
     for source in sources:
         path = source.get("path")
@@ -97,7 +97,7 @@ def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any]) ->
             plan.notes.append(f"{display(app_file)}: Application {name} deploys from {repo_url}, "
                               "another repository: not rendered")
             continue
-        directory = (root / path).resolve()
+        directory = real_path(root / path)
         if not directory.is_dir() or root not in (directory, *directory.parents):
             continue  # argocd-source-path-missing (policy pack) reports it
         reason = f"source of Argo CD Application {name} ({display(app_file)})"
@@ -105,7 +105,7 @@ def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any]) ->
             add_kustomize(plan, directory, reason)
         elif (directory / "Chart.yaml").is_file():
             helm: dict[str, Any] = source["helm"] if isinstance(source.get("helm"), dict) else {}
-            values = tuple((directory / v).resolve() for v in strings(helm.get("valueFiles"))
+            values = tuple(real_path(directory / v) for v in strings(helm.get("valueFiles"))
                            if (directory / v).is_file())
             inline = helm.get("valuesObject") if isinstance(helm.get("valuesObject"), dict) else None
             inline_text = dump(inline) if inline else (helm["values"] if isinstance(helm.get("values"), str) else "")

@@ -55,6 +55,7 @@ from typing import Any
 from shipcard.check.model import SEVERITY_ORDER, Finding, RuleInfo
 from shipcard.check.rules.data import RULE_ID, PolicyError, _squash
 from shipcard.check.rules.kube import Context
+from shipcard.yamlio.read import real_path
 
 EXAMPLE_BLOCK = re.compile(r"^```ya?ml[ \t]+(pass|fail)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 ATTRIBUTES = ("ID", "SEVERITY", "CATEGORY", "TITLE", "RATIONALE", "FIX")
@@ -155,7 +156,7 @@ def _module_source(module: ModuleType) -> str:
 def load_python_rule_file(path: Path) -> PythonRule:
     """An organisation's rule module from a policy directory."""
     stem = re.sub(r"\W", "_", path.stem)
-    name = f"shipcard_policy_{abs(hash(str(path.resolve())))}_{stem}"
+    name = f"shipcard_policy_{abs(hash(str(real_path(path))))}_{stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise PolicyError(f"{path}: cannot be imported as a Python rule")

@@ -168,7 +168,7 @@ from shipcard.check.model import Finding, K8sObject
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
 from shipcard.check.rules.kube import Context, Prepared, as_dict, as_list, dig, finding
 from shipcard.git import normalise_repo_url
-from shipcard.yamlio.read import load_plain_all, read_text
+from shipcard.yamlio.read import load_plain_all, read_text, real_path
 
 ID = "cronjob-on-several-clusters"
 SEVERITY = "warning"
@@ -311,9 +311,9 @@ def _cronjobs_on_disk(root: Path, path: str) -> list[str]:
     seen: set[Path] = set()
     pending = [root / path]
     budget = [MAX_VISITED_FILES]
-    base = root.resolve()
+    base = real_path(root)
     while pending and budget[0] > 0:
-        entry = pending.pop().resolve()
+        entry = real_path(pending.pop())
         if entry in seen or not entry.is_relative_to(base) or not entry.exists():
             continue
         seen.add(entry)
