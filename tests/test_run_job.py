@@ -92,7 +92,10 @@ def test_what_kubectl_creates_from_the_cronjob_carries_the_owner_and_passes_the_
     """kubectl's `create job --from=cronjob/…` (createJobFromCronJob in kubectl's create_job.go, read,
     not run: no API server here) names the Job as told, copies the job template's labels, its
     annotations plus `cronjob.kubernetes.io/instantiate: manual`, and its spec, and makes the CronJob
-    the Job's controlling owner: the CronJob controller then keeps it within the history limits."""
+    the Job's controlling owner: the CronJob controller then keeps it within the history limits.
+    Argo CD (not run here either) calls orphaned only top-level resources, those without an owner
+    reference (user-guide/orphaned-resources.md), and tracks none that lacks its tracking annotation:
+    the Job is neither orphaned nor pruned, and shows under the CronJob in the resource tree."""
     cronjob = billing_objects()["billing-api-data-patch"]
     template = cronjob["spec"]["jobTemplate"]
     name = job_run_name(cronjob["metadata"]["name"], "alice", NOW)
@@ -107,6 +110,7 @@ def test_what_kubectl_creates_from_the_cronjob_carries_the_owner_and_passes_the_
     assert job["metadata"]["annotations"]["shipcard.io/owner"] == "payments"
     assert job["metadata"]["labels"]["shipcard.io/manual"] == "true"
     assert job["spec"]["ttlSecondsAfterFinished"] == 7 * 24 * 3600
+    assert not [key for key in job["metadata"]["annotations"] if key.startswith("argocd.argoproj.io/")]
     assert cronjob["spec"]["successfulJobsHistoryLimit"] == cronjob["spec"]["failedJobsHistoryLimit"] == 3
 
 
