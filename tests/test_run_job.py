@@ -223,6 +223,20 @@ def test_without_kubectl_the_cluster_cannot_be_matched(repo: Path, fake: Path, m
     assert (result.exit_code, result.stderr) == (2, "shipcard: kubectl not found: install it or set SHIPCARD_KUBECTL\n")
 
 
+def test_the_namespace_and_cluster_may_come_from_shipcard_yaml(tmp_path: Path, fake: Path) -> None:
+    (tmp_path / "services").mkdir()
+    (tmp_path / "shipcard.yaml").write_text(
+        "apiVersion: shipcard/v1\nkind: Repository\nrepoURL: https://example.com/g.git\n"
+        f"environments:\n  prod: {{cluster: '{PROD_SERVER}', namespace: 'team-{{service}}'}}\n")
+    (tmp_path / "services/svc.service.yaml").write_text(
+        "apiVersion: shipcard/v1\nkind: Service\nname: svc\nimage: busybox:1\n"
+        "jobs: [{name: fix, manual: true, command: [\"true\"]}]\n")
+    result = run_cli("run", "fix", cwd=tmp_path / "services")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == ("kubectl create job --from=cronjob/svc-fix svc-fix-alice-o-brien-ops-202612040930 "
+                             "--namespace team-svc --context prod-admin\n")
+
+
 # --------------------------------------------------------------------------- bad input
 
 

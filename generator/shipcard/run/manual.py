@@ -91,9 +91,12 @@ def plan_run(root: Path, job_name: str, *, card: str | None = None, env_name: st
 
 
 def run(plan: RunPlan) -> int:
-    """Run the plan's command with kubectl (its output goes to the terminal); kubectl's exit status."""
+    """Run the plan's command with kubectl; kubectl's exit status.
+
+    kubectl keeps the terminal, stdin included: a credential plugin may ask for a login.
+    """
     try:
-        return subprocess.run(plan.argv(_kubectl()), stdin=subprocess.DEVNULL, check=False).returncode
+        return subprocess.run(plan.argv(_kubectl()), check=False).returncode
     except OSError as exc:
         raise ToolError(f"kubectl: could not run ({exc.strerror})") from None
 
@@ -128,14 +131,15 @@ def job_run_name(cronjob: str, user: str, when: datetime) -> str:
 
 @dataclass(frozen=True)
 class _Found:
-    """A loaded card with its round-trip document, for errors at the card's line and column."""
+    """A loaded card and its text, parsed again with positions only for an error at its line and column."""
 
     card: Card
-    doc: Any
+    text: str
     filename: str
 
     def error(self, path: PathKey, message: str) -> InputError:
-        return InputError(Location(self.filename, *locate(self.doc, path)), field_name(path), message)
+        position = locate(load_roundtrip(self.text, self.filename), path)
+        return InputError(Location(self.filename, *position), field_name(path), message)
 
 
 def _find(root: Path, job_name: str, card: str | None) -> _Found:
@@ -168,7 +172,7 @@ def _load(path: Path, root: Path) -> _Found:
     refuse_link_out_of(path, root)
     text = read_text(path, max_bytes=MAX_CARD_BYTES)
     card = load_card_text(text, str(path), card_source(path, root), repo=settings_for_card(path))
-    return _Found(card, load_roundtrip(text, str(path)), str(path))
+    return _Found(card, text, str(path))
 
 
 def _environment(found: _Found, env_name: str | None, job_name: str) -> Environment:
@@ -205,7 +209,7 @@ def _manual_job(found: _Found, env: Environment, job_name: str) -> Job:
 
 def _job_path(card: Card, env: Environment, job_name: str, key: str) -> PathKey:
     """Where the card says `key` of the job: in the environment's override, else in the base."""
-    fallback: PathKey = ("jobs",)
+    entries: list[PathKey] = []
     for prefix in (("environments", env.name, "jobs"), ("jobs",)):
         holder: Any = card.raw
         for step in prefix:
@@ -214,8 +218,8 @@ def _job_path(card: Card, env: Environment, job_name: str, key: str) -> PathKey:
             if isinstance(entry, dict) and entry.get("name") == job_name:
                 if key in entry:
                     return (*prefix, index, key)
-                fallback = (*prefix, index, "name") if fallback == ("jobs",) else fallback
-    return fallback
+                entries.append((*prefix, index, "name"))
+    return entries[0] if entries else ("jobs",)
 
 
 # --------------------------------------------------------------------------- the kube context
