@@ -53,9 +53,6 @@ def utc_now() -> datetime:
 class RunPlan:
     """One manual run: which CronJob, the Job's name, where it runs; `notes` for the user's terminal."""
 
-    card: Card
-    env: Environment
-    job: Job
     cronjob: str
     job_name: str
     namespace: str
@@ -87,7 +84,7 @@ def plan_run(root: Path, job_name: str, *, card: str | None = None, env_name: st
         if problem:  # the card's checks make this impossible; the command must never carry a bad name
             raise ShipcardError(f"{value!r} {problem}")
     chosen, notes = kube_context(f"{found.card.name}-{env.name}", env.cluster, context)
-    return RunPlan(found.card, env, job, cronjob, name, env.namespace, chosen, notes)
+    return RunPlan(cronjob, name, env.namespace, chosen, notes)
 
 
 def run(plan: RunPlan) -> int:
