@@ -221,6 +221,30 @@ def test_without_kubectl_the_cluster_cannot_be_matched(repo: Path, fake: Path, m
     monkeypatch.setenv("SHIPCARD_KUBECTL", str(fake / "missing"))
     result = run_cli("run", "data-patch", "--env", "prod", cwd=repo)
     assert (result.exit_code, result.stderr) == (2, "shipcard: kubectl not found: install it or set SHIPCARD_KUBECTL\n")
+    printed = run_cli("run", "data-patch", "--env", "dev", cwd=repo)  # the in-cluster default needs no kubeconfig
+    assert (printed.exit_code, printed.stdout) == (0, "kubectl create job --from=cronjob/billing-api-data-patch "
+                                                      "billing-api-data-patch-alice-o-brien-ops-202612040930 "
+                                                      "--namespace billing-api-dev\n")
+    applied = run_cli("run", "data-patch", "--env", "dev", "--apply", cwd=repo)
+    assert (applied.exit_code, applied.stderr.splitlines()[-1]) == (
+        2, "shipcard: kubectl not found: install it or set SHIPCARD_KUBECTL")
+
+
+def test_a_kubectl_killed_by_a_signal_exits_128_plus_the_signal(repo: Path, fake: Path) -> None:
+    (fake / "kubectl").write_text('#!/bin/sh\nif [ "$1" = config ]; then cat "$FAKE_KUBECONFIG"; exit 0; fi\n'
+                                  "kill -TERM $$\n")
+    result = run_cli("run", "data-patch", "--env", "prod", "--apply", cwd=repo)
+    assert (result.exit_code, result.stdout) == (128 + 15, PROD_LINE)
+
+
+def test_a_card_linked_out_of_the_repository_is_not_read(repo: Path, fake: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.service.yaml"
+    shutil.move(repo / BILLING, outside)
+    (repo / BILLING).symlink_to(outside)
+    result = run_cli("run", "data-patch", "--env", "prod", cwd=repo)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"shipcard: {repo}/{BILLING}: a symbolic link leads outside the repository; "
+                             "shipcard does not follow it\n")
 
 
 def test_the_namespace_and_cluster_may_come_from_shipcard_yaml(tmp_path: Path, fake: Path) -> None:

@@ -88,14 +88,15 @@ def plan_run(root: Path, job_name: str, *, card: str | None = None, env_name: st
 
 
 def run(plan: RunPlan) -> int:
-    """Run the plan's command with kubectl; kubectl's exit status.
+    """Run the plan's command with kubectl; kubectl's exit status (128 + N when signal N ended it).
 
     kubectl keeps the terminal, stdin included: a credential plugin may ask for a login.
     """
     try:
-        return subprocess.run(plan.argv(_kubectl()), check=False).returncode
+        code = subprocess.run(plan.argv(_kubectl()), check=False).returncode
     except OSError as exc:
         raise ToolError(f"kubectl: could not run ({exc.strerror})") from None
+    return code if code >= 0 else 128 - code
 
 
 # --------------------------------------------------------------------------- who and when
