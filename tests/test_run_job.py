@@ -237,6 +237,18 @@ def test_a_kubectl_killed_by_a_signal_exits_128_plus_the_signal(repo: Path, fake
     assert (result.exit_code, result.stdout) == (128 + 15, PROD_LINE)
 
 
+def test_a_kubectl_that_hangs_is_stopped_and_the_job_name_given(repo: Path, fake: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (fake / "kubectl").write_text('#!/bin/sh\nif [ "$1" = config ]; then cat "$FAKE_KUBECONFIG"; exit 0; fi\n'
+                                  "exec sleep 30\n")
+    monkeypatch.setattr(manual, "APPLY_TIMEOUT_SECONDS", 0.5)
+    result = run_cli("run", "data-patch", "--env", "prod", "--apply", cwd=repo)
+    name = "billing-api-data-patch-alice-o-brien-ops-202612040930"
+    assert (result.exit_code, result.stdout) == (2, PROD_LINE)
+    assert result.stderr == (f"shipcard: kubectl create job: did not finish in 0.5 s; whether Job {name} was "
+                             f"created, `kubectl get job {name} --namespace billing --context prod-admin` tells\n")
+
+
 def test_a_card_linked_out_of_the_repository_is_not_read(repo: Path, fake: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.service.yaml"
     shutil.move(repo / BILLING, outside)

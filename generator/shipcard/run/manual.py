@@ -37,6 +37,7 @@ from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
 KUBECTL_ENV = "SHIPCARD_KUBECTL"
 KUBECTL_TIMEOUT_SECONDS = 30
+APPLY_TIMEOUT_SECONDS = 300  # creating a Job is quick; a credential plugin may wait for a login first
 STAMP_FORMAT = "%Y%m%d%H%M"  # minutes: the same person starting the same job twice in a minute is refused
 MAX_USER = 24  # characters of the user in a Job name; the CronJob's name (at most 52) takes the rest of 63
 WHY_NOT = {
@@ -59,16 +60,17 @@ class RunPlan:
     context: str | None
     notes: tuple[str, ...] = field(default=())
 
-    def argv(self, kubectl: str = "kubectl") -> list[str]:
-        argv = [kubectl, "create", "job", f"--from=cronjob/{self.cronjob}", self.job_name,
+    def argv(self, kubectl: str = "kubectl", verb: tuple[str, ...] = ()) -> list[str]:
+        """kubectl's arguments for `verb` (by default the run's create) on the Job, where it runs."""
+        argv = [kubectl, *(verb or ("create", "job", f"--from=cronjob/{self.cronjob}")), self.job_name,
                 "--namespace", self.namespace]
         if self.context is not None:
             argv += ["--context", self.context]
         return argv
 
-    def command_line(self) -> str:
+    def command_line(self, verb: tuple[str, ...] = ()) -> str:
         """The command as one line a POSIX shell runs as is."""
-        return shlex.join(self.argv())
+        return shlex.join(self.argv(verb=verb))
 
 
 def plan_run(root: Path, job_name: str, *, card: str | None = None, env_name: str | None = None,
@@ -93,7 +95,10 @@ def run(plan: RunPlan) -> int:
     kubectl keeps the terminal, stdin included: a credential plugin may ask for a login.
     """
     try:
-        code = subprocess.run(plan.argv(_kubectl()), check=False).returncode
+        code = subprocess.run(plan.argv(_kubectl()), check=False, timeout=APPLY_TIMEOUT_SECONDS).returncode
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"kubectl create job: did not finish in {APPLY_TIMEOUT_SECONDS} s; whether Job "
+                        f"{plan.job_name} was created, `{plan.command_line(('get', 'job'))}` tells") from None
     except OSError as exc:
         raise ToolError(f"kubectl: could not run ({exc.strerror})") from None
     return code if code >= 0 else 128 - code
