@@ -34,11 +34,13 @@ TEMPLATE_MARKER = "helmfile-ran-a-values-template"  # the file EDGE's TEMPLATE w
 
 # Beyond the examples: a card that reaches the corners of the chart (pinned image, every probe kind,
 # grpc/tcp ports, literal env values YAML would retype or helmfile could take for a template, script
-# without #!, a job with its own image, environments that remove env, probes, ingress and limits).
+# without #!, a job with its own image, a description for a manual job's annotation that JSON escapes,
+# environments that remove env, probes, ingress, limits and the description).
 EDGE_CARD = f"""\
 apiVersion: shipcard/v1
 kind: Service
 name: edge
+description: "edge: \\"quoted\\" {{{{ .Values.name }}}} <&> ✓\\nsecond line"
 image: registry.example.com/team/edge:1.0@{DIGEST}
 command: [./server]
 args: ["--flag", "yes", "1"]
@@ -89,6 +91,7 @@ environments:
       - {{name: paused, suspend: false}}
   prod:
     namespace: edge
+    description: null
     replicas: 1
     autoscaling: {{min: 2, max: 4}}
     env: null

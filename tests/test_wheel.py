@@ -56,7 +56,7 @@ def test_wheel_in_a_fresh_venv_installs_shipcard_and_runs_every_command_from_tmp
     assert not (site / "generator").exists()
 
     assert run(shipcard, "--version", cwd=work, env=clean_env).stdout == "shipcard, version 0.1.0\n"
-    for command in ("init", "new", "render", "upgrade", "check", "rules", "pin"):
+    for command in ("init", "new", "render", "upgrade", "check", "rules", "pin", "run"):
         assert "Usage: shipcard " + command in run(shipcard, command, "--help", cwd=work, env=clean_env).stdout
 
     # A single card rendered anywhere.

@@ -199,6 +199,16 @@ def init_repository(directory: Path, branch: str) -> None:
     _git(directory, "init", "--quiet", f"--initial-branch={branch}")
 
 
+def user_email(cwd: Path) -> str | None:
+    """`git config user.email` as git resolves it in `cwd`; None when it is unset or git cannot run."""
+    try:
+        done = _run(cwd, ("config", "--get", "user.email"))
+    except ToolError:
+        return None
+    email = done.stdout.decode("utf-8", "replace").strip()
+    return email if done.returncode == 0 and email else None
+
+
 def _identity(cwd: Path) -> list[str]:
     """`-c user.name=… -c user.email=…` when git has no identity to commit with, else nothing."""
     if _succeeds(cwd, "var", "GIT_COMMITTER_IDENT") and _succeeds(cwd, "var", "GIT_AUTHOR_IDENT"):

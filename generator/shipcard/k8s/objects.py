@@ -39,6 +39,13 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 SETUP_WAVE = "-2"
 MIGRATION_WAVE = "-1"
 
+# A manual job (docs/auditing.md): its CronJob and every Job started from it are labelled manual and
+# carry the card's owner; the CronJob also says how to start it.
+MANUAL_LABEL = "shipcard.io/manual"
+OWNER_ANNOTATION = "shipcard.io/owner"
+DESCRIPTION_ANNOTATION = "shipcard.io/description"
+RUN_ANNOTATION = "shipcard.io/run"
+
 
 @dataclass(frozen=True)
 class VersionedField:
@@ -306,9 +313,34 @@ def network_policies(spec: ServiceSpec) -> list[Obj]:
     return [deny, allow]
 
 
+def run_hint(spec: ServiceSpec, job: Job) -> str:
+    """The command that starts a manual job (`shipcard run`, docs/auditing.md)."""
+    return f"shipcard run {job.name} --card {spec.name}"
+
+
+def owner_annotations(spec: ServiceSpec) -> dict[str, str]:
+    """Who owns the service, as the card says: its team and description."""
+    found = {}
+    if spec.team:
+        found[OWNER_ANNOTATION] = spec.team
+    if spec.description:
+        found[DESCRIPTION_ANNOTATION] = spec.description
+    return found
+
+
 def cron_job(spec: ServiceSpec, job: Job) -> Obj:
-    """A scheduled job, or (manual) a suspended CronJob that people start with `kubectl create job --from`."""
+    """A scheduled job, or (manual) a suspended CronJob that people start with `shipcard run`.
+
+    `kubectl create job --from=cronjob/…` copies the job template's labels and annotations onto
+    the Job it creates, so a manual run carries the manual label and the owner annotations too.
+    """
     manual = job.kind == "manual"
+    job_labels = labels(spec, "job")
+    template_meta: Obj = {"labels": job_labels}
+    if manual:
+        job_labels[MANUAL_LABEL] = "true"
+        if owner_annotations(spec):
+            template_meta["annotations"] = owner_annotations(spec)
     body: Obj = {
         "schedule": NEVER_SCHEDULE if manual else job.schedule,
         "timeZone": job.time_zone or DEFAULT_TIME_ZONE,
@@ -317,12 +349,13 @@ def cron_job(spec: ServiceSpec, job: Job) -> Obj:
         "suspend": manual or job.suspend,
         "successfulJobsHistoryLimit": HISTORY_LIMIT,
         "failedJobsHistoryLimit": HISTORY_LIMIT,
-        "jobTemplate": {"metadata": {"labels": labels(spec, "job")}, "spec": _job_spec(spec, job, JOB_TTL_SECONDS)},
+        "jobTemplate": {"metadata": template_meta, "spec": _job_spec(spec, job, JOB_TTL_SECONDS)},
     }
-    annotations = {"shipcard.io/run": f"kubectl create job --from=cronjob/{job_object_name(spec, job)} "
-                                      f"{job_object_name(spec, job)}-manual"} if manual else None
-    return {"apiVersion": "batch/v1", "kind": "CronJob",
-            "metadata": _meta(job_object_name(spec, job), spec, "job", annotations), "spec": body}
+    meta = _meta(job_object_name(spec, job), spec, "job",
+                 {RUN_ANNOTATION: run_hint(spec, job), **owner_annotations(spec)} if manual else None)
+    if manual:
+        meta["labels"][MANUAL_LABEL] = "true"
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta, "spec": body}
 
 
 def hook_job(spec: ServiceSpec, job: Job) -> Obj:

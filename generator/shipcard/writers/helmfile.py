@@ -117,6 +117,8 @@ def values_for(spec: ServiceSpec) -> Values:
     values: Values = {"name": spec.name}
     if spec.team:
         values["team"] = spec.team
+    if spec.description:
+        values["description"] = spec.description
     values["image"] = image_values(spec.image)
     if spec.command:
         values["command"] = list(spec.command)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 from shipcard.check.inputs.paths import display, kustomization_file
 from shipcard.check.inputs.targets import Target
 from shipcard.check.model import Finding
+from shipcard.tools import find_tool
 
 RENDER_TIMEOUT_SECONDS = float(os.environ.get("SHIPCARD_RENDER_TIMEOUT", "120"))
 
@@ -53,18 +52,6 @@ def offline_environment(scratch: Path) -> dict[str, str]:
         "HELM_PLUGINS": str(scratch / "plugins"),
     })
     return environment
-
-
-def find_tool(name: str, env_var: str) -> str | None:
-    """`$ENV_VAR`, else PATH, else next to the running Python (a venv's bin directory)."""
-    configured = os.environ.get(env_var)
-    if configured:
-        return configured if Path(configured).is_file() or shutil.which(configured) else None
-    found = shutil.which(name)
-    if found:
-        return found
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.is_file() else None
 
 
 def render_target(target: Target) -> RenderResult:

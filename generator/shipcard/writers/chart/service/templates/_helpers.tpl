@@ -15,6 +15,16 @@ app.kubernetes.io/part-of: {{ . | toJson }}
 {{- end }}
 {{- end }}
 
+{{/* A manual job's owner annotations (the card's team and description); the argument is $. */}}
+{{- define "service.ownerAnnotations" -}}
+{{- with .Values.team }}
+shipcard.io/owner: {{ . | toJson }}
+{{- end }}
+{{- with .Values.description }}
+shipcard.io/description: {{ . | toJson }}
+{{- end }}
+{{- end }}
+
 {{/* Labels that select the pods of a component; the argument is (list $ "component"). */}}
 {{- define "service.selector" -}}
 app.kubernetes.io/name: {{ (index . 0).Values.name | toJson }}
