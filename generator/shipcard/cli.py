@@ -38,6 +38,7 @@ COMMANDS = {  # name → (module, attribute)
     "check": ("shipcard.check.command", "check_command"),
     "rules": ("shipcard.check.command", "rules_command"),
     "pin": ("shipcard.pin.command", "pin_command"),
+    "import": ("shipcard.importers.command", "import_group"),
 }
 
 
