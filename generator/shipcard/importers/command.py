@@ -49,3 +49,24 @@ def crontab_command(file: Path, image: str, name: str | None, force: bool, repor
     from shipcard.importers.write import write_import
 
     write_import(read_crontab(file, image, name), str(file), force=force, report=report, inputs=[file])
+
+
+@import_group.command("eventbridge")
+@click.argument("source", metavar="EXPRESSION|FILE")
+@click.option("--image", help="The image the jobs run; without it the schedules are printed, nothing is written.")
+@click.option("--name", help="The service's name (default: the file's name up to its first dot).")
+@click.option("--time-zone", help="The time zone of schedules that name none (default: Etc/UTC, as EventBridge).")
+@_force
+@_report
+def eventbridge_command(source: str, image: str | None, name: str | None, time_zone: str | None, force: bool,
+                        report: Path | None) -> None:
+    """EventBridge schedules (an expression, or the JSON of `aws events list-rules` or `aws scheduler
+    get-schedule`) as Kubernetes cron: printed, or with --image the jobs of one card."""
+    from shipcard.importers.eventbridge import print_schedules, read_eventbridge
+    from shipcard.importers.write import write_import
+
+    if image is None:
+        print_schedules(source, time_zone)
+        return
+    inputs = [] if source.lstrip().startswith(("cron(", "rate(", "at(")) else [Path(source)]
+    write_import(read_eventbridge(source, image, name, time_zone), source, force=force, report=report, inputs=inputs)

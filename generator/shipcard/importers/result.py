@@ -47,7 +47,7 @@ class Origin:
 
     def error(self, message: str, column: int = 1) -> InputError:
         """Bad input here: `FILE:LINE:COL: FIELD: message`."""
-        return InputError(Location(self.file, self.line or 1, column), self.field, message)
+        return InputError(Location(self.file, self.line, column if self.line else 0), self.field, message)
 
 
 def dotted(path: PathKey) -> str:
