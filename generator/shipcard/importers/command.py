@@ -70,3 +70,18 @@ def eventbridge_command(source: str, image: str | None, name: str | None, time_z
         return
     inputs = [] if source.lstrip().startswith(("cron(", "rate(", "at(")) else [Path(source)]
     write_import(read_eventbridge(source, image, name, time_zone), source, force=force, report=report, inputs=inputs)
+
+
+@import_group.command("manifests")
+@click.argument("path", type=click.Path(exists=False, path_type=Path))
+@click.option("--workload", help="The Deployment or StatefulSet to import when PATH holds several.")
+@click.option("--all", "every", is_flag=True, help="One card per Deployment and StatefulSet of PATH.")
+@_force
+@_report
+def manifests_command(path: Path, workload: str | None, every: bool, force: bool, report: Path | None) -> None:
+    """A workload's manifests (a file, or the YAML files of a directory) as a card; what has no card
+    field is kept in apps/<name>/custom/."""
+    from shipcard.importers.manifests import read_manifests
+    from shipcard.importers.write import write_import
+
+    write_import(read_manifests(path, workload, every), str(path), force=force, report=report, inputs=[path])
