@@ -79,6 +79,7 @@ class _Custom:
     container: dict[str, Any] = field(default_factory=dict)  # merged into the main container
     extra_containers: list[Any] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)  # file name → object
+    patches: dict[str, Any] = field(default_factory=dict)  # file name → a strategic merge patch of another object
 
     def files(self, name: str) -> dict[str, str]:
         patch = copy.deepcopy(self.patch)
@@ -89,10 +90,12 @@ class _Custom:
         kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}
         if self.resources:
             kustomization["resources"] = list(self.resources)
+        patches = dict(self.patches)
         if patch:
-            files[PATCH_FILE] = dump({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-                                      **patch})
-            kustomization["patches"] = [{"path": PATCH_FILE}]
+            patches[PATCH_FILE] = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, **patch}
+        files.update({file: dump(obj) for file, obj in patches.items()})
+        if patches:
+            kustomization["patches"] = [{"path": file} for file in sorted(patches)]
         if not files:
             return {}
         return {"kustomization.yaml": dump(kustomization), **files}
@@ -509,10 +512,15 @@ class _Workload:
                               obj.at("spec", "ingressClassName"))
             self.card.set(("ingress", "tls"), bool(obj.spec("tls")), obj.at("spec", "tls") if obj.spec("tls")
                           else obj.at("spec"))
-            annotations = (obj.data.get("metadata") or {}).get("annotations") or {}
-            for key in annotations:
-                self.note(obj.at("metadata", "annotations", key), "an Ingress annotation the card does not set: "
-                                                                  "not imported")
+            self._annotations(obj, "networking.k8s.io/v1", "ingress-patch.yaml")
+
+    def _annotations(self, obj: Obj, api_version: str, file: str) -> None:
+        """The annotations of an object the card renders (IRSA roles, ingress controller settings), as a patch."""
+        annotations = (obj.data.get("metadata") or {}).get("annotations") or {}
+        if annotations:
+            self.custom.patches[file] = {"apiVersion": api_version, "kind": obj.kind,
+                                         "metadata": {"name": self.name, "annotations": dict(annotations)}}
+            self.note(obj.at("metadata", "annotations"), f"kept in apps/{self.name}/custom/{file}")
 
     def _autoscaler(self) -> None:
         for obj in (o for o in self.objects if o.kind == "HorizontalPodAutoscaler"):
@@ -600,11 +608,12 @@ class _Workload:
         account = self._object("ServiceAccount", pod.get("serviceAccountName") or pod.get("serviceAccount"))
         if account is not None:
             self.claim(account)
-            extra = {k: v for k, v in account.data.items() if k not in ("apiVersion", "kind", "metadata")}
-            annotations = (account.data.get("metadata") or {}).get("annotations")
-            if annotations or extra:
-                self.note(account.at("metadata", "name"), f"ServiceAccount {account.name}'s annotations and "
-                          "settings are not imported: shipcard's ServiceAccount is " + self.name)
+            self._annotations(account, "v1", "serviceaccount-patch.yaml")
+            if account.data.get("imagePullSecrets"):
+                self.note(account.at("imagePullSecrets"), "image pull secrets have no card field: not imported")
+            if account.name != self.name:
+                self.note(account.at("metadata", "name"), f"the pods run as ServiceAccount {self.name}, not "
+                                                          f"{account.name}")
         for volume in pod.get("volumes") or []:
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 ref = volume.get(key)
