@@ -21,7 +21,9 @@ TOP_LEVEL = {"services", "secrets", "name", "version", "volumes", "networks", "c
 TCP_PORTS = {5432, 3306, 6379, 27017, 5672, 9092, 11211, 1433, 1521, 9042, 2181, 4222}
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)")
-_PORT = re.compile(r"^(?:(?:\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?:([0-9]+)(?:-[0-9]+)?:)?([0-9]+)(-[0-9]+)?(?:/(tcp|udp))?$")
+# [HOST_IP:][HOST_PORT:]CONTAINER_PORT[-END][/PROTOCOL]
+_PORT = re.compile(r"^(?:(?:\[[0-9a-fA-F:.]+\]|[0-9]+\.[0-9.]+):)?(?:([0-9]+)(?:-[0-9]+)?:)?"
+                   r"([0-9]+)(-[0-9]+)?(?:/(tcp|udp))?$")
 _LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1)(?::([0-9]+))?(/[^\s'\"]*)?")
 _BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 

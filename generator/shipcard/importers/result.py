@@ -41,13 +41,15 @@ class Origin:
     file: str
     line: int
     field: str
+    column: int = 1
 
     def __str__(self) -> str:
         return f"from {self.file}:{self.line} {self.field}" if self.line else f"from {self.file} {self.field}"
 
-    def error(self, message: str, column: int = 1) -> InputError:
+    def error(self, message: str, column: int | None = None) -> InputError:
         """Bad input here: `FILE:LINE:COL: FIELD: message`."""
-        return InputError(Location(self.file, self.line, column if self.line else 0), self.field, message)
+        return InputError(Location(self.file, self.line, (column or self.column) if self.line else 0), self.field,
+                          message)
 
 
 def dotted(path: PathKey) -> str:
@@ -70,7 +72,8 @@ class Source:
         return self.doc.data
 
     def at(self, *path: str | int) -> Origin:
-        return Origin(self.name, self.doc.line_of(path)[0], dotted(path))
+        line, column = self.doc.line_of(path)
+        return Origin(self.name, line, dotted(path), column)
 
 
 def read_sources(path: Path) -> list[Source]:
