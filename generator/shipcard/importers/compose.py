@@ -11,7 +11,16 @@ import shlex
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from shipcard.importers.result import CardBuilder, ImportResult, Origin, Source, commented, read_sources, service_name
+from shipcard.importers.result import (
+    CardBuilder,
+    ImportResult,
+    Origin,
+    Source,
+    commented,
+    read_sources,
+    service_name,
+    shaped,
+)
 from shipcard.yamlio.read import read_text
 
 MAPPED = {"image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "healthcheck", "deploy",
@@ -43,7 +52,8 @@ def read_compose(path: Path) -> ImportResult:
     for name, service in services.items():
         if not isinstance(service, dict):
             raise source.at("services", name).error("a service is a mapping")
-        _service(source, str(name), service, path.parent, result)
+        with shaped(source.at("services", name)):
+            _service(source, str(name), service, path.parent, result)
     return result
 
 

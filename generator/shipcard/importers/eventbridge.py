@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipcard.importers.result import CardBuilder, ImportResult, Origin, commented, job_name, read_sources, service_name
+from shipcard.importers.result import (
+    CardBuilder,
+    ImportResult,
+    Origin,
+    Source,
+    commented,
+    job_name,
+    read_sources,
+    service_name,
+    shaped,
+)
 from shipcard.patterns import cron_problem, time_zone_problem
 
 UTC = "Etc/UTC"
@@ -133,6 +143,12 @@ def read_rules(source: str, time_zone: str | None) -> tuple[list[Rule], ImportRe
                 entries.append((entry, (key, index)))
     if not entries:
         raise document.at().error("no Rules, Schedules or ScheduleExpression in it")
+    with shaped(document.at()):
+        return _rules(document, entries, time_zone, result), result
+
+
+def _rules(document: Source, entries: list[tuple[Any, tuple[str | int, ...]]], time_zone: str | None,
+           result: ImportResult) -> list[Rule]:
     rules = []
     for entry, where in entries:
         origin = document.at(*where)
@@ -151,7 +167,7 @@ def read_rules(source: str, time_zone: str | None) -> tuple[list[Rule], ImportRe
         rules.append(Rule(entry["Name"], expression, zone, entry.get("State", "ENABLED") == "ENABLED",
                           document.at(*where, "ScheduleExpression"),
                           _zone_comment(time_zone, zone_origin if "ScheduleExpressionTimezone" in entry else None)))
-    return rules, result
+    return rules
 
 
 def _zone_comment(option: str | None, origin: Origin | None) -> str:

@@ -28,6 +28,7 @@ from shipcard.importers.result import (
     job_name,
     read_sources,
     service_name,
+    shaped,
 )
 from shipcard.k8s.objects import CONTAINER_SECURITY
 from shipcard.patterns import PORT_NAME, QUANTITY
@@ -140,7 +141,8 @@ def read_manifests(path: Path, workload: str | None, every: bool) -> ImportResul
     result = ImportResult()
     claimed: set[int] = set()
     for main in chosen:
-        _Workload(main, objects, result, claimed, alone=len(chosen) == 1).build()
+        with shaped(main.at("metadata", "name")):
+            _Workload(main, objects, result, claimed, alone=len(chosen) == 1).build()
     for obj in objects:
         if id(obj) not in claimed:
             result.note(obj.at("metadata", "name"), f"{obj.kind} {obj.name} belongs to no imported workload: "

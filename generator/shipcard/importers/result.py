@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,17 @@ def read_sources(path: Path) -> list[Source]:
     """Every non-empty document of a YAML or JSON file, with positions (size and depth limited)."""
     text = read_text(path)
     return [Source(doc, str(path)) for doc in load_documents(text, str(path)) if doc.data is not None]
+
+
+@contextmanager
+def shaped(origin: Origin) -> Iterator[None]:
+    """Input of a shape the importer does not expect (a list where a mapping goes, a mapping for a
+    string) is bad input at `origin`, one line, rather than an internal error."""
+    try:
+        yield
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+        raise origin.error("a value in it has an unexpected type or shape (a mapping, list or scalar "
+                           "where another goes)") from None
 
 
 @dataclass(frozen=True)
