@@ -4,12 +4,16 @@ with the real kubectl and check clean; secrets never copied; what has no card fi
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from shipcard.card.load import load_card
+from tests.conftest import run_cli
 from tests.importers.helpers import FIXTURES, every_output, render_build_check, setup, shipcard_import, written
+from tests.test_helmfile import by_key, helm_objects, kustomize_objects
 
 SOURCES = (FIXTURES / "compose.yaml", FIXTURES / "api.env")
 COMPOSE = "../legacy/compose.yaml"
@@ -156,3 +160,25 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(repo: Path, old: str, 
     before = written(repo)
     assert shipcard_import(repo, "compose", COMPOSE, code=2).output == f"shipcard: {line}\n"
     assert written(repo) == before
+
+
+@pytest.mark.helm
+@pytest.mark.kubectl
+def test_imported_cards_render_the_same_objects_in_the_helmfile_format(repo: Path, tmp_path: Path, helm: str,
+                                                                       kubectl: str) -> None:
+    """The Compose and crontab cards hold card fields only: the real `helm template` of their helmfile
+    trees gives, per environment, exactly what `kubectl kustomize` builds from their Kustomize trees."""
+    shutil.copy(FIXTURES / "batch01.crontab", repo.parent / "legacy")
+    shipcard_import(repo, "compose", COMPOSE)
+    shipcard_import(repo, "crontab", "../legacy/batch01.crontab", "--image", "ghcr.io/example/shop-batch:2024.11.1")
+    trees = {"kustomize": repo, "helmfile": tmp_path / "helmfile"}
+    shutil.copytree(repo, trees["helmfile"])
+    for fmt, tree in trees.items():
+        result = run_cli("render", "--format", fmt, cwd=tree)
+        assert result.exit_code == 0, result.output
+    cards = sorted((repo / "services").glob("*.service.yaml"))
+    for path in cards:
+        card = load_card(path)
+        for env in card.environments:
+            assert by_key(helm_objects(helm, trees["helmfile"], card, env)) == \
+                by_key(kustomize_objects(kubectl, trees["kustomize"], card, env)), f"{card.name} {env.name}"
