@@ -77,7 +77,7 @@ shutdown:
 """
     api = (repo / "services/api.service.yaml").read_text()
     assert f"command: # from {COMPOSE}:35 services.api.entrypoint\n  - /usr/local/bin/gunicorn\n" in api
-    assert f"  DJANGO_SETTINGS_MODULE: app.settings.production  # from {COMPOSE} → api.env:2 " \
+    assert "  DJANGO_SETTINGS_MODULE: app.settings.production  # from ../legacy/api.env:2 " \
            "DJANGO_SETTINGS_MODULE\n" in api
     assert "    STRIPE_API_KEY: fill-in/api/STRIPE_API_KEY" in api
 
@@ -97,12 +97,12 @@ def test_secret_values_appear_nowhere_and_the_report_names_the_variables(repo: P
         (COMPOSE, 30, "services.web.depends_on"),
         (COMPOSE, 31, "services.web.logging"),
         (COMPOSE, 38, "services.api.ports[0]"),
-        (f"{COMPOSE} → api.env", 4, "AWS_SECRET_ACCESS_KEY"),
+        ("../legacy/api.env", 4, "AWS_SECRET_ACCESS_KEY"),
         (COMPOSE, 43, "services.api.environment[0]"),
         (COMPOSE, 45, "services.api.environment[2]"),
         (COMPOSE, 47, "services.api.secrets[0]"),
         (COMPOSE, 51, "services.api.restart"),
-        (f"{COMPOSE} → api.env", 4, "AWS_SECRET_ACCESS_KEY"),
+        ("../legacy/api.env", 4, "AWS_SECRET_ACCESS_KEY"),
         (COMPOSE, 62, "services.worker.deploy.resources.limits.memory"),
         (COMPOSE, 68, "services.cache.volumes"),
     ]
@@ -182,3 +182,23 @@ def test_imported_cards_render_the_same_objects_in_the_helmfile_format(repo: Pat
         for env in card.environments:
             assert by_key(helm_objects(helm, trees["helmfile"], card, env)) == \
                 by_key(kustomize_objects(kubectl, trees["kustomize"], card, env)), f"{card.name} {env.name}"
+
+
+def test_an_image_without_a_version_is_reported(repo: Path) -> None:
+    compose = repo.parent / "legacy/compose.yaml"
+    compose.write_text(compose.read_text().replace("image: redis:7", "image: redis", 1)
+                       .replace("image: ghcr.io/example/shop-web:4.12.1", "image: ghcr.io/example/shop-web:latest"))
+    result = shipcard_import(repo, "compose", COMPOSE)
+    assert [line for line in result.stderr.splitlines() if "pin a version" in line] == [
+        f"note: {COMPOSE}:10: services.web.image: image ghcr.io/example/shop-web has no version tag (or `latest`): "
+        "pin a version, then `shipcard pin`",
+        f"note: {COMPOSE}:66: services.cache.image: image redis has no version tag (or `latest`): pin a version, "
+        "then `shipcard pin`"]
+
+
+def test_the_report_may_not_overwrite_the_source(repo: Path) -> None:
+    before = written(repo)
+    result = shipcard_import(repo, "compose", COMPOSE, "--report", COMPOSE, code=2)
+    assert result.output == f"shipcard: {COMPOSE}: --report names an input of the import; write the report " \
+                            "elsewhere\n"
+    assert written(repo) == before

@@ -205,7 +205,7 @@ def _env_file(relative: str, directory: Path, origin: Origin, required: bool,
         if not line or line.startswith("#"):
             continue
         name, equals, value = line.removeprefix("export ").partition("=")
-        here = Origin(f"{origin.file} → {relative}", number, name.strip())
+        here = Origin(str(Path(origin.file).parent / pure), number, name.strip())
         if not equals:
             found[name.strip()] = (None, here)
             continue
