@@ -20,6 +20,7 @@ from shipcard.importers.result import (
     read_sources,
     service_name,
     shaped,
+    unquote,
 )
 from shipcard.yamlio.read import read_text
 
@@ -210,8 +211,8 @@ def _env_file(relative: str, directory: Path, origin: Origin, required: bool,
             found[name.strip()] = (None, here)
             continue
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        if unquote(value) != value:
+            value = unquote(value)
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
         found[name.strip()] = (value, here)

@@ -11,7 +11,7 @@ import re
 import shlex
 from pathlib import Path
 
-from shipcard.importers.result import CardBuilder, ImportResult, Origin, commented, job_name, service_name
+from shipcard.importers.result import CardBuilder, ImportResult, Origin, commented, job_name, service_name, unquote
 from shipcard.patterns import cron_problem, time_zone_problem
 from shipcard.yamlio.read import read_text
 
@@ -48,7 +48,7 @@ def read_crontab(path: Path, image: str, name: str | None) -> ImportResult:
             continue
         env = _ENV_LINE.match(line)
         if env and not line[0].isdigit():
-            variable, value = env.group(1), _unquote(env.group(2).strip())
+            variable, value = env.group(1), unquote(env.group(2).strip())
             origin = Origin(file, number, variable)
             if variable in ("CRON_TZ", "TZ"):
                 why = time_zone_problem(value)
@@ -103,12 +103,6 @@ def read_crontab(path: Path, image: str, name: str | None) -> ImportResult:
                 "once (concurrency: forbid), which cron did not enforce: set timeout and concurrency if needed")
     card.finish()
     return result
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
 
 
 def _split(line: str, origin: Origin) -> tuple[str, str]:

@@ -210,6 +210,13 @@ def commented(origin: Origin | None = None, **values: Any) -> CommentedMap:
     return item
 
 
+def unquote(value: str) -> str:
+    """A shell-style value without the one pair of quotes around it (env files, crontab env lines)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def dns_name(text: str, limit: int = 63) -> str:
     """`text` as a DNS-1123 label of at most `limit` characters (lower case, `-` for the rest), or ''."""
     name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].rstrip("-")
