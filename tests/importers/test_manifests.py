@@ -227,3 +227,39 @@ def test_a_workload_with_its_service_ingress_hpa_cronjob_and_config(tmp_path: Pa
         ("45 17 * * 1-5", "Europe/Amsterdam", 1800)
     assert [rule for severity, rule in findings if severity == "warning"] == ["image-not-pinned",
                                                                               "networkpolicy-allows-world"]
+
+
+@pytest.mark.kubectl
+def test_what_the_restricted_profile_forbids_is_refused_not_kept(tmp_path: Path, kubectl: str) -> None:
+    """A privileged sidecar, host ports, the host's network and a hostPath volume would make the API server
+    refuse the pods in a namespace enforcing the restricted standard: refused, reported, and the rest kept."""
+    repo = setup(tmp_path, FIXTURES / "log-shipper.yaml")
+    result = shipcard_import(repo, "manifests", "../legacy/log-shipper.yaml")
+    notes = [line.split(":", 4)[2:] for line in result.stderr.splitlines() if line.startswith("note: ")]
+    notes = [(line, field.strip(), reason) for line, field, reason in notes]
+    assert [(line, field) for line, field, _ in notes] == [
+        ("38", "spec.template.spec.volumes[1]"),
+        ("19", "spec.template.spec.containers[0].ports[0].hostPort"),
+        ("21", "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem"),
+        ("27", "spec.template.spec.containers[1].securityContext"),
+        ("25", "spec.template.spec.containers[1].resources"),
+        ("25", "spec.template.spec.containers[1]"),
+        ("35", "spec.template.spec.volumes"),
+        ("14", "spec.template.spec.hostNetwork")]
+    built, findings = render_build_check(repo, kubectl)
+    pod = next(o for o in built["apps/checkout/overlays/prod"] if o["kind"] == "Deployment")["spec"]["template"]
+    assert "hostNetwork" not in pod["spec"]
+    assert pod["spec"]["volumes"] == [{"name": "logs", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+    main, shipper = pod["spec"]["containers"]
+    assert main["volumeMounts"] == [{"name": "logs", "mountPath": "/var/log/checkout"},
+                                    {"name": "tmp", "mountPath": "/tmp"}]
+    assert main["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert shipper["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                          "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
+    assert shipper["ports"] == [{"name": "metrics", "containerPort": 2020}]
+    assert shipper["volumeMounts"] == [{"name": "logs", "mountPath": "/logs", "readOnly": True}]
+    assert findings == Counter({
+        ("info", "argocd-unpinned-revision"): 4, ("warning", "image-not-pinned"): 2,
+        ("warning", "liveness-probe-missing"): 2, ("warning", "readiness-probe-missing"): 1,  # none in the source
+        ("warning", "no-graceful-shutdown"): 1,  # the sidecar's metrics port, kept as it was
+        ("warning", "networkpolicy-allows-world"): 1})

@@ -44,7 +44,8 @@ _CONTAINER_CARD = {"name", "image", "command", "args", "ports", "env", "envFrom"
                    "livenessProbe", "startupProbe", "securityContext", "volumeMounts", "lifecycle"}
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
 _PROBE_CARD = {"initialDelaySeconds": "initialDelay", "periodSeconds": "period", "failureThreshold": "failureThreshold"}
-_TMP = "/tmp"  # shipcard mounts its own emptyDir here
+_TMP = "/tmp"
+_HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")  # shipcard mounts its own emptyDir here
 
 
 @dataclass
@@ -162,6 +163,7 @@ class _Workload:
         self.card = CardBuilder(service_name(obj.name, obj.at("metadata", "name")), obj.at("metadata", "name"),
                                 result)
         self.custom = _Custom()
+        self.dropped: set[Any] = set()  # volumes not imported (hostPath), whose mounts go too
         self.pod_labels: dict[str, str] = dict((obj.spec("template", "metadata") or {}).get("labels") or {})
         claimed.add(id(obj))
 
@@ -191,6 +193,11 @@ class _Workload:
 
     def build(self) -> None:
         pod = self.obj.spec("template", "spec") or {}
+        for index, volume in enumerate(pod.get("volumes") or []):
+            if "hostPath" in volume:
+                self.dropped.add(volume.get("name"))
+                self.note(self.obj.at("spec", "template", "spec", "volumes", index), "a hostPath volume is "
+                          "forbidden by the restricted Pod Security Standard: not imported, nor its mounts")
         containers = pod.get("containers") or []
         if not containers:
             raise self.obj.at("spec", "template", "spec").error("a workload needs containers")
@@ -248,12 +255,14 @@ class _Workload:
         if lifecycle:
             self.custom.container["lifecycle"] = lifecycle
             self.note(at(*path, "lifecycle"), f"kept in apps/{self.name}/custom/{PATCH_FILE}")
-        mounts = [m for m in container.get("volumeMounts") or [] if m.get("mountPath") != _TMP]
+        mounts = [m for m in container.get("volumeMounts") or []
+                  if m.get("mountPath") != _TMP and m.get("name") not in self.dropped]
         if mounts:
             self.custom.container["volumeMounts"] = mounts
-        security = container.get("securityContext") or {}
-        if security.get("privileged") or (security.get("capabilities") or {}).get("add") or \
-                security.get("allowPrivilegeEscalation") or security.get("readOnlyRootFilesystem") is False:
+        if (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is False:
+            self.note(at(*path, "securityContext", "readOnlyRootFilesystem"), "shipcard's container has a read-only "
+                      "root file system: only /tmp (and the volumes) are writable")
+        if _beyond_restricted(container.get("securityContext") or {}):
             self.note(at(*path, "securityContext"), "asks for more than the restricted profile shipcard gives "
                                                     "every pod: not imported")
         for key in container:
@@ -276,6 +285,9 @@ class _Workload:
                 continue
             if port.get("name"):
                 self.port_numbers[str(port["name"])] = number
+            if port.get("hostPort"):
+                self.note(self.obj.at(*path, "ports", index, "hostPort"), "a host port is forbidden by the "
+                          "restricted Pod Security Standard: not imported (the Service reaches the port)")
             exposed = next((p for p in service_ports
                             if p.get("targetPort", p.get("port")) in (number, port.get("name"))), None)
             protocol = _protocol(port, exposed, number, probes)
@@ -426,12 +438,15 @@ class _Workload:
             spec["initContainers"] = [self._hardened(c, ("initContainers", i))
                                       for i, c in enumerate(pod["initContainers"])]
             self.note(at(*template, "initContainers"), f"kept in apps/{self.name}/custom/{PATCH_FILE}")
-        volumes = [v for v in pod.get("volumes") or [] if v.get("name") != "tmp"]
+        volumes = [v for v in pod.get("volumes") or [] if v.get("name") != "tmp" and v.get("name") not in self.dropped]
         if volumes:
             spec["volumes"] = volumes
             self.note(at(*template, "volumes"), f"kept in apps/{self.name}/custom/{PATCH_FILE}")
         for key, value in pod.items():
-            if key not in _POD_OWN:
+            if key in _HOST_NAMESPACES:
+                if value:
+                    self.note(at(*template, key), "the restricted Pod Security Standard forbids it: not imported")
+            elif key not in _POD_OWN:
                 spec[key] = value
                 self.note(at(*template, key), f"kept in apps/{self.name}/custom/{PATCH_FILE}")
         meta: dict[str, Any] = {}
@@ -456,9 +471,21 @@ class _Workload:
         """A container kept in the patch, with the restricted profile's settings and requests it lacks."""
         result = copy.deepcopy(container)
         security = result.setdefault("securityContext", {})
+        if _beyond_restricted(security) or any("hostPort" in p for p in result.get("ports") or []):
+            self.note(self.obj.at("spec", "template", "spec", *path, "securityContext"),
+                      f"container {container.get('name')} asks for more than the restricted profile (privileged, "
+                      "added capabilities, a host port): it gets the restricted settings")
+            security.pop("privileged", None)
+            security.pop("capabilities", None)
+            security.update({k: v for k, v in CONTAINER_SECURITY.items() if k != "runAsNonRoot"})
+            for port in result.get("ports") or []:
+                port.pop("hostPort", None)
         for key, value in CONTAINER_SECURITY.items():
             if key not in security:
                 security[key] = copy.deepcopy(value)
+        result["volumeMounts"] = [m for m in result.get("volumeMounts") or [] if m.get("name") not in self.dropped]
+        if not result["volumeMounts"]:
+            del result["volumeMounts"]
         resources = result.setdefault("resources", {})
         if not (resources.get("requests") or {}).get("memory") or not (resources.get("limits") or {}).get("memory"):
             requests = resources.setdefault("requests", {})
@@ -642,6 +669,13 @@ def _protocol(port: dict[str, Any], exposed: dict[str, Any] | None, number: int,
             if (probe.get(key) or {}).get("port") in (number, port.get("name")):
                 return protocol
     return "tcp"
+
+
+def _beyond_restricted(security: dict[str, Any]) -> bool:
+    """Whether a container's securityContext asks for what the restricted Pod Security Standard forbids."""
+    return bool(security.get("privileged") or (security.get("capabilities") or {}).get("add")
+                or security.get("allowPrivilegeEscalation") or security.get("runAsNonRoot") is False
+                or security.get("runAsUser") == 0)
 
 
 def _pre_stop_sleep(hook: Any) -> int | None:
