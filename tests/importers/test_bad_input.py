@@ -64,3 +64,11 @@ def test_a_directory_of_manifests_is_read_without_following_links_out_of_it(tmp_
     result = shipcard_import(repo, "manifests", "../legacy/api")
     assert "stolen" not in result.output
     assert sorted(p.name for p in (repo / "services").iterdir()) == ["README.md", "api.service.yaml"]
+
+
+def test_an_import_needs_a_repository(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.27\n")
+    result = shipcard_import(tmp_path, "compose", "compose.yaml", code=2)
+    assert result.output == "shipcard: no shipcard.yaml here or above: run `shipcard init` first (or cd into the " \
+                            "repository)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compose.yaml"]
