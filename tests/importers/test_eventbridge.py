@@ -75,6 +75,14 @@ def test_one_expression_is_printed_and_nothing_written(repo: Path) -> None:
     assert written(repo) == before
 
 
+def test_a_time_zone_option_is_an_iana_name(repo: Path) -> None:
+    assert shipcard_import(repo, "eventbridge", "cron(0 2 * * ? *)", "--time-zone", "Europe/Dublin").output == \
+        "schedule '0 2 * * *', timeZone Europe/Dublin\n"
+    assert shipcard_import(repo, "eventbridge", "cron(0 2 * * ? *)", "--time-zone", "CET+1", code=2).output == \
+        "shipcard: the command line: --time-zone: not a time zone of the IANA database (e.g. Etc/UTC, " \
+        "Europe/Berlin, America/New_York)\n"
+
+
 def test_list_rules_become_the_jobs_of_one_card(repo: Path) -> None:
     result = shipcard_import(repo, "eventbridge", "../legacy/list-rules.json", "--image", IMAGE, "--name",
                              "payments-jobs")

@@ -124,6 +124,9 @@ class Rule:
 def read_rules(source: str, time_zone: str | None) -> tuple[list[Rule], ImportResult]:
     """The schedules of an expression or a JSON file (list-rules, get-schedule), and notes on what is skipped."""
     result = ImportResult()
+    why = time_zone_problem(time_zone) if time_zone is not None else None
+    if why:
+        raise Origin("the command line", 0, "--time-zone").error(why)
     if source.lstrip().startswith(("cron(", "rate(", "at(")):
         return [Rule("schedule", source, time_zone or UTC, True, Origin("the command line", 0, "EXPRESSION"),
                      _zone_comment(time_zone, None))], result
