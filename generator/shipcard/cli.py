@@ -39,6 +39,7 @@ COMMANDS = {  # name → (module, attribute)
     "rules": ("shipcard.check.command", "rules_command"),
     "pin": ("shipcard.pin.command", "pin_command"),
     "run": ("shipcard.run.command", "run_command"),
+    "import": ("shipcard.importers.command", "import_group"),
 }
 
 

@@ -467,13 +467,17 @@ def _container(spec: ServiceSpec, name: str, image: str, command: tuple[str, ...
     return container
 
 
+# The restricted profile's container settings every generated container gets.
+CONTAINER_SECURITY: Obj = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
 def _with_security(container: Obj) -> Obj:
-    container["securityContext"] = {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
+    container["securityContext"] = {**CONTAINER_SECURITY, "capabilities": {"drop": ["ALL"]}}
     return container
 
 

@@ -225,3 +225,14 @@ def load_plain_like_roundtrip(text: str, filename: str) -> Any:
         else:
             stack += node.value
     return documents[0].data
+
+
+def dump_roundtrip(doc: Any) -> str:
+    """A round-trip document (ruamel containers, their comments included) as YAML text, block style."""
+    import io
+
+    stream = io.StringIO()
+    writer = _roundtrip_yaml()
+    writer.indent(mapping=2, sequence=4, offset=2)
+    writer.dump(doc, stream)
+    return stream.getvalue()

@@ -1,0 +1,78 @@
+"""Writing an import: every card validated first, then the cards and their `custom/` files in one
+transaction; the report on standard error and, with `--report FILE`, as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from shipcard.card.load import load_card_text
+from shipcard.errors import InputError, ShipcardError
+from shipcard.importers.result import ImportResult
+from shipcard.settings import REPO_FILE, find_repo_root, load_repo
+from shipcard.transaction import begin
+from shipcard.yamlio.dump import write_bytes_atomic
+from shipcard.yamlio.roundtrip import dump_roundtrip
+
+
+def repository_root() -> Path:
+    root = find_repo_root(Path.cwd())
+    if root is None:
+        raise ShipcardError(f"no {REPO_FILE} here or above: run `shipcard init` first (or cd into the repository)")
+    return root
+
+
+def card_texts(result: ImportResult, source: str) -> dict[str, str]:
+    """Every file of the import, relative to the repository root: each card, then its `custom/` files."""
+    files: dict[str, str] = {}
+    for card in result.cards:
+        path = f"services/{card.name}.service.yaml"
+        if path in files:
+            raise ShipcardError(f"{source}: two imported services would be named {card.name!r}")
+        files[path] = (f"# Imported by `shipcard import` from {source}: each comment names where the value came from.\n"
+                       + dump_roundtrip(card.doc))
+        for name, text in card.custom.items():
+            files[f"apps/{card.name}/custom/{name}"] = text
+    return files
+
+
+def write_import(result: ImportResult, source: str, *, force: bool, report: Path | None,
+                 inputs: list[Path]) -> None:
+    """Validate, refuse to overwrite (unless `force`), write, and report; nothing is written on any error."""
+    if not result.cards:
+        raise ShipcardError(f"{source}: nothing to import")
+    root = repository_root()
+    if report is not None and any(_same_file(report, path) for path in inputs):
+        raise ShipcardError(f"{report}: --report names an input of the import; write the report elsewhere")
+    files = card_texts(result, source)
+    repo = load_repo(root)
+    for path, text in files.items():
+        if path.startswith("services/"):
+            try:
+                load_card_text(text, path, path, repo=repo)
+            except InputError as exc:  # a value the source had that a card refuses
+                raise ShipcardError(f"{source}: the imported card is not valid: {exc}") from None
+    with begin(root, "import") as txn:
+        existing = sorted(p for p in files if (root / p).exists() or (root / p).is_symlink())
+        if existing and not force:
+            raise ShipcardError(f"{existing[0]}: already exists (rerun with --force to overwrite"
+                                f"{f', {len(existing) - 1} more' if len(existing) > 1 else ''})")
+        txn.commit(files)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    for path in files:
+        click.echo(f"wrote {path}")
+    if report is not None:
+        body = {"source": source, "written": list(files), "notes": [note.as_dict() for note in result.notes]}
+        write_bytes_atomic(report, (json.dumps(body, indent=2) + "\n").encode("utf-8"))
+    click.echo(f"imported {len(result.cards)} service(s) from {source}, {len(result.notes)} note(s); "
+               "next: `shipcard render`", err=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
