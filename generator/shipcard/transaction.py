@@ -487,6 +487,9 @@ def _check_applicable(root: Path, real_root: str, writes: list[str], deletes: li
                 mode = os.lstat(os.path.join(real_root, directory)).st_mode
             except (FileNotFoundError, NotADirectoryError):  # the latter: a file further up, found there
                 mode = None
+            except OSError as exc:  # a link loop on the way, say: named at the link
+                raise ShipcardError(f"{root / _first_link(real_root, directory)}: cannot be examined "
+                                    f"({exc.strerror}); nothing was changed") from None
             if mode is not None and not stat.S_ISDIR(mode):
                 raise ShipcardError(f"{root / directory}: not a directory, but this run writes files below it; "
                                     "nothing was changed")
@@ -512,6 +515,16 @@ def _check_applicable(root: Path, real_root: str, writes: list[str], deletes: li
         if os.path.isfile(path) and not os.access(path, os.W_OK) and _immutable(path):
             raise WriteError(root / rel, PermissionError(errno.EPERM, "immutable or append-only"),
                              "nothing was changed")
+
+
+def _first_link(real_root: str, directory: str) -> str:
+    """The first component of `directory` that is a symbolic link (else `directory` itself)."""
+    parts = directory.split("/")
+    for count in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:count])
+        if os.path.islink(os.path.join(real_root, prefix)):
+            return prefix
+    return directory
 
 
 FS_IOC_GETFLAGS = 0x80086601  # <linux/fs.h>

@@ -257,3 +257,27 @@ def test_a_directory_linked_to_itself_is_a_finding_not_an_internal_error(tmp_pat
     if target == "services":
         assert "services\n  services: error   input-unreadable: cannot read: Too many levels of symbolic links\n" \
             in result.stdout
+
+
+LOOPED = "cannot be examined (Too many levels of symbolic links)"
+NOT_A_DIRECTORY = "not a directory, but this run writes files below it"
+
+
+@pytest.mark.parametrize(("target", "problem"), [("apps", LOOPED), ("apps/billing-api/base", NOT_A_DIRECTORY),
+                                                 ("argocd/prod", NOT_A_DIRECTORY), ("apps/notifier", NOT_A_DIRECTORY)])
+@pytest.mark.parametrize("flags", [(), ("--prune",), ("--force",)])
+def test_render_through_a_directory_linked_to_itself_refuses_in_one_line(tmp_path_factory: pytest.TempPathFactory,
+                                                                        target: str, problem: str,
+                                                                        flags: tuple[str, ...]) -> None:
+    """The campaign's second find: `render` with `apps` linked to itself was an internal error (OSError from
+    the transaction's applicability check). Now: one line naming the link, exit 2, nothing changed (a loop
+    that is the last directory before the files is a link where a directory must be)."""
+    original = template(tmp_path_factory.getbasetemp())
+    repository = tmp_path_factory.mktemp("loop") / "repo"
+    shutil.copytree(original, repository, symlinks=True)
+    damage(repository / target, "link-loop", repository)
+    before = tree_state(repository)
+    result = run(("render", *flags), repository)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"shipcard: {repository / target}: {problem}; nothing was changed\n"
+    assert tree_state(repository) == before

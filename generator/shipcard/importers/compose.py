@@ -22,7 +22,7 @@ from shipcard.importers.result import (
     shaped,
     unquote,
 )
-from shipcard.yamlio.read import read_text
+from shipcard.yamlio.read import read_text, real_path
 
 MAPPED = {"image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "healthcheck", "deploy",
           "stop_grace_period", "secrets", "container_name"}
@@ -196,7 +196,7 @@ def _env_file(relative: str, directory: Path, origin: Origin, required: bool,
     if pure.is_absolute() or ".." in pure.parts:
         raise origin.error("an env_file outside the Compose file's directory is not read")
     path = directory / pure
-    if not path.is_file() or path.resolve().is_relative_to(directory.resolve()) is False:
+    if not path.is_file() or real_path(path).is_relative_to(real_path(directory)) is False:
         if required:
             raise origin.error(f"{relative}: no such file beside the Compose file")
         return {}

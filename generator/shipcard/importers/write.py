@@ -14,6 +14,7 @@ from shipcard.importers.result import ImportResult
 from shipcard.settings import REPO_FILE, find_repo_root, load_repo
 from shipcard.transaction import begin
 from shipcard.yamlio.dump import write_bytes_atomic
+from shipcard.yamlio.read import real_path
 from shipcard.yamlio.roundtrip import dump_roundtrip
 
 
@@ -73,6 +74,6 @@ def write_import(result: ImportResult, source: str, *, force: bool, report: Path
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve()
+        return real_path(a) == real_path(b)
     except OSError:
         return False
