@@ -143,3 +143,49 @@ def test_a_pin_killed_before_its_commit_point_leaves_cards_and_trees_as_they_wer
     rendered = run("render", cwd=tmp_path)  # drops the uncommitted journal, then finds nothing to do
     assert rendered.returncode == 0, rendered.stderr
     assert tree(tmp_path) == before
+
+
+def test_a_helmfile_card_is_re_rendered_with_the_vendored_chart(registry: Registry, shipcard, tmp_path: Path) -> None:
+    digest = registry.push_image("rerender/notifier", "2.0.0")
+    image = f"{registry.host}/rerender/notifier:2.0.0"
+    (tmp_path / "services").mkdir()
+    card = write_card(tmp_path / "services", "notifier.service.yaml",
+                      example_text("notifier.service.yaml").replace("ghcr.io/example/notifier:2.0.0", image))
+    assert run("render", cwd=tmp_path).returncode == 0
+
+    pinned = shipcard(cwd=tmp_path)
+
+    assert pinned.code == 0, pinned.output
+    assert f"image: {image}@{digest}\n" in card.read_text()
+    assert f"  digest: {digest}\n" in (tmp_path / "apps/notifier/values/common.yaml").read_text()
+    checked = run("render", "--check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_pin_check_counts_pins_only_and_a_stale_tree_is_render_checks(registry: Registry, shipcard,
+                                                                      tmp_path: Path) -> None:
+    """docs/pin.md: `pin --check` asks whether every image is pinned; a tree behind its card is `render --check`'s."""
+    registry.push_image("rerender/web", "6.0")
+    card, _ = rendered_repository(registry, tmp_path, "6.0")
+    assert shipcard(cwd=tmp_path).code == 0
+    card.write_text(card.read_text().replace("  prod: {}\n", "  prod: {replicas: 3}\n"))
+
+    assert shipcard("--check", cwd=tmp_path).code == 0
+    assert run("render", "--check", cwd=tmp_path).returncode == 1
+
+
+def test_with_a_lock_file_pin_renders_nothing_and_says_render_must_follow(registry: Registry, shipcard,
+                                                                          tmp_path: Path) -> None:
+    registry.push_image("rerender/web", "7.0")
+    card, _ = rendered_repository(registry, tmp_path, "7.0")
+    before = tree(tmp_path)
+
+    pinned = shipcard("--lock", "images.lock.yaml", cwd=tmp_path)
+
+    assert pinned.code == 0, pinned.output
+    assert pinned.stdout.splitlines()[-1] == ("the lock file changed: run `shipcard render --lock images.lock.yaml` "
+                                              "to render its digests")
+    after = tree(tmp_path)
+    assert sorted(rel for rel in after if after[rel] != before.get(rel)) == ["images.lock.yaml"]
+    assert run("render", "--lock", "images.lock.yaml", cwd=tmp_path).returncode == 0
+    assert run("render", "--check", "--lock", "images.lock.yaml", cwd=tmp_path).returncode == 0
