@@ -94,7 +94,7 @@ def test_init_new_render_check_and_the_ci_commands_pass(repository: Path, tmp_pa
     checked = shipcard("check", cwd=repository)
     assert "ok:" in checked.stdout + checked.stderr
     commands = ci_commands(repository)
-    assert commands["github"][:2] == commands["gitlab"][:2] == ["shipcard render --check", "shipcard pin --check"]
+    assert commands["github"][:2] == commands["gitlab"][:2] == ["shipcard pin --check", "shipcard render --check"]
     for platform in ("github", "gitlab"):
         check = commands[platform][2]
         assert check.startswith('shipcard check --base "origin/${SHIPCARD_BASE:-main}"') and "sarif=" in check
