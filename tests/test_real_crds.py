@@ -158,6 +158,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[
     """Every custom resource of the examples rendered in both formats and of a fresh `init`."""
     objects = []
     cards = [str(p) for p in example_cards()]
+    # Sync flags turned off, which Argo CD's types drop when false (test_argo_cd_round_trips_*).
+    variants = tmp_path_factory.mktemp("variants")
+    web = next(p for p in example_cards() if p.name == "web-frontend.service.yaml").read_text()
+    for name, flags in (("web-no-prune", "  prune: false\n  selfHeal: false\n"), ("web-manual", "  autoSync: false\n")):
+        card = variants / f"{name}.service.yaml"
+        card.write_text(web.replace("name: web-frontend\n", f"name: {name}\n").replace(
+            "ingress:\n  host: shop.example.com\n", "") + flags)
+        cards.append(str(card))
     for fmt in ("kustomize", "helmfile"):
         out = tmp_path_factory.mktemp(fmt)
         result = run_cli("render", *cards, "--format", fmt, "--out", str(out))
@@ -191,6 +199,147 @@ def test_generated_external_secrets_spell_out_every_default_the_crd_sets(generat
         openapi = openapi_schemas()[("external-secrets.io/v1", "ExternalSecret")]
         assert openapi is not None
         assert defaults_missing(openapi, doc) == []
+
+
+ARGO_CD_KINDS = {"Application": "argoproj.io/v1alpha1", "AppProject": "argoproj.io/v1alpha1",
+                 "ApplicationSet": "argoproj.io/v1alpha1"}
+
+
+def test_argo_cd_crds_default_nothing_on_the_paths_generated_objects_use(generated):
+    """Argo CD v3.5.1's CRDs carry no `default:` on the paths of the Applications, AppProjects and the root
+    ApplicationSet shipcard writes (the API server fills nothing in); the walk ESO's test uses, for when they do."""
+    argo = [(name, doc) for name, doc in generated if doc["kind"] in ARGO_CD_KINDS]
+    assert {doc["kind"] for _, doc in argo} == set(ARGO_CD_KINDS)
+    for name, doc in argo:
+        openapi = openapi_schemas()[(doc["apiVersion"], doc["kind"])]
+        assert openapi is not None
+        assert defaults_missing(openapi, doc) == [], name
+
+
+# What Argo CD's Go types (argo-cd v3.5.1, pkg/apis/application/v1alpha1: types.go, app_project_types.go,
+# applicationset_types.go) make of the fields shipcard writes: (kind, omitempty, what is inside). The
+# application controller starts every sync with argo.SetAppOperation (util/argo/argo.go), which reads the
+# Application into those types and updates the whole object with them, so the live Application is the
+# round trip of the file: a zero value of an `omitempty` field vanishes, a missing field that is not
+# `omitempty` appears as its zero value, an unknown field is dropped. The root Application comparing the
+# file with the live object then shows it OutOfSync for ever (argoproj/argo-cd#16758, #19043 for
+# `syncPolicy: {}`). `struct` values are never omitted, omitempty or not (encoding/json).
+GoField = tuple[str, bool, Any]
+
+
+def _go(kind: str, omitempty: bool = True, inside: Any = None) -> GoField:
+    return (kind, omitempty, inside)
+
+
+_STR, _BOOL, _INT = _go("string"), _go("bool"), _go("int")
+_GO_OBJECT_META = {"name": _STR, "namespace": _STR, "labels": _go("map"), "annotations": _go("map"),
+                "finalizers": _go("list", True, _STR)}
+_DESTINATION = {"server": _STR, "namespace": _STR, "name": _STR}
+_APPLICATION_SPEC = {
+    "project": _go("string", False),
+    "destination": _go("struct", False, _DESTINATION),
+    "source": _go("pointer", True, {
+        "repoURL": _go("string", False), "path": _STR, "targetRevision": _STR, "chart": _STR,
+        "helm": _go("pointer", True, {"releaseName": _STR, "valueFiles": _go("list", True, _STR),
+                                      "ignoreMissingValueFiles": _BOOL, "passCredentials": _BOOL,
+                                      "skipCrds": _BOOL})}),
+    "syncPolicy": _go("pointer", True, {
+        "automated": _go("pointer", True, {"prune": _BOOL, "selfHeal": _BOOL, "allowEmpty": _BOOL,
+                                           "enabled": _go("pointer")}),
+        "syncOptions": _go("list", True, _STR),
+        "retry": _go("pointer", True, {"limit": _INT, "refresh": _BOOL, "backoff": _go("pointer", True, {
+            "duration": _STR, "factor": _go("pointer"), "maxDuration": _STR})}),
+        "managedNamespaceMetadata": _go("pointer", True, {"labels": _go("map"), "annotations": _go("map")})}),
+}
+_TEMPLATE = _go("struct", True, {"metadata": _go("struct", False, _GO_OBJECT_META),
+                                 "spec": _go("struct", False, _APPLICATION_SPEC)})
+GO_TYPES: dict[str, dict[str, GoField]] = {
+    "Application": {"spec": _go("struct", False, _APPLICATION_SPEC)},
+    "AppProject": {"spec": _go("struct", False, {
+        "description": _STR, "sourceRepos": _go("list", True, _STR),
+        "destinations": _go("list", True, _go("struct", False, _DESTINATION)),
+        "clusterResourceWhitelist": _go("list", True, _go("struct", False, {
+            "group": _go("string", False), "kind": _go("string", False), "name": _STR}))})},
+    "ApplicationSet": {"spec": _go("struct", False, {
+        "goTemplate": _BOOL, "goTemplateOptions": _go("list", True, _STR),
+        "generators": _go("list", False, _go("struct", False, {"git": _go("pointer", True, {
+            "repoURL": _go("string", False), "revision": _go("string", False),
+            "directories": _go("list", True, _go("struct", False, {"path": _go("string", False), "exclude": _BOOL})),
+            "template": _TEMPLATE})})),
+        "syncPolicy": _go("pointer", True, {"preserveResourcesOnDeletion": _BOOL, "applicationsSync": _go("pointer")}),
+        "template": _go("struct", False, {"metadata": _go("struct", False, _GO_OBJECT_META),
+                                          "spec": _go("struct", False, _APPLICATION_SPEC)})})},
+}
+_ZERO = {"string": "", "bool": False, "int": 0}
+
+
+def go_round_trip(fields: dict[str, GoField], value: dict[str, Any]) -> dict[str, Any]:
+    """`value` read into a Go struct with these fields and written back by encoding/json."""
+    out: dict[str, Any] = {}
+    for name, (kind, omitempty, inside) in fields.items():
+        present = name in value
+        item = value.get(name)
+        if kind == "struct":
+            out[name] = go_round_trip(inside, item if isinstance(item, dict) else {})
+        elif kind == "pointer":
+            if present and item is not None:
+                out[name] = go_round_trip(inside, item) if inside is not None else item
+        elif kind in ("list", "map"):
+            if item:
+                out[name] = [_element(inside, entry) for entry in item] if kind == "list" else item
+            elif not omitempty:
+                out[name] = item if present else None
+        else:
+            item = item if present else _ZERO[kind]
+            if not (omitempty and item == _ZERO[kind]):
+                out[name] = item
+    return out
+
+
+def _element(field: GoField, entry: Any) -> Any:
+    kind, _, inside = field
+    return go_round_trip(inside, entry) if kind == "struct" else entry
+
+
+def stored_by_argo_cd(doc: dict[str, Any]) -> dict[str, Any]:
+    """The object as Argo CD writes it back: TypeMeta and ObjectMeta (every field omitempty) and the spec."""
+    fields = {"apiVersion": _STR, "kind": _STR, "metadata": _go("struct", False, _GO_OBJECT_META), **GO_TYPES[doc["kind"]]}
+    return go_round_trip(fields, doc)
+
+
+def test_the_go_round_trip_model_drops_false_flags_and_fills_in_what_is_not_omitempty():
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a"},
+           "spec": {"source": {"path": "x"}, "syncPolicy": {"automated": {"prune": False, "selfHeal": True}},
+                    "unknown": 1}}
+    assert stored_by_argo_cd(app) == {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a"},
+        "spec": {"project": "", "destination": {}, "source": {"repoURL": "", "path": "x"},
+                 "syncPolicy": {"automated": {"selfHeal": True}}}}
+
+
+def test_argo_cd_round_trips_the_generated_applications_and_projects_unchanged(generated):
+    """Documented behaviour encoded (argo-cd v3.5.1 source, see GO_TYPES): what Argo CD stores of a generated
+    Application or AppProject is the file itself, so the root Application never shows one OutOfSync. A card
+    with `prune: false` / `selfHeal: false` writes only the flags that are on (`automated: {}` when none)."""
+    argo = [(name, doc) for name, doc in generated if doc["kind"] in ("Application", "AppProject")]
+    assert argo
+    changed = [name for name, doc in argo if stored_by_argo_cd(doc) != doc]
+    assert changed == []
+    automated = {doc["metadata"]["name"]: doc["spec"]["syncPolicy"].get("automated") for _, doc in argo
+                 if doc["kind"] == "Application" and doc["metadata"]["name"].startswith("web-")}
+    assert automated == {"web-frontend-prod": {"prune": True, "selfHeal": True}, "web-no-prune-prod": {},
+                         "web-manual-prod": None}
+
+
+def test_the_root_application_set_differs_from_what_argo_cd_stores_only_where_nothing_compares_it(generated):
+    """The blueprint's argocd/root.yaml is applied once with kubectl and no Application syncs it, so Argo CD
+    never compares it. Stored through its types it gains only the git generator's zero `template` (a struct,
+    never omitted by encoding/json); the Applications its template makes are the ApplicationSet controller's."""
+    [root] = [doc for name, doc in generated if doc["kind"] == "ApplicationSet"]
+    stored = stored_by_argo_cd(root)
+    generator_template = stored["spec"]["generators"][0]["git"].pop("template")
+    assert generator_template == {"metadata": {}, "spec": {"project": "", "destination": {}}}
+    assert stored == root
 
 
 def defaults_missing(node: dict[str, Any], doc: Any, path: str = "") -> list[str]:

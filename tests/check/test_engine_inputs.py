@@ -264,5 +264,6 @@ def test_each_card_is_read_and_built_once_and_the_vendored_chart_compared_once(t
     assert {name: reads[name] for name in cards} == dict.fromkeys(cards, 1)
     assert builds == Counter(cards)
     assert [(f.rule, f.file, f.message) for f in result.findings if f.severity == "error"] == [
-        ("generated-file-edited", "charts/service/templates/deployment.yaml",
-         "differs from its card (card services/mailer.service.yaml; run `shipcard render`)")]
+        ("generated-file-stale", "charts/service/templates/deployment.yaml",
+         "differs from its card: rendered before the card, shipcard.yaml or shipcard changed "
+         "(card services/mailer.service.yaml; run `shipcard render`)")]

@@ -35,4 +35,5 @@ def test_every_engine_rule_is_documented():
     documented = {i.id for i in engine_rule_infos()}
     assert {"yaml-invalid", "input-unreadable", "render-failed", "schema", "unknown-kind", "deprecated-api",
             "removed-api", "crd-version-not-served", "api-immutable-field-changed", "card-invalid", "generated-file-edited",
+            "generated-file-stale",
             "suppression-without-reason", "suppression-expired", "suppression-unknown-rule"} == documented

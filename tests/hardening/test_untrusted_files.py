@@ -358,8 +358,9 @@ def test_a_forged_render_state_never_makes_check_or_render_check_skip_a_change(t
     repo, _ = forged_state(template, tmp_path)
     before = snapshot(repo)
     checked = bounded("check", cwd=repo)
-    assert checked.code == 1 and re.search(r"^  apps/web/base/deployment\.yaml:1:1: error +generated-file-edited: "
-                                           r"differs from its card \(card services/web\.service\.yaml; ",
+    assert checked.code == 1 and re.search(r"^  apps/web/base/deployment\.yaml:1:1: error +generated-file-stale: "
+                                           r"differs from its card: rendered before the card, shipcard\.yaml or "
+                                           r"shipcard changed \(card services/web\.service\.yaml; ",
                                            checked.stdout, re.MULTILINE), checked.output
     drift = bounded("render", "--check", cwd=repo)
     assert drift.code == 1, drift.output

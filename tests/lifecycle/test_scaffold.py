@@ -94,7 +94,7 @@ def test_init_new_render_check_and_the_ci_commands_pass(repository: Path, tmp_pa
     checked = shipcard("check", cwd=repository)
     assert "ok:" in checked.stdout + checked.stderr
     commands = ci_commands(repository)
-    assert commands["github"][:2] == commands["gitlab"][:2] == ["shipcard render --check", "shipcard pin --check"]
+    assert commands["github"][:2] == commands["gitlab"][:2] == ["shipcard pin --check", "shipcard render --check"]
     for platform in ("github", "gitlab"):
         check = commands[platform][2]
         assert check.startswith('shipcard check --base "origin/${SHIPCARD_BASE:-main}"') and "sarif=" in check
@@ -181,6 +181,37 @@ def test_pre_commit_hooks_are_published_and_used(repository: Path) -> None:
 
     load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
     load_config(str(repository / ".pre-commit-config.yaml"))
+
+
+def shipcard_order(lines: list[str]) -> list[str]:
+    """The shipcard commands among `lines` that `pin` and `render` must be ordered with, in order, each once."""
+    order: list[str] = []
+    for line in lines:
+        words = line.split()
+        if len(words) > 1 and words[0] == "shipcard" and words[1] in ("pin", "render", "check") \
+                and words[1] not in order:
+            order.append(words[1])
+    return order
+
+
+def test_hooks_ci_and_docs_state_one_order_pin_render_check(repository: Path) -> None:
+    """Issue 14, item 8: `pin` re-renders what it pins, so pin comes first everywhere, then render, then check."""
+    published = load_plain((ROOT / ".pre-commit-hooks.yaml").read_text())
+    config = load_plain((repository / ".pre-commit-config.yaml").read_text())
+    workflow = load_plain((repository / ".github/workflows/shipcard.yml").read_text())
+    gitlab = load_plain((repository / ".gitlab-ci.yml").read_text())["shipcard"]
+    readme = (ROOT / "README.md").read_text()
+    using_it = readme[readme.index("## Using it"):readme.index("One order everywhere")]
+    places = {
+        "published hooks": [hook["entry"] for hook in published],
+        "init's hooks": [hook["entry"] for repo in config["repos"] for hook in repo["hooks"]],
+        "GitHub Actions": [step["run"] for step in workflow["jobs"]["shipcard"]["steps"] if "run" in step],
+        "GitLab CI": gitlab["script"],
+        "init's README": (repository / "README.md").read_text().splitlines(),
+        "README": using_it.splitlines(),
+    }
+    assert {place: shipcard_order(lines) for place, lines in places.items()} == \
+        dict.fromkeys(places, ["pin", "render", "check"])
 
 
 def test_on_a_terminal_new_asks_for_what_set_does_not_give(repository: Path, monkeypatch: pytest.MonkeyPatch,

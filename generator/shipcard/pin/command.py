@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from shipcard.lifecycle.report import report_outcome
 from shipcard.pin.cards import Card, ImageSite, discover, load_card
 from shipcard.pin.credentials import CredentialStore
 from shipcard.pin.lock import load_lock, read_entries
@@ -17,10 +18,12 @@ from shipcard.pin.pinning import (
     SiteFailure,
     apply_to_cards,
     apply_to_lock,
+    commit_cards,
     select,
     unpinned_sites,
 )
 from shipcard.pin.registry import RegistryClient, RegistryError, resolution_key, resolve_many
+from shipcard.pin.rerender import plan_rerender
 from shipcard.settings import find_repo_root
 from shipcard.transaction import begin, require_settled
 
@@ -65,15 +68,27 @@ def pin_command(cards: tuple[str, ...], check: bool, update: bool, allow_latest:
         failures = sorted(selection.refused + resolve_failures, key=_failure_order)
         if failures and not keep_going:
             raise PinFailed(failures)
+        rendered = None
         if lock_file is not None:
             outcome = apply_to_lock(lock_file, existing, digests)
         else:
-            outcome = apply_to_cards(loaded, digests, txn)
+            outcome = apply_to_cards(loaded, digests)
+            rendered = plan_rerender(root, outcome.cards) if outcome.cards else None
+            writes = {txn.relative(path): text for path, text in outcome.cards.items()}
+            if rendered is not None:
+                writes = {**rendered.plan.writes, **writes}
+            commit_cards(txn, writes, rendered.plan.deletes if rendered is not None else ())
     _report(outcome, selection.untouched, update)
+    if rendered is not None:
+        report_outcome(rendered, prune=False)
+    elif lock_file is not None and outcome.files:
+        click.echo(f"the lock file changed: run `shipcard render --lock {lock_file}` to render its digests")
     if failures:
         for failure in failures:
             click.echo(str(failure), err=True)
         raise Incomplete(f"{len(failures)} image reference(s) could not be pinned; the others were")
+    if rendered is not None and rendered.plan.conflicts:
+        raise Incomplete(f"{len(rendered.plan.conflicts)} generated file(s) edited by hand were left as they are")
 
 
 def _repository_of(cards: list[Path]) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,15 +94,15 @@ class Outcome:
     changed: int = 0
     unchanged: int = 0
     files: set[str] = field(default_factory=set)
+    cards: dict[Path, str] = field(default_factory=dict)  # card file → its pinned text, not written yet
 
 
-def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str], txn: Transaction) -> Outcome:
-    """Rewrite every card that changes, as files of `txn`: all are written, or (on any error, or killed) none.
+def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str]) -> Outcome:
+    """The new text of every card that changes (`Outcome.cards`); nothing is written here.
 
-    A symbolic link to a card stays a link: the file it leads to is rewritten.
+    The command commits them, with the re-rendered trees of their services, as one transaction.
     """
     outcome = Outcome()
-    new_texts: dict[str, str] = {}
     for card in cards:
         new_values: dict[PathKey, str] = {}
         for site in card.sites:
@@ -122,13 +123,18 @@ def apply_to_cards(cards: list[Card], digests: dict[ImageSite, str], txn: Transa
         if new_values:
             if read_text(card.path) != card.text:  # an editor's save while the registry answered
                 raise ShipcardError(f"{card.name}: changed on disk while pinning; no card was changed")
-            new_texts[txn.relative(card.path)] = replace_scalars(card.text, card.document, card.name, new_values)
+            outcome.cards[card.path] = replace_scalars(card.text, card.document, card.name, new_values)
             outcome.files.add(card.name)
+    return outcome
+
+
+def commit_cards(txn: Transaction, writes: Mapping[str, str], deletes: Iterable[str] = ()) -> None:
+    """Commit the pinned cards (and the files re-rendered from them): all are written, or (on any
+    error, or killed) none. A symbolic link to a card stays a link: the file it leads to is rewritten."""
     try:
-        txn.commit(new_texts)
+        txn.commit(writes, deletes)
     except WriteError as exc:
         raise WriteError(exc.filename, exc, "no card was changed") from None
-    return outcome
 
 
 def apply_to_lock(path: Path, existing: dict[str, LockEntry], digests: dict[ImageSite, str]) -> Outcome:

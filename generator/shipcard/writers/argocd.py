@@ -1,5 +1,11 @@
 """One Argo CD Application per environment, pointing at that environment's tree; the AppProjects they name.
 
+Written as Argo CD stores them, so the root's comparison with the live objects shows no difference
+after a clean sync: the v3.5.1 CRDs default nothing, but Argo CD re-marshals an Application through
+its Go types whenever it starts a sync (the whole object is updated), so no field is written with
+the zero value of an `omitempty` field (it would vanish) and every field that is not `omitempty`
+is written (it would appear). docs/repository.md lists them; tests/test_real_crds.py holds them.
+
 Argo CD refuses to sync an Application whose project does not exist, so every project an
 Application names, Argo CD's own `default` aside, gets an AppProject in `argocd/projects/`: the
 sources and destinations its Applications use and, cluster-scoped, Namespaces only (for
@@ -42,7 +48,10 @@ def application(card: Card, env: Environment, source_path: str, namespace: str =
     gitops = card.gitops
     sync: Obj = {}
     if gitops.auto_sync:
-        sync["automated"] = {"prune": gitops.prune, "selfHeal": gitops.self_heal}
+        # Only the flags that are on: Argo CD writes every sync back through its Go types, where a
+        # false `prune` or `selfHeal` (omitempty) disappears, and the root would see the file differ.
+        sync["automated"] = {flag: True for flag, on in (("prune", gitops.prune), ("selfHeal", gitops.self_heal))
+                             if on}
     sync["syncOptions"] = ["CreateNamespace=true"]
     sync["managedNamespaceMetadata"] = {"labels": namespace_labels(card, env)}
     sync["retry"] = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}

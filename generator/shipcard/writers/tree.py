@@ -33,6 +33,7 @@ BACKUP_SUFFIX = ".orig"
 MAX_BACKUPS = 100  # `.orig`, then `.orig.1` … `.orig.99`: the first name nothing exists at
 _BACKUP_NAME = re.compile(r"\.orig(?:\.[0-9]+)?$")
 EDITED = "generated-file-edited"
+STALE = "generated-file-stale"  # intact, but its card renders it differently now (`check`)
 
 
 def with_header(source: str, body: str) -> str:
@@ -235,11 +236,23 @@ def _free_backup_name(plan: Plan, rel: str) -> str:
                         f"{MAX_BACKUPS - 1} all exist; move those copies away to keep this edit too")
 
 
+Change = tuple[str, str, str]  # (file, what render would do, the `check` rule it is)
+
+
+def changes_of(plan: Plan) -> list[Change]:
+    """What `render` would change in a tree, each with its rule: `generated-file-edited` for a file whose
+    body no longer matches its header's digest (a person changed it; render leaves it), else
+    `generated-file-stale` (missing, intact but rendered differently now, no longer rendered, or claimed
+    by `.shipcard-generated` without a digest of its own: render just rewrites it)."""
+    return ([(rel, "missing", STALE) for rel in plan.added] + [(rel, MODIFY, STALE) for rel in plan.modified]
+            + [(rel, change, EDITED) for rel, change in sorted(plan.conflicts.items())]
+            + [(rel, DELETE, STALE) for rel in plan.deletes])
+
+
 def drift(plan: Plan) -> list[str]:
     """`render --check` lines: what differs between the tree and what the cards render."""
-    return ([f"{rel}: missing" for rel in plan.added] + [f"{rel}: {MODIFY}" for rel in plan.modified]
-            + [f"{rel}: {change} ({EDITED}: edited by hand)" for rel, change in sorted(plan.conflicts.items())]
-            + [f"{rel}: {DELETE}" for rel in plan.deletes])
+    return [f"{rel}: {what}" + (f" ({EDITED}: edited by hand)" if rule == EDITED else "")
+            for rel, what, rule in changes_of(plan)]
 
 
 def _read(path: Path) -> str:

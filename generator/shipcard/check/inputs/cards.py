@@ -3,8 +3,8 @@
 `card-invalid` for a card that does not load or that `render` would refuse beside the repository's
 other cards (two cards rendering one object, tree or service name: `shipcard.render.card_claims`),
 `secret-literal-in-env` for a literal under a secret-looking name in its env, `generated-file-edited`
-for its rendered tree out of date. The trees of every card checked are planned together, so the
-vendored chart is compared once.
+for a file of its rendered tree edited by hand and `generated-file-stale` for one out of date. The
+trees of every card checked are planned together, so the vendored chart is compared once.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from shipcard.check.rules import builtin_policy_dir
 from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.settings import load_repo, settings_for_card
-from shipcard.writers.tree import drift
+from shipcard.writers.tree import EDITED, Change, changes_of
 from shipcard.yamlio.read import read_text, real_path
 
 if TYPE_CHECKING:
@@ -146,15 +146,15 @@ class Cards:
                 return [f for path in paths for f in self._group_drift(out, [path])]
             return [Finding("generated-file-edited", "error", str(exc), display(paths[0]))]
         findings: list[Finding] = []
-        service_lines: set[str] = set()
+        service_changes: set[Change] = set()
         for path, service in zip(paths, outcome.services, strict=True):
-            lines = drift(service.plan)
-            service_lines.update(lines)
-            findings += _drift_lines(out, path, lines)
-        shared = [line for line in drift(outcome.plan) if line not in service_lines]  # the vendored chart
+            changes = changes_of(service.plan)
+            service_changes.update(changes)
+            findings += _drift_findings(out, path, changes)
+        shared = [change for change in changes_of(outcome.plan) if change not in service_changes]  # the vendored chart
         if shared:
             first = next((p for p, s in zip(paths, outcome.services, strict=True) if s.format == "helmfile"), paths[0])
-            findings += _drift_lines(out, first, shared)
+            findings += _drift_findings(out, first, shared)
         return findings
 
 
@@ -187,17 +187,19 @@ def _card_invalid(error: InputError, shown: str) -> Finding:
                    where.column)
 
 
-def _drift_lines(out: Path, card: Path, lines: list[str]) -> list[Finding]:
+def _drift_findings(out: Path, card: Path, changes: list[Change]) -> list[Finding]:
     findings = []
-    for line in lines:
-        rel, _, what = line.partition(": ")
+    for rel, what, rule in changes:
         file = out / rel
-        if file.exists():
-            findings.append(Finding("generated-file-edited", "error", f"{what} (card {display(card)}; run "
+        if rule == EDITED:
+            findings.append(Finding(rule, "error", f"edited by hand since shipcard wrote it; {what} (card "
+                                    f"{display(card)}; move the edit into the card or restore the file, then run "
                                     "`shipcard render`)", display(file), 1, 1))
+        elif file.exists():
+            findings.append(Finding(rule, "error", f"{what}: rendered before the card, shipcard.yaml or shipcard "
+                                    f"changed (card {display(card)}; run `shipcard render`)", display(file), 1, 1))
         else:
-            findings.append(Finding("generated-file-edited", "error", f"{rel} is {what} (run `shipcard render`)",
-                                    display(card)))
+            findings.append(Finding(rule, "error", f"{rel} is {what} (run `shipcard render`)", display(card)))
     return findings
 
 
