@@ -43,6 +43,7 @@ from tests.test_crd_schemas import (
     RENDERED_EXTERNALSECRET,
     SECRETSTORE,
 )
+from tests.test_helmfile import LEDGER, LEDGER_CARD
 
 CRD_DIR = ROOT.parent / "shared" / "crds"
 CRD_FILES = sorted(CRD_DIR.glob("*.yaml"))
@@ -155,9 +156,12 @@ def _custom_resources(tree: Path) -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, Any]]]:
-    """Every custom resource of the examples rendered in both formats and of a fresh `init`."""
+    """Every custom resource of the examples and LEDGER_CARD (a store per provider, files) rendered in both
+    formats, and of a fresh `init`."""
     objects = []
-    cards = [str(p) for p in example_cards()]
+    ledger = tmp_path_factory.mktemp("cards") / LEDGER
+    ledger.write_text(LEDGER_CARD, encoding="utf-8")
+    cards = [str(p) for p in example_cards()] + [str(ledger)]
     for fmt in ("kustomize", "helmfile"):
         out = tmp_path_factory.mktemp(fmt)
         result = run_cli("render", *cards, "--format", fmt, "--out", str(out))
