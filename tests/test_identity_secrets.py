@@ -286,6 +286,10 @@ BROKEN = [
      "12:5: secrets.env.DATABASE_URL: has an unbalanced '{' or '}': placeholders are {env} and {name}"),
     ("empty-property", "shop/{env}#url", "{name}/{env}#",
      "12:5: secrets.env.DATABASE_URL: has an empty property after '#': write remote-key[#property]"),
+    ("value-field-typo", '"shop/{env}#url"', "{key: /shop/url, providr: vault}",
+     "12:36: secrets.env.DATABASE_URL.providr: unknown field (did you mean 'provider'?)"),
+    ("value-without-key-in-an-environment", "  prod: {}", "  prod:\n    secrets: {env: {DATABASE_URL: {store: other}}}",
+     "17:21: environments.prod.secrets.env.DATABASE_URL: missing required field 'key'"),
     ("own-provider-without-store", '"shop/{env}#url"', '{key: /shop/url, provider: aws-parameter-store}',
      "12:5: secrets.env.DATABASE_URL: a value with a provider of its own needs a store of its own "
      "(a ClusterSecretStore serves one provider)"),
@@ -342,3 +346,11 @@ def test_a_remote_key_is_never_quoted_in_an_error(tmp_path: Path) -> None:
     card.write_text(CARD.replace("shop/{env}#url", "{" + canary + "}"))
     result = run_cli("render", str(card), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2 and canary not in result.output
+
+
+def test_an_environment_changes_one_part_of_a_value_written_as_a_mapping() -> None:
+    text = CARD.replace('"shop/{env}#url"', "{key: /shop/url, provider: aws-parameter-store, store: ssm-east}") \
+        .replace("  prod: {}", "  prod:\n    secrets: {env: {DATABASE_URL: {store: ssm-west}}}")
+    prod = load_card_text(text, "shop.service.yaml", "shop.service.yaml").environments[0].spec.secrets
+    assert prod is not None
+    assert prod.env == (("DATABASE_URL", SecretValue("/shop/url", None, "aws-parameter-store", "ssm-west")),)

@@ -91,10 +91,12 @@ PROBE = {
 SECRET_PROVIDERS = ["aws-secrets-manager", "aws-parameter-store", "vault"]
 _store = {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253}
 _remote_key = {"type": "string", "minLength": 1, "pattern": TEXT}
+# One schema for both forms rather than anyOf, so that an error names what is wrong in the form written
+# (string keywords apply to strings only, object keywords to mappings only).
 _secret_value = {
+    **_obj({"key": _remote_key, "provider": {"enum": SECRET_PROVIDERS}, "store": _store}, ["key"]),
+    "type": ["string", "object"], "minLength": 1, "pattern": TEXT,
     "description": "A remote key[#property], or {key, provider, store} to read it from another store.",
-    "anyOf": [_remote_key, _obj({"key": _remote_key, "provider": {"enum": SECRET_PROVIDERS}, "store": _store},
-                                ["key"])],
 }
 
 RESOURCES = _obj({
