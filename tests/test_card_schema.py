@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from shipcard.card.load import card_from_document
+from shipcard.card.model import SecretValue
 from shipcard.card.schema import build_schema, shipped_schema
 from shipcard.yamlio.read import read_text
 from shipcard.yamlio.roundtrip import load_roundtrip
@@ -41,7 +42,8 @@ def test_environment_overrides_merge_deeply_and_null_removes() -> None:
     dev, staging, prod = card.environments
     assert dev.spec.autoscaling is None and dev.spec.replicas == 1
     assert dev.spec.resources.cpu == "100m" and dev.spec.resources.limit_memory == "512Mi"
-    assert dict(dev.spec.secrets.env)["DATABASE_URL"] == "billing/dev#database_url"
+    assert dict(dev.spec.secrets.env)["DATABASE_URL"] == SecretValue(
+        key="billing/dev", property="database_url", provider="aws-secrets-manager", store="aws-secrets")
     assert dev.spec.ingress.host == "billing.dev.example.com" and dev.spec.ingress.class_name == "alb"
     assert staging.spec.autoscaling.min == 2 and staging.namespace == "billing-api-staging"
     assert prod.namespace == "billing" and prod.cluster == "https://prod.k8s.example.com"

@@ -100,7 +100,48 @@ gitops:
   format: helmfile
 """
 EDGE = "edge.service.yaml"
-CARD_NAMES = [p.name for p in example_cards()] + [EDGE]
+# Issue 17: an IAM role per environment (none in staging), remote keys with placeholders, values from
+# three stores of three providers (one only in prod), and files in two directories from two stores.
+LEDGER_CARD = """\
+apiVersion: shipcard/v1
+kind: Service
+name: ledger
+image: ghcr.io/example/ledger:2.0.0
+port: 8080
+serviceAccount:
+  awsRole: arn:aws:iam::123456789012:role/ledger-dev
+secrets:
+  provider: aws-secrets-manager
+  store: aws-secrets
+  env:
+    DATABASE_URL: "{name}/{env}#database_url"
+    SECRET_KEY_BASE: "{name}/{env}#secret_key_base"
+    STRIPE_KEY: {key: "/{name}/{env}/stripe_key", provider: aws-parameter-store, store: aws-parameters}
+  files:
+    /etc/ledger/tls/key.pem: "{name}/{env}#tls_key"
+    /etc/ledger/tls/ca.pem: {key: "/{name}/{env}/ca", provider: aws-parameter-store, store: aws-parameters}
+    /etc/ledger/keys/signing.pem: "{name}/{env}#signing_key"
+jobs:
+  - name: migrate
+    hook: pre-sync
+    command: [./migrate]
+  - name: sweep
+    schedule: "0 3 * * *"
+    script: "./sweep --all"
+environments:
+  dev: {}
+  staging:
+    serviceAccount: null
+  prod:
+    serviceAccount: {awsRole: "arn:aws-us-gov:iam::210987654321:role/payments/ledger-prod"}
+    secrets:
+      env:
+        AUDIT_TOKEN: {key: "audit/{env}", provider: vault, store: vault}
+gitops:
+  repoURL: https://github.com/example/gitops.git
+"""
+LEDGER = "ledger.service.yaml"
+CARD_NAMES = [p.name for p in example_cards()] + [EDGE, LEDGER]
 HELMFILE_EXAMPLES = {"url-pinger.service.yaml", "notifier.service.yaml"}
 
 Key = tuple[str, str, str]
@@ -115,6 +156,7 @@ def write_cards(directory: Path) -> Path:
     for card in example_cards():
         shutil.copy(card, directory / card.name)
     (directory / EDGE).write_text(EDGE_CARD, encoding="utf-8")
+    (directory / LEDGER).write_text(LEDGER_CARD, encoding="utf-8")
     return directory
 
 
@@ -205,7 +247,7 @@ def test_every_helm_object_passes_strict_schemas(cards_dir: Path, helmfile_tree:
                 else:
                     kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
                 checked += 1
-    assert checked > 60 and secrets == 5
+    assert checked > 60 and secrets == 5 + 4 + 4 + 5  # the examples', then ledger's dev, staging, prod
 
 
 @pytest.mark.helm

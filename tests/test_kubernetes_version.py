@@ -18,6 +18,7 @@ from shipcard.writers.helmfile import values_for
 from shipcard.yamlio.dump import dump_all
 from shipcard.yamlio.read import load_plain_all
 from tests.conftest import example_cards, find_tool, run_cli
+from tests.test_helmfile import LEDGER, LEDGER_CARD
 
 HPA_V2BETA2 = """\
 apiVersion: autoscaling/v2beta2
@@ -138,6 +139,7 @@ def test_every_example_renders_valid_for_kubernetes_1_25(tmp_path: Path, kubectl
     assert run_cli("init", str(repository), "--no-input", "--no-git", "--set", "kubernetes_version=1.25").exit_code == 0
     for card in example_cards():
         shutil.copy(card, repository / "services" / card.name)
+    (repository / "services" / LEDGER).write_text(LEDGER_CARD)  # projected secret files, several stores, IRSA
     result = run_cli("render", cwd=repository)
     assert result.exit_code == 0, result.output
     assert load_repo(repository).kubernetes_version == (1, 25)

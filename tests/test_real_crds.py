@@ -43,6 +43,7 @@ from tests.test_crd_schemas import (
     RENDERED_EXTERNALSECRET,
     SECRETSTORE,
 )
+from tests.test_helmfile import LEDGER, LEDGER_CARD
 
 CRD_DIR = ROOT.parent / "shared" / "crds"
 CRD_FILES = sorted(CRD_DIR.glob("*.yaml"))
@@ -155,7 +156,8 @@ def _custom_resources(tree: Path) -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, Any]]]:
-    """Every custom resource of the examples rendered in both formats and of a fresh `init`."""
+    """Every custom resource of the examples and LEDGER_CARD (a store per provider, files) rendered in both
+    formats, and of a fresh `init`."""
     objects = []
     cards = [str(p) for p in example_cards()]
     # Sync flags turned off, which Argo CD's types drop when false (test_argo_cd_round_trips_*).
@@ -166,6 +168,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[
         card.write_text(web.replace("name: web-frontend\n", f"name: {name}\n").replace(
             "ingress:\n  host: shop.example.com\n", "") + flags)
         cards.append(str(card))
+    ledger = tmp_path_factory.mktemp("cards") / LEDGER
+    ledger.write_text(LEDGER_CARD, encoding="utf-8")
+    cards.append(str(ledger))
     for fmt in ("kustomize", "helmfile"):
         out = tmp_path_factory.mktemp(fmt)
         result = run_cli("render", *cards, "--format", fmt, "--out", str(out))

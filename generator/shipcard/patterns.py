@@ -38,6 +38,12 @@ TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$"
 URL_PATH = "^/" + _VISIBLE + "*" + END
 KUBERNETES_VERSION = r"^v?[0-9]+\.[0-9]+" + END
 DIGEST = r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})" + END
+# An IAM role for IRSA (serviceAccount.awsRole): the three partitions EKS runs in, a 12-digit account,
+# an optional path and a role name of IAM's characters (at most 64).
+AWS_ROLE_ARN = r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}" + END
+# A file of secrets.files: absolute, at least two directories deep (its directory becomes a read-only
+# volume, so never `/etc` or `/app` itself), parts of the characters a Secret key may have.
+SECRET_FILE_PATH = r"^/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)+" + END
 # A namespace of shipcard.yaml, where {service} stands for the service name.
 NAMESPACE_TEMPLATE = r"^([a-z0-9-]|\{service\})+" + END
 
@@ -54,6 +60,9 @@ MEANING = {
     CRON: "a cron schedule (five fields, e.g. '0 1 * * *')",
     KUBERNETES_VERSION: "a Kubernetes version such as \"1.31\"",
     DIGEST: "an image digest, sha256:<64 hex digits>",
+    AWS_ROLE_ARN: "an IAM role ARN, arn:aws|aws-cn|aws-us-gov:iam::<12-digit account>:role/[<path>/]<name>",
+    SECRET_FILE_PATH: "an absolute file path at least two directories deep, such as /etc/app/key.pem "
+                      "(letters, digits, '.', '_' and '-')",
 }
 
 

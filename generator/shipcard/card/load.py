@@ -19,11 +19,15 @@ from shipcard.card.model import (
     GitOps,
     build_spec,
     env_literal,
+    placeholder_problem,
+    resolve_secrets,
+    secret_entry,
+    secret_sources,
 )
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
-from shipcard.patterns import MAX_CRONJOB_NAME, MAX_DATA_BYTES, cron_problem, time_zone_problem
+from shipcard.patterns import MAX_CRONJOB_NAME, MAX_DATA_BYTES, MAX_DNS_SUBDOMAIN, cron_problem, time_zone_problem
 from shipcard.settings import REPO_FILE, RepoSettings, settings_for_card
 from shipcard.validation import Schema, all_problems, field_name, schema_key
 from shipcard.yamlio.read import PathKey, read_text
@@ -157,7 +161,7 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
         overrides = raw["environments"][env_name] or {}
         environments.append(Environment(
             name=env_name,
-            spec=build_spec(name, merged, repo.kubernetes_version),
+            spec=build_spec(name, merged, repo.kubernetes_version, env_name),
             cluster=overrides.get("cluster", DEFAULT_CLUSTER),
             namespace=overrides.get("namespace", f"{name}-{env_name}"),
         ))
@@ -317,7 +321,7 @@ def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     if fields.get("ingress") and not (fields.get("ports") or "port" in fields):
         where.report(prefix + ("ingress",), "an ingress needs a port to send traffic to (add port or ports)")
     _check_autoscaling(fields, where, prefix)
-    _check_secrets(fields, where, prefix)
+    _check_secrets(fields, where, prefix, name)
     _check_jobs(fields, where, prefix, name)
     _check_config_map_sizes(fields, where, prefix)
 
@@ -382,23 +386,100 @@ def _check_probe(probe: Any, port_names: list[str], port_numbers: list[int], whe
             where.report(path + (kind,), f"port {target} is not one of the declared ports")
 
 
-def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
+# Where a pod already has something mounted: the /tmp emptyDir, the job scripts, the ServiceAccount tokens
+# (the Kubernetes one and the EKS Pod Identity Webhook's). A secret file's directory must stay clear of them.
+RESERVED_MOUNTS = ("/tmp", "/opt/shipcard", "/var/run/secrets")
+
+
+def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:
     secrets = fields.get("secrets")
     if not secrets:
         return
+    path = prefix + ("secrets",)
     provider = secrets.get("provider", "none")
-    if provider == "none" and secrets.get("env"):
-        where.report(prefix + ("secrets", "provider"), "secrets.env needs a provider other than none")
     if provider != "none" and not secrets.get("store"):
-        where.report(prefix + ("secrets",), "missing required field 'store' (the ClusterSecretStore name)")
+        where.report(path, "missing required field 'store' (the ClusterSecretStore name)")
     literal = set(fields.get("env") or {})
-    for variable, remote in (secrets.get("env") or {}).items():
-        if variable in literal:
-            where.report(prefix + ("secrets", "env", variable), f"{variable} is set both in env and in secrets.env")
-        key, _, prop = str(remote).partition("#")
-        if not key or ("#" in str(remote) and not prop):
-            problem = "an empty remote key" if not key else "an empty property after '#'"
-            where.report(prefix + ("secrets", "env", variable), f"has {problem}: write remote-key[#property]")
+    providers: dict[str, str] = {secrets["store"]: provider} if secrets.get("store") else {}  # store → its provider
+    for section in ("env", "files"):
+        for entry_name, entry in (secrets.get(section) or {}).items():
+            entry_path = path + (section, entry_name)
+            if section == "env" and entry_name in literal:
+                where.report(entry_path, f"{entry_name} is set both in env and in secrets.env")
+            remote, entry_provider, store = secret_entry(secrets, entry)
+            key_path = entry_path + (("key",) if isinstance(entry, dict) else ())
+            if entry_provider == "none":
+                where.report(path + ("provider",), f"secrets.{section} needs a provider other than none")
+                continue
+            if store is None:
+                if provider != "none":  # else reported above, once
+                    where.report(entry_path, "a value with a provider of its own needs a store of its own "
+                                 "(a ClusterSecretStore serves one provider)")
+                continue
+            if providers.setdefault(store, entry_provider) != entry_provider:
+                where.report(entry_path, f"store {store!r} already serves {providers[store]}; a "
+                             f"ClusterSecretStore serves one provider: name the {entry_provider} store")
+            _check_remote_key(remote, where, key_path)
+    _check_secret_files(secrets, where, path)
+    _check_secret_names(fields, where, path, name)
+
+
+def _check_remote_key(remote: str, where: _Locator, path: PathKey) -> None:
+    why = placeholder_problem(remote)
+    if why:
+        where.report(path, why)
+        return
+    key, _, prop = remote.partition("#")
+    if not key or ("#" in remote and not prop):
+        problem = "an empty remote key" if not key else "an empty property after '#'"
+        where.report(path, f"has {problem}: write remote-key[#property]")
+
+
+def _check_secret_files(secrets: dict[str, Any], where: _Locator, path: PathKey) -> None:
+    """Each file's directory becomes one read-only volume: it must not hide, or sit in, another mount."""
+    directories: dict[str, str] = {}
+    names: dict[tuple[str | None, str], str] = {}
+    for file_path, entry in (secrets.get("files") or {}).items():
+        file_where = path + ("files", file_path)
+        pure = PurePosixPath(file_path)
+        if any(part in (".", "..") for part in pure.parts):
+            where.report(file_where, "must not have '.' or '..' parts")
+            continue
+        directory = str(pure.parent)
+        clash = next((m for m in (*RESERVED_MOUNTS, *(d for d in directories if d != directory))
+                      if _nested(directory, m)), None)
+        if clash:
+            whose = "another file's directory" if clash in directories else "a mount every pod has"
+            where.report(file_where, f"its directory {directory} would be mounted over or inside {clash} "
+                         f"({whose}): put the file in a directory of its own")
+            continue
+        directories.setdefault(directory, file_path)
+        store = secret_entry(secrets, entry)[2]
+        if len(pure.name) > MAX_DNS_SUBDOMAIN:
+            where.report(file_where, f"its name is longer than {MAX_DNS_SUBDOMAIN} characters (a Secret key)")
+        elif names.setdefault((store, pure.name), file_path) != file_path:
+            where.report(file_where, f"{names[(store, pure.name)]} of the same store has the same file name "
+                         f"{pure.name!r}, the key of the Secret both go to: rename one")
+
+
+def _nested(directory: str, mount: str) -> bool:
+    """`directory` is `mount`, or one of them is inside the other."""
+    return directory == mount or directory.startswith(mount + "/") or mount.startswith(directory + "/")
+
+
+def _check_secret_names(fields: dict[str, Any], where: _Locator, path: PathKey, name: str) -> None:
+    """The ExternalSecrets and Secrets of every store get names of their own, valid for the API server."""
+    seen: dict[str, str] = {}
+    for source in secret_sources(name, resolve_secrets(fields["secrets"], None)):
+        entry = next(k for k, v in (fields["secrets"].get("files" if source.files else "env") or {}).items()
+                     if secret_entry(fields["secrets"], v)[2] == source.store)
+        entry_path = path + ("files" if source.files else "env", entry)
+        if len(source.secret) > MAX_DNS_SUBDOMAIN:
+            where.report(entry_path, f"store {source.store!r} makes Secret {source.secret!r}, longer than "
+                         f"{MAX_DNS_SUBDOMAIN} characters: use a shorter store name")
+        elif seen.setdefault(source.name, source.store) != source.store:
+            where.report(entry_path, f"store {source.store!r} makes ExternalSecret {source.name!r}, the name "
+                         f"store {seen[source.name]!r} makes: rename one of the stores")
 
 
 def _check_job(job: dict[str, Any], where: _Locator, path: PathKey, service: str) -> None:

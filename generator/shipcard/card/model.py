@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
@@ -54,11 +55,43 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class SecretValue:
+    """One value a provider holds: `key` (placeholders expanded) and its `property`, in ClusterSecretStore `store`."""
+
+    key: str
+    property: str | None
+    provider: str
+    store: str
+
+
+@dataclass(frozen=True)
 class Secrets:
+    """`secrets`: every value resolved to its provider and store; `provider`/`store` are the card's defaults."""
+
     provider: str
     store: str | None
     refresh: str
-    env: tuple[tuple[str, str], ...]  # (VARIABLE, remote-key[#property]), in card order
+    env: tuple[tuple[str, SecretValue], ...]  # (VARIABLE, value), in card order
+    files: tuple[tuple[str, SecretValue], ...] = ()  # (absolute path, value), in card order
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """One ExternalSecret: the values of one store for env (envFrom) or for files (a volume)."""
+
+    name: str  # the ExternalSecret
+    secret: str  # the Secret it writes
+    provider: str
+    store: str
+    files: bool
+    data: tuple[tuple[str, SecretValue], ...]  # (Secret key: the variable, or the file's name; value)
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """`serviceAccount`: the IAM role (IRSA) the pods assume, if any."""
+
+    aws_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,7 @@ class ServiceSpec:
     ingress: Ingress | None
     jobs: tuple[Job, ...]
     kubernetes_version: tuple[int, int] | None = None  # the clusters' (shipcard.yaml); None: the newest
+    service_account: ServiceAccount = ServiceAccount()
 
     @property
     def has_server(self) -> bool:
@@ -171,8 +205,13 @@ def duration_seconds(text: str) -> int:
     return max(1, int(total))
 
 
-def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int, int] | None = None) -> ServiceSpec:
-    """Turn validated, merged card fields into a ServiceSpec with defaults applied, for a target Kubernetes."""
+def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int, int] | None = None,
+               environment: str | None = None) -> ServiceSpec:
+    """Turn validated, merged card fields into a ServiceSpec with defaults applied, for a target Kubernetes.
+
+    In an `environment`, the placeholders of remote keys are expanded; without one (the card's
+    base service) they stay as written.
+    """
     ports = _ports(fields)
     resources = _resources(fields.get("resources"), DEFAULT_RESOURCES)
     image = str(fields["image"])
@@ -203,7 +242,7 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
         ports=ports,
         env=tuple((k, env_literal(v)) for k, v in (fields.get("env") or {}).items()),
         resources=resources,
-        secrets=_secrets(fields.get("secrets")),
+        secrets=resolve_secrets(fields.get("secrets"), {"name": name, "env": environment} if environment else None),
         replicas=int(fields.get("replicas", DEFAULT_REPLICAS)),
         autoscaling=autoscaling,
         liveness=_probe(health.get("liveness"), first_port),
@@ -214,6 +253,7 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
         ingress=ingress,
         jobs=tuple(_job(j, image, resources) for j in fields.get("jobs") or ()),
         kubernetes_version=kubernetes_version,
+        service_account=ServiceAccount(aws_role=(fields.get("serviceAccount") or {}).get("awsRole")),
     )
 
 
@@ -252,11 +292,82 @@ def _resources(raw: dict[str, Any] | None, default: dict[str, Any]) -> Resources
                      limit_memory=str(limits.get("memory", memory)))
 
 
-def _secrets(raw: dict[str, Any] | None) -> Secrets | None:
-    if not raw or raw.get("provider", "none") == "none" or not raw.get("env"):
+PLACEHOLDERS = ("env", "name")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def placeholder_problem(remote: str) -> str | None:
+    """Why a remote key's placeholders cannot be expanded (the key is not quoted: it may say too much), or None."""
+    names = _PLACEHOLDER.findall(remote)
+    if any(name not in PLACEHOLDERS for name in names):
+        return "has an unknown placeholder: only {env} and {name} are expanded"
+    if "{" in _PLACEHOLDER.sub("", remote) or "}" in _PLACEHOLDER.sub("", remote):
+        return "has an unbalanced '{' or '}': placeholders are {env} and {name}"
+    return None
+
+
+def expand(remote: str, values: dict[str, str] | None) -> str:
+    """`{env}` and `{name}` replaced by `values` (a checked key); None keeps them as written."""
+    if values is None:
+        return remote
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], remote)
+
+
+def secret_entry(raw: dict[str, Any], entry: Any) -> tuple[str, str, str | None]:
+    """(remote key, provider, store) of a `secrets.env` or `secrets.files` value, with the secrets' defaults.
+
+    An entry with a provider of its own has no default store: a ClusterSecretStore serves one provider.
+    """
+    default_provider = str(raw.get("provider", "none"))
+    if isinstance(entry, dict):
+        provider = str(entry.get("provider", default_provider))
+        store = entry.get("store", raw.get("store") if provider == default_provider else None)
+        return str(entry["key"]), provider, store
+    return str(entry), default_provider, raw.get("store")
+
+
+def resolve_secrets(raw: dict[str, Any] | None, placeholders: dict[str, str] | None) -> Secrets | None:
+    """A checked `secrets` section as Secrets (None without any value); `placeholders` expands remote keys."""
+    if not raw:
         return None
-    return Secrets(provider=raw["provider"], store=raw.get("store"), refresh=raw.get("refresh", "1h"),
-                   env=tuple((k, str(v)) for k, v in raw["env"].items()))
+
+    def values(section: str) -> tuple[tuple[str, SecretValue], ...]:
+        resolved = []
+        for name, entry in (raw.get(section) or {}).items():
+            remote, provider, store = secret_entry(raw, entry)
+            if provider == "none" or store is None:
+                continue  # a card error (load.py), or no provider at all
+            key, _, prop = expand(remote, placeholders).partition("#")
+            resolved.append((str(name), SecretValue(key=key, property=prop or None, provider=provider, store=store)))
+        return tuple(resolved)
+
+    env, files = values("env"), values("files")
+    if not env and not files:
+        return None
+    return Secrets(provider=raw.get("provider", "none"), store=raw.get("store"), refresh=raw.get("refresh", "1h"),
+                   env=env, files=files)
+
+
+def secret_sources(service: str, secrets: Secrets | None) -> tuple[SecretSource, ...]:
+    """The ExternalSecrets of `secrets`, one per store for env, then one per store for files, in card order.
+
+    The card's own store keeps the names it always had (`<service>`, Secret `<service>-secrets`); another
+    store S gets `<service>-S` (Secret `<service>-S-secrets`); files go to `<service>[-S]-files` (both).
+    """
+    if secrets is None:
+        return ()
+    sources: dict[tuple[bool, str], list[tuple[str, SecretValue]]] = {}
+    for is_file, entries in ((False, secrets.env), (True, secrets.files)):
+        for secret_key, value in entries:
+            sources.setdefault((is_file, value.store), []).append(
+                (PurePosixPath(secret_key).name if is_file else secret_key, value))
+    result = []
+    for (is_file, store), data in sources.items():
+        base = service if store == secrets.store else f"{service}-{store}"
+        name = f"{base}-files" if is_file else base
+        result.append(SecretSource(name=name, secret=name if is_file else f"{base}-secrets",
+                                   provider=data[0][1].provider, store=store, files=is_file, data=tuple(data)))
+    return tuple(result)
 
 
 def _probe(raw: Any, first_port: str | None) -> Probe | None:

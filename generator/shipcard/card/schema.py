@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any
 
 from shipcard.patterns import (
+    AWS_ROLE_ARN,
     CLUSTER_URL,
     CRON,
     DNS_LABEL,
@@ -30,6 +31,7 @@ from shipcard.patterns import (
     NO_SPACE,
     PORT_NAME,
     QUANTITY,
+    SECRET_FILE_PATH,
     SERVICE_NAME,
     TEXT,
     URL_PATH,
@@ -84,6 +86,19 @@ PROBE = {
     ],
 }
 
+# A provider's value: `remote-key[#property]` ({env} and {name} expand per environment), read from the
+# secrets' own provider and store, or (the mapping) from a provider and store of its own.
+SECRET_PROVIDERS = ["aws-secrets-manager", "aws-parameter-store", "vault"]
+_store = {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253}
+_remote_key = {"type": "string", "minLength": 1, "pattern": TEXT}
+# One schema for both forms rather than anyOf, so that an error names what is wrong in the form written
+# (string keywords apply to strings only, object keywords to mappings only).
+_secret_value = {
+    **_obj({"key": _remote_key, "provider": {"enum": SECRET_PROVIDERS}, "store": _store}, ["key"]),
+    "type": ["string", "object"], "minLength": 1, "pattern": TEXT,
+    "description": "A remote key[#property], or {key, provider, store} to read it from another store.",
+}
+
 RESOURCES = _obj({
     "cpu": _quantity,
     "memory": _quantity,
@@ -108,12 +123,18 @@ SERVICE_FIELDS: dict[str, Any] = {
             "description": "Literal, non-secret values; secrets go under secrets.env."},
     "resources": RESOURCES,
     "secrets": _obj({
-        "provider": {"enum": ["aws-secrets-manager", "aws-parameter-store", "vault", "none"]},
-        "store": {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253},
+        "provider": {"enum": [*SECRET_PROVIDERS, "none"]},
+        "store": _store,
         "refresh": {"type": "string", "pattern": DURATION, "maxLength": 64},
-        "env": {"type": "object", "propertyNames": _env_names,
-                "additionalProperties": {"type": "string", "minLength": 1, "pattern": TEXT},
-                "description": "VARIABLE: remote-key[#property]"},
+        "env": {"type": "object", "propertyNames": _env_names, "additionalProperties": _secret_value,
+                "description": "VARIABLE: remote-key[#property] or {key, provider, store}"},
+        "files": {"type": "object", "propertyNames": {"pattern": SECRET_FILE_PATH, "maxLength": 1024},
+                  "additionalProperties": _secret_value,
+                  "description": "/absolute/path: remote-key[#property] or {key, provider, store}: a read-only file"},
+    }),
+    "serviceAccount": _obj({
+        "awsRole": {"type": "string", "pattern": AWS_ROLE_ARN, "maxLength": 2048,
+                    "description": "IRSA: the IAM role the pods assume (eks.amazonaws.com/role-arn)."},
     }),
     "replicas": {"type": "integer", "minimum": 0, "maximum": 1000},
     "autoscaling": _obj({

@@ -13,9 +13,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
-from shipcard.card.model import NEVER_SCHEDULE, Environment, Job, Probe, Resources, ServiceSpec
+from shipcard.card.model import (
+    NEVER_SCHEDULE,
+    Environment,
+    Job,
+    Probe,
+    Resources,
+    SecretSource,
+    ServiceSpec,
+    secret_sources,
+)
 
 Obj = dict[str, Any]
 
@@ -23,6 +33,12 @@ RUN_AS = 10001
 TMP_VOLUME = "tmp"
 SCRIPT_DIR = "/opt/shipcard"
 SCRIPT_MODE = 0o555
+SECRET_FILE_MODE = 0o400  # read-only for the owner; the pod's fsGroup lets its non-root user read them
+SECRET_FILES_VOLUME = "secret-files"
+# IRSA: the EKS Pod Identity Webhook gives the pods of a ServiceAccount with this annotation the role's
+# web identity (docs/cards.md, "Cloud identity"); the pod template carries it too, so a new role rolls them.
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+AWS_ROLE_POD_ANNOTATION = "shipcard.io/aws-role"
 JOB_TTL_SECONDS = 7 * 24 * 3600
 HOOK_TTL_SECONDS = 24 * 3600
 STARTING_DEADLINE_SECONDS = 300
@@ -95,8 +111,7 @@ def service_objects(spec: ServiceSpec) -> list[Obj]:
 def environment_objects(env: Environment) -> list[Obj]:
     """The complete object set of one environment, namespaced."""
     objects = service_objects(env.spec)
-    if env.spec.secrets:
-        objects.insert(1, external_secret(env.spec))
+    objects[1:1] = external_secrets(env.spec)
     for obj in objects:
         obj["metadata"] = {"name": obj["metadata"]["name"], "namespace": env.namespace,
                            **{k: v for k, v in obj["metadata"].items() if k != "name"}}
@@ -141,10 +156,6 @@ def scripts_config_map_name(spec: ServiceSpec) -> str:
     return f"{spec.name}-scripts"
 
 
-def secret_name(spec: ServiceSpec) -> str:
-    return f"{spec.name}-secrets"
-
-
 def job_object_name(spec: ServiceSpec, job: Job) -> str:
     return f"{spec.name}-{job.name}"
 
@@ -161,8 +172,12 @@ def _minimum_replicas(spec: ServiceSpec) -> int:
 
 
 def service_account(spec: ServiceSpec) -> Obj:
+    """The pods' identity. Its Kubernetes API token stays unmounted, IRSA or not: the webhook mounts its own."""
+    annotations = _setup_wave()
+    if spec.service_account.aws_role:
+        annotations[IRSA_ROLE_ANNOTATION] = spec.service_account.aws_role
     return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": _meta(spec.name, spec, "identity", _setup_wave()), "automountServiceAccountToken": False}
+            "metadata": _meta(spec.name, spec, "identity", annotations), "automountServiceAccountToken": False}
 
 
 def env_config_map(spec: ServiceSpec) -> Obj:
@@ -181,28 +196,50 @@ def scripts_config_map(spec: ServiceSpec) -> Obj:
 _REMOTE_REF_DEFAULTS: Obj = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
 
 
-def external_secret(spec: ServiceSpec) -> Obj:
-    """Secrets come from the provider through External Secrets: never a Secret with values in git."""
+def external_secrets(spec: ServiceSpec) -> list[Obj]:
+    """One ExternalSecret per store (and per env or files): never a Secret with values in git."""
+    return [external_secret(spec, source) for source in secret_sources(spec.name, spec.secrets)]
+
+
+def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
     assert spec.secrets is not None
     data = []
-    for variable, remote in spec.secrets.env:
-        key, _, prop = remote.partition("#")
-        ref: Obj = {"key": key}
-        if prop:
-            ref["property"] = prop
-        data.append({"secretKey": variable, "remoteRef": {**ref, **_REMOTE_REF_DEFAULTS}})
+    for secret_key, value in source.data:
+        ref: Obj = {"key": value.key}
+        if value.property:
+            ref["property"] = value.property
+        data.append({"secretKey": secret_key, "remoteRef": {**ref, **_REMOTE_REF_DEFAULTS}})
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
-        "metadata": _meta(spec.name, spec, "secrets",
-                          {"shipcard.io/provider": spec.secrets.provider, **_setup_wave()}),
+        "metadata": _meta(source.name, spec, "secrets", {"shipcard.io/provider": source.provider, **_setup_wave()}),
         "spec": {
             "refreshInterval": spec.secrets.refresh,
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": spec.secrets.store},
-            "target": {"name": secret_name(spec), "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": source.store},
+            "target": {"name": source.secret, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "data": data,
         },
     }
+
+
+def secret_file_directories(spec: ServiceSpec) -> list[str]:
+    """The directories of `secrets.files`, sorted: one read-only volume each (`secret-files-<index>`)."""
+    return sorted({str(PurePosixPath(path).parent) for path, _ in (spec.secrets.files if spec.secrets else ())})
+
+
+def _secret_file_volumes(spec: ServiceSpec) -> list[Obj]:
+    by_store = {source.store: source.secret for source in secret_sources(spec.name, spec.secrets) if source.files}
+    volumes = []
+    for index, directory in enumerate(secret_file_directories(spec)):
+        sources = []
+        for path, value in spec.secrets.files if spec.secrets else ():
+            pure = PurePosixPath(path)
+            if str(pure.parent) == directory:
+                sources.append({"secret": {"name": by_store[value.store],
+                                           "items": [{"key": pure.name, "path": pure.name}]}})
+        volumes.append({"name": f"{SECRET_FILES_VOLUME}-{index}",
+                        "projected": {"defaultMode": SECRET_FILE_MODE, "sources": sources}})
+    return volumes
 
 
 def service(spec: ServiceSpec) -> Obj:
@@ -388,10 +425,12 @@ def _pod_template(spec: ServiceSpec, component: str, container: Obj, *, restart_
         annotations["shipcard.io/config-hash"] = _short_hash(repr(spec.env))
     if script_job:
         annotations["shipcard.io/script-hash"] = _short_hash(script_job.script or "")
+    if spec.service_account.aws_role:
+        annotations[AWS_ROLE_POD_ANNOTATION] = spec.service_account.aws_role
     meta: Obj = {"labels": labels(spec, component)}
     if annotations:
         meta["annotations"] = annotations
-    volumes: list[Obj] = [{"name": TMP_VOLUME, "emptyDir": {}}]
+    volumes: list[Obj] = [{"name": TMP_VOLUME, "emptyDir": {}}, *_secret_file_volumes(spec)]
     if script_job:
         volumes.append({"name": "script", "configMap": {
             "name": scripts_config_map_name(spec), "defaultMode": SCRIPT_MODE,
@@ -455,15 +494,17 @@ def _container(spec: ServiceSpec, name: str, image: str, command: tuple[str, ...
     env_from = []
     if spec.env:
         env_from.append({"configMapRef": {"name": env_config_map_name(spec)}})
-    if spec.secrets:
-        env_from.append({"secretRef": {"name": secret_name(spec)}})
+    env_from.extend({"secretRef": {"name": source.secret}} for source in secret_sources(spec.name, spec.secrets)
+                    if not source.files)
     if env_from:
         container["envFrom"] = env_from
     limits: Obj = {"memory": resources.limit_memory or resources.memory}
     if resources.limit_cpu:
         limits["cpu"] = resources.limit_cpu
     container["resources"] = {"requests": {"cpu": resources.cpu, "memory": resources.memory}, "limits": limits}
-    container["volumeMounts"] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}]
+    container["volumeMounts"] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}] + [
+        {"name": f"{SECRET_FILES_VOLUME}-{index}", "mountPath": directory, "readOnly": True}
+        for index, directory in enumerate(secret_file_directories(spec))]
     return container
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from shipcard.card.model import Card, Environment, Job, Port, Probe, Resources, ServiceSpec
+from shipcard.card.model import Card, Environment, Job, Port, Probe, Resources, Secrets, SecretValue, ServiceSpec
 from shipcard.errors import ShipcardError
 from shipcard.images import parse_reference
 from shipcard.k8s.objects import VERSIONED_FIELDS, Obj, renders, service_objects
@@ -130,12 +130,9 @@ def values_for(spec: ServiceSpec) -> Values:
         values["env"] = [{"name": name, "value": value} for name, value in spec.env]
         values["configHash"] = config_hash(spec)
     if spec.secrets:
-        values["secrets"] = {
-            "provider": spec.secrets.provider,
-            "store": spec.secrets.store,
-            "refresh": spec.secrets.refresh,
-            "env": [_secret(name, remote) for name, remote in spec.secrets.env],
-        }
+        values["secrets"] = _secrets(spec.secrets)
+    if spec.service_account.aws_role:
+        values["serviceAccount"] = {"awsRole": spec.service_account.aws_role}
     values["resources"] = _resources(spec.resources)
     values["replicas"] = spec.replicas
     if spec.autoscaling:
@@ -213,11 +210,26 @@ def _port(port: Port) -> Values:
     return values
 
 
-def _secret(name: str, remote: str) -> Values:
-    key, _, prop = remote.partition("#")
-    values: Values = {"name": name, "key": key}
-    if prop:
-        values["property"] = prop
+def _secrets(secrets: Secrets) -> Values:
+    """The defaults, then each value: a provider and store only where they are not the defaults."""
+    values: Values = {"provider": secrets.provider}
+    if secrets.store:
+        values["store"] = secrets.store
+    values["refresh"] = secrets.refresh
+    for section, entries, field in (("env", secrets.env, "name"), ("files", secrets.files, "path")):
+        if entries or section == "env":
+            values[section] = [_secret(field, name, value, secrets) for name, value in entries]
+    return values
+
+
+def _secret(field: str, name: str, value: SecretValue, secrets: Secrets) -> Values:
+    values: Values = {field: name, "key": value.key}
+    if value.property:
+        values["property"] = value.property
+    if value.provider != secrets.provider:
+        values["provider"] = value.provider
+    if value.store != secrets.store:
+        values["store"] = value.store
     return values
 
 

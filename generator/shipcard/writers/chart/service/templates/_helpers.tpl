@@ -53,6 +53,46 @@ argocd.argoproj.io/sync-wave: "-2"
 {{- if or .Values.ports .Values.command (not .Values.jobs) }}true{{ end -}}
 {{- end }}
 
+{{/*
+The ExternalSecrets of .Values.secrets as a JSON list of {name, secret, provider, store, files, data[]}:
+one per store for env, then one per store for files, in the order the values name them. The card's
+own store keeps <name> (Secret <name>-secrets); another store S makes <name>-S (<name>-S-secrets);
+files go to <name>[-S]-files. As secret_sources in shipcard/card/model.py.
+*/}}
+{{- define "service.secretSources" -}}
+{{- $values := .Values -}}
+{{- $secrets := $values.secrets | default dict -}}
+{{- $sources := list -}}
+{{- $seen := dict -}}
+{{- range $section := list "env" "files" -}}
+{{- $files := eq $section "files" -}}
+{{- range (index $secrets $section | default list) -}}
+{{- $store := .store | default $secrets.store -}}
+{{- $id := printf "%s/%s" $section $store -}}
+{{- if not (hasKey $seen $id) -}}
+{{- $base := ternary $values.name (printf "%s-%s" $values.name $store) (eq $store ($secrets.store | default "")) -}}
+{{- $name := ternary (printf "%s-files" $base) $base $files -}}
+{{- $_ := set $seen $id (dict "name" $name "secret" (ternary $name (printf "%s-secrets" $base) $files)
+    "provider" (.provider | default $secrets.provider) "store" $store "files" $files "data" list) -}}
+{{- $sources = append $sources (get $seen $id) -}}
+{{- end -}}
+{{- $source := get $seen $id -}}
+{{- $key := ternary (base (.path | default "")) (.name | default "") $files -}}
+{{- $_ := set $source "data" (append $source.data (dict "secretKey" $key "key" .key "property" (.property | default ""))) -}}
+{{- end -}}
+{{- end -}}
+{{- $sources | toJson -}}
+{{- end }}
+
+{{/* The directories of .Values.secrets.files, sorted (one read-only volume each), as a JSON list. */}}
+{{- define "service.secretFileDirectories" -}}
+{{- $directories := list -}}
+{{- range (($.Values.secrets | default dict).files | default list) -}}
+{{- $directories = append $directories (dir .path) -}}
+{{- end -}}
+{{- $directories | uniq | sortAlpha | toJson -}}
+{{- end }}
+
 {{/* repository[:tag][@digest] of an image mapping. */}}
 {{- define "service.image" -}}
 {{- .repository -}}
@@ -123,15 +163,19 @@ command: {{ . | toJson }}
 {{- with $args }}
 args: {{ . | toJson }}
 {{- end }}
-{{- if or $values.env $values.secrets }}
+{{- $envSecrets := list -}}
+{{- range include "service.secretSources" .root | fromJsonArray }}
+{{- if not .files }}{{ $envSecrets = append $envSecrets .secret }}{{ end -}}
+{{- end }}
+{{- if or $values.env $envSecrets }}
 envFrom:
   {{- if $values.env }}
   - configMapRef:
       name: {{ printf "%s-env" $values.name | toJson }}
   {{- end }}
-  {{- if $values.secrets }}
+  {{- range $envSecrets }}
   - secretRef:
-      name: {{ printf "%s-secrets" $values.name | toJson }}
+      name: {{ . | toJson }}
   {{- end }}
 {{- end }}
 resources:
@@ -174,6 +218,11 @@ lifecycle:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+  {{- range $index, $directory := include "service.secretFileDirectories" .root | fromJsonArray }}
+  - name: {{ printf "secret-files-%d" $index | toJson }}
+    mountPath: {{ $directory | toJson }}
+    readOnly: true
+  {{- end }}
   {{- if $script }}
   - name: script
     mountPath: /opt/shipcard
@@ -196,13 +245,17 @@ securityContext:
 metadata:
   labels:
     {{- include "service.labels" (list .root .component) | nindent 4 }}
-  {{- if or $values.env $script }}
+  {{- $awsRole := ($values.serviceAccount | default dict).awsRole }}
+  {{- if or $values.env $script $awsRole }}
   annotations:
     {{- if $values.env }}
     shipcard.io/config-hash: {{ $values.configHash | toJson }}
     {{- end }}
     {{- if $script }}
     shipcard.io/script-hash: {{ $script | sha256sum | trunc 16 | toJson }}
+    {{- end }}
+    {{- with $awsRole }}
+    shipcard.io/aws-role: {{ . | toJson }}
     {{- end }}
   {{- end }}
 spec:
@@ -225,6 +278,26 @@ spec:
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- $fileSecrets := dict }}
+    {{- range include "service.secretSources" .root | fromJsonArray }}
+    {{- if .files }}{{ $_ := set $fileSecrets .store .secret }}{{ end }}
+    {{- end }}
+    {{- $secrets := $values.secrets | default dict }}
+    {{- range $index, $directory := include "service.secretFileDirectories" .root | fromJsonArray }}
+    - name: {{ printf "secret-files-%d" $index | toJson }}
+      projected:
+        defaultMode: 256
+        sources:
+          {{- range $secrets.files }}
+          {{- if eq (dir .path) $directory }}
+          - secret:
+              name: {{ get $fileSecrets (.store | default $secrets.store) | toJson }}
+              items:
+                - key: {{ base .path | toJson }}
+                  path: {{ base .path | toJson }}
+          {{- end }}
+          {{- end }}
+    {{- end }}
     {{- if $script }}
     - name: script
       configMap:
