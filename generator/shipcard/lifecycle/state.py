@@ -241,10 +241,13 @@ def state_path(service: str) -> str:
     return f"{STATE_DIR}/{service}.yaml"
 
 
-def inputs_hash(card_text: str, repo: RepoSettings, fmt: str | None, pins: dict[str, str] | None) -> str:
-    """What a service's generated files depend on, besides the extension points."""
+def inputs_hash(card_text: str, repo: RepoSettings, fmt: str | None, pins: dict[str, str] | None,
+                services: str = "") -> str:
+    """What a service's generated files depend on, besides the extension points (`services`: the digest of
+    the other cards' placements, for a card whose NetworkPolicies may name them)."""
     digest = hashlib.sha256()
-    for part in (__version__, repo.fingerprint, fmt or "", json.dumps(pins or {}, sort_keys=True), card_text):
+    for part in (__version__, repo.fingerprint, fmt or "", json.dumps(pins or {}, sort_keys=True), card_text,
+                 services):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:32]
