@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from yaml import YAMLError
 
 from shipcard.card.load import MAX_CARD_BYTES, CardErrors, compile_schemas, load_card_text
+from shipcard.card.migrate import opens_ports_implicitly
 from shipcard.card.model import Card
 from shipcard.card.network import (
     CARD_SUFFIX,
@@ -68,6 +69,7 @@ from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, is_generated, plan_tree
 from shipcard.yamlio.read import load_plain, read_regular_file, read_text
+from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
 APPLICATIONS_GLOB = "argocd/*/*.yaml"
 PARALLEL_FROM = 16  # fewer services render faster in this process than a pool starts
@@ -382,6 +384,8 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         previous = context.by_name.get(loaded.name)
         if previous is None and not options.whole_repository:
             previous = next(iter(read_states(out, [loaded.name])), None)
+        if previous is not None and not previous.declared_callers and opens_ports_implicitly(loaded.raw):
+            raise _ports_were_open(card)
         stale_candidates = (*previous.files, previous.path) if previous else ()
         # A tree rendered before shipcard kept states: look for stale files the old way, by globs.
         owned = [] if previous else owned_globs(loaded)
@@ -399,6 +403,15 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         return _Failure(str(exc))
     return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan, files=tuple(files),
                          claims=tuple(card_claims(loaded, context.repo.argocd_namespace)), content=content)
+
+
+def _ports_were_open(card: CardInput) -> InputError:
+    """A card whose tree an older shipcard rendered with its ports open to every source (docs/cards.md)."""
+    doc = load_roundtrip(card.text, str(card.path))
+    key = "ports" if "ports" in doc else "port" if "port" in doc else "environments"
+    return InputError(Location(str(card.path), *locate(doc, (key,))), key,
+                      "rendered by an older shipcard, which opened these ports to every source; run `shipcard "
+                      "upgrade` to keep that (allowFrom: [{anywhere: true}]), or list the callers in allowFrom")
 
 
 def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceResult], repo: RepoSettings) -> None:
