@@ -86,15 +86,33 @@ def directory_of(cards: Iterable[tuple[str, str]], repo: RepoSettings) -> Servic
 
 
 def directory_near(filename: str, repo: RepoSettings) -> ServiceDirectory:
-    """The directory of the cards beside one: its repository's `services/`, else the cards in its directory."""
+    """The directory of the cards beside one: its repository's `services/`, else the cards in its directory.
+
+    Kept while no card there changes (size, mtime), so that checking many cards reads them once.
+    """
     folder = repo.file.parent / "services" if repo.file else Path(filename).parent
-    cards = []
-    for card in sorted(folder.glob("*" + CARD_SUFFIX)):
+    paths = sorted(folder.glob("*" + CARD_SUFFIX))
+    stamps = []
+    for path in paths:
         try:
-            cards.append((read_text(card), str(card)))
-        except InputError:
+            stat = path.stat()
+        except OSError:
             continue
-    return directory_of(cards, repo)
+        stamps.append((path.name, stat.st_mtime_ns, stat.st_size))
+    key = (str(folder), repo.fingerprint, tuple(stamps))
+    if key not in _NEAR:
+        cards = []
+        for path in paths:
+            try:
+                cards.append((read_text(path), str(path)))
+            except InputError:
+                continue
+        _NEAR.clear()
+        _NEAR[key] = directory_of(cards, repo)
+    return _NEAR[key]
+
+
+_NEAR: dict[tuple[str, str, tuple[tuple[str, int, int], ...]], ServiceDirectory] = {}
 
 
 def directory_digest(directory: ServiceDirectory) -> str:
