@@ -151,7 +151,7 @@ def rules(spec: ServiceSpec, fields: dict[str, Any], environment: str, cluster: 
     """The spec's ingress rules (its callers on every port, its Ingress path on the Ingress's port) and its
     egress rules (None: egress is not restricted), for one environment of the cluster `cluster`."""
     ingress: list[TrafficRule] = []
-    if spec.ports and spec.has_server:
+    if spec.ports:  # a card with ports always runs a server
         callers = fields.get("allowFrom") or []
         every_port = tuple((port.port, "TCP") for port in spec.ports)
         if any(entry.get("anywhere") for entry in callers):
