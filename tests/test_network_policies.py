@@ -3,6 +3,7 @@ egress allow-list (`egressTo`), with other cards resolved to their namespace in 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,15 @@ def test_moving_a_caller_to_another_namespace_renders_the_services_it_calls_agai
     assert "rendered 2 service(s)" in result.output  # api and web; other was skipped
     prod = load_plain((root / "apps/api/overlays/prod/kustomization.yaml").read_text())
     assert prod["namespace"] == "api"
+
+
+def test_check_reports_a_caller_that_names_no_card_where_it_is_written(tmp_path: Path) -> None:
+    root = repository(tmp_path, {"api": "port: 8080\nallowFrom: [{service: web}]\n"})
+    result = run_cli("check", "--format", "json", "services", cwd=root)
+    assert result.exit_code == 1
+    assert [(f["rule"], f["severity"], f["message"], f["file"], f["line"], f["column"])
+            for f in json.loads(result.stdout)["findings"]] == [
+        ("card-invalid", "error", "allowFrom[0].service: no card of the repository is named 'web'",
+         "services/api.service.yaml", 6, 14)]
+    (root / "services/web.service.yaml").write_text(CARD.format(name="web"))
+    assert run_cli("check", "services", cwd=root).exit_code == 0
