@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from shipcard.settings import NetworkSettings, load_repo
 from tests.conftest import run_cli
 
 Finding = tuple[str, str, str, int, int]
@@ -49,3 +50,22 @@ def test_a_fresh_repository_checks_clean_of_shipcards_own_defaults(tmp_path: Pat
     findings = sorted((f["rule"], f["severity"], f["file"], f["line"], f["column"])
                       for f in json.loads(result.stdout)["findings"])
     assert findings == sorted(FOLLOWS_THE_BRANCH + USERS_CHOICES[blueprint])
+
+
+@pytest.mark.parametrize("sets,network", [
+    ((), NetworkSettings("ingress-nginx", (), None)),
+    (("--set", "ingress_namespace=traefik", "--set", "vpc_cidr=172.31.0.0/16"),
+     NetworkSettings("traefik", (), "172.31.0.0/16")),
+])
+def test_init_writes_where_the_services_callers_come_from(tmp_path: Path, sets: tuple[str, ...],
+                                                          network: NetworkSettings) -> None:
+    assert run_cli("init", str(tmp_path / "gitops"), "--no-input", "--no-git", *sets).exit_code == 0
+    assert load_repo(tmp_path / "gitops").network == network
+
+
+def test_init_refuses_a_vpc_cidr_that_is_no_address_block(tmp_path: Path) -> None:
+    result = run_cli("init", str(tmp_path / "gitops"), "--no-input", "--no-git", "--set", "vpc_cidr=10.0.0.0/33")
+    assert result.exit_code == 2
+    assert result.stderr == ("shipcard: vpc_cidr '10.0.0.0/33': expected an IPv4 address block such as 10.0.0.0/16, "
+                             "or nothing\n")
+    assert not (tmp_path / "gitops").exists()
