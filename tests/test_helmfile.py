@@ -35,7 +35,8 @@ TEMPLATE_MARKER = "helmfile-ran-a-values-template"  # the file EDGE's TEMPLATE w
 # Beyond the examples: a card that reaches the corners of the chart (pinned image, every probe kind,
 # grpc/tcp ports, literal env values YAML would retype or helmfile could take for a template, script
 # without #!, a job with its own image, a description for a manual job's annotation that JSON escapes,
-# environments that remove env, probes, ingress, limits and the description).
+# environments that remove env, probes, ingress, limits and the description; callers and egress of every
+# kind, other cards' among them, opened to anyone and unrestricted in dev).
 EDGE_CARD = f"""\
 apiVersion: shipcard/v1
 kind: Service
@@ -65,6 +66,15 @@ health:
   startup: {{http: 8080, path: /started}}
 shutdown: {{preStopSleep: 0, gracePeriod: 10}}
 ingress: {{host: edge.example.com, path: /api, className: nginx, tls: false}}
+allowFrom:
+  - {{service: web-frontend}}
+  - {{namespace: monitoring, podLabels: {{app.kubernetes.io/name: prometheus, team: ops}}}}
+  - {{cidr: 10.1.0.0/16}}
+  - {{ingressController: true}}
+egressTo:
+  - {{service: url-pinger, ports: [8080, 8443]}}
+  - {{namespace: queues}}
+  - {{cidr: 0.0.0.0/0, ports: [443]}}
 jobs:
   - name: hook
     hook: pre-sync
@@ -82,6 +92,8 @@ jobs:
     command: [./paused]
 environments:
   dev:
+    allowFrom: [{{anywhere: true}}]
+    egressTo: null
     env: {{COUNT: 4}}
     health: null
     ingress: null

@@ -36,6 +36,13 @@ BAD = [
     ('kubernetesVersion: "1.3x"\n', "1:1: kubernetesVersion: '1.3x' is not a Kubernetes version such as \"1.31\""),
     ("kubernetesVersion: 1.30  # the cluster\n",
      '1:1: kubernetesVersion: write the version as a string, such as "1.30" (a number loses trailing zeros)'),
+    ("network:\n  vpcCIDR: 10.0.0/16\n", "2:3: network.vpcCIDR: '10.0.0/16' is not an address block such as "
+                                        "10.0.0.0/16"),
+    ("network:\n  ingressController: {namespace: Ingress}\n",
+     "2:23: network.ingressController.namespace: 'Ingress' is not a DNS-1123 label (lower case letters, digits "
+     "and '-', starting and ending with a letter or digit)"),
+    ("network:\n  ingressController: {podLabels: {/app: nginx}}\n",
+     "2:35: network.ingressController.podLabels./app: label key '/app' has an empty prefix before '/'"),
 ]
 
 

@@ -220,7 +220,9 @@ def test_a_symlinked_card_stays_a_link_through_upgrade(tmp_path: Path) -> None:
     result = run_cli("upgrade", cwd=repo)
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and os.readlink(link) == "../shared/small.service.yaml"
-    assert (repo / "shared" / "small.service.yaml").read_text() == CARD
+    # v1alpha1 predates allowFrom: its port stays open to every source, in one added line.
+    assert (repo / "shared" / "small.service.yaml").read_text() == CARD + (
+        "allowFrom: [{anywhere: true}]  # kept by shipcard upgrade: every source, as before; list the callers instead\n")
 
 
 # --------------------------------------------------------------------------- the lock

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.card.model import Card
+from shipcard.card.network import SERVICES_GLOB
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.k8s.objects import environment_objects, job_object_name
 from shipcard.writers import helmfile, kustomize
@@ -21,7 +22,6 @@ from shipcard.writers.tree import with_header
 from shipcard.yamlio.read import real_path
 from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
-SERVICES_GLOB = "services/*.service.yaml"
 FORMATS = ("kustomize", "helmfile")
 
 

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.errors import InputError, Location
-from shipcard.patterns import CLUSTER_URL, DNS_LABEL, KUBERNETES_VERSION, NAMESPACE_TEMPLATE
+from shipcard.patterns import (
+    CLUSTER_URL,
+    DNS_LABEL,
+    KUBERNETES_VERSION,
+    LABEL_VALUE,
+    NAMESPACE_TEMPLATE,
+    qualified_name_problem,
+)
 from shipcard.validation import Schema, field_name, raise_first, schema_key
 from shipcard.yamlio.read import PathKey, UnreadableFileError, read_text, real_path
 
@@ -34,6 +41,9 @@ SERVICE_PLACEHOLDER = "{service}"
 # so every rendered object can be checked against its target's schemas.
 OLDEST_KUBERNETES = (1, 25)
 FAIL_ON_CHOICES = ("error", "warning", "info")
+# The namespace the ingress-nginx chart installs the controller in: where a fresh repository's
+# Ingresses send traffic from, unless network.ingressController says otherwise.
+DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"
 # Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 
@@ -86,6 +96,23 @@ _CHECK = {
         "ignore": {"type": "array", "items": _IGNORE},
     },
 }
+# Pod labels a NetworkPolicy peer selects (keys: checked by qualified_name_problem after the schema).
+POD_LABELS = {"type": "object", "minProperties": 1, "propertyNames": {"minLength": 1, "maxLength": 317},
+              "additionalProperties": {"type": "string", "pattern": LABEL_VALUE, "maxLength": 63}}
+_NETWORK = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "ingressController": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"namespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+                           "podLabels": POD_LABELS},
+        },
+        "vpcCIDR": {"type": "string", "minLength": 1, "maxLength": 43,
+                    "description": "The VPC's address block: where an ALB (target-type ip) connects from."},
+    },
+}
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "shipcard repository settings (shipcard.yaml)",
@@ -105,6 +132,7 @@ SCHEMA: dict[str, Any] = {
                          "propertyNames": {"pattern": DNS_LABEL, "maxLength": 30,
                                            "not": {"const": "projects"}},  # argocd/projects/: AppProjects
                          "additionalProperties": {"anyOf": [{"type": "null"}, _ENVIRONMENT]}},
+        "network": _NETWORK,
         "check": _CHECK,
     },
 }
@@ -117,6 +145,15 @@ class EnvironmentDefaults:
 
     def namespace_for(self, service: str) -> str | None:
         return self.namespace.replace(SERVICE_PLACEHOLDER, service) if self.namespace else None
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """`network:`: where the services' Ingress traffic comes from (docs/repository.md)."""
+
+    ingress_namespace: str = DEFAULT_INGRESS_NAMESPACE  # the ingress controller's namespace
+    ingress_pod_labels: tuple[tuple[str, str], ...] = ()  # its pods there; none: every pod of the namespace
+    vpc_cidr: str | None = None  # ALB target-type ip: the ALB connects from its addresses in the VPC
 
 
 @dataclass(frozen=True)
@@ -177,6 +214,7 @@ class RepoSettings:
     kubernetes_version: KubernetesVersion | None = None  # None: the newest
     pod_security: str = POD_SECURITY_LEVELS[0]  # the level the services' namespaces enforce
     environments: dict[str, EnvironmentDefaults] = field(default_factory=dict)
+    network: NetworkSettings = NetworkSettings()
     check: CheckSettings = CheckSettings()
     fingerprint: str = ""  # changes whenever a setting that shapes rendered files changes
 
@@ -357,6 +395,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
     check = _check_settings(raw.get("check") or {}, root, doc, fail, shown)
     environments = {name: EnvironmentDefaults(**(value or {})) for name, value in
                     (raw.get("environments") or {}).items()}
+    network = _network(raw.get("network") or {}, fail)
     shaping = {k: v for k, v in raw.items() if k != "check"}
     return RepoSettings(
         file=path,
@@ -367,9 +406,29 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
         kubernetes_version=target,
         pod_security=raw.get("podSecurity", POD_SECURITY_LEVELS[0]),
         environments=environments,
+        network=network,
         check=check,
         fingerprint=_fingerprint(shaping),
     )
+
+
+def _network(section: dict[str, Any], fail: _Fail) -> NetworkSettings:
+    import ipaddress
+
+    controller = section.get("ingressController") or {}
+    for key in controller.get("podLabels") or {}:
+        problem = qualified_name_problem(key)
+        if problem:
+            raise fail(("network", "ingressController", "podLabels", key), f"label key {key!r} {problem}")
+    cidr = section.get("vpcCIDR")
+    if cidr is not None:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise fail(("network", "vpcCIDR"), f"{cidr!r} is not an address block such as 10.0.0.0/16") from None
+    return NetworkSettings(ingress_namespace=controller.get("namespace", DEFAULT_INGRESS_NAMESPACE),
+                           ingress_pod_labels=tuple(sorted((controller.get("podLabels") or {}).items())),
+                           vpc_cidr=cidr)
 
 
 def parse_kubernetes_version(text: str) -> KubernetesVersion | None:

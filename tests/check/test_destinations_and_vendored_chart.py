@@ -163,5 +163,5 @@ def test_two_helmfile_environments_in_one_namespace_of_two_clusters_are_not_dupl
     assert sorted(f["object"] for f in json.loads(releases_only.stdout)["findings"]
                   if f["rule"] == "duplicate-object") == [
         "ConfigMap/notifier/notifier-env", "Deployment/notifier/notifier", "ExternalSecret/notifier/notifier",
-        "NetworkPolicy/notifier/notifier-allow-ports", "NetworkPolicy/notifier/notifier-default-deny",
+        "NetworkPolicy/notifier/notifier-default-deny",  # no callers declared: no allow-ports policy
         "Service/notifier/notifier", "ServiceAccount/notifier/notifier"]

@@ -165,7 +165,7 @@ def test_a_renamed_card_s_old_files_are_reported_as_left_by_its_old_name(tmp_pat
     code, _, stderr = render(repo)
     assert code == 0
     assert stderr.splitlines() == [
-        "orphaned: services/a.service.yaml renders b now instead of a but its 1 Argo CD Application(s) and 9 other "
+        "orphaned: services/a.service.yaml renders b now instead of a but its 1 Argo CD Application(s) and 8 other "
         "file(s) remain: argocd/dev/a.yaml (`shipcard render --prune` deletes them)"]
     check = run_cli("render", "--check", "--out", str(repo))
     assert "argocd/dev/a.yaml: left by service a, which no card renders (services/a.service.yaml renders b now " \
@@ -582,7 +582,7 @@ REJECTED = [  # what is set up in the repository, the command, the first line it
     pytest.param(("shipcard.yaml", SETTINGS + "bogus: 1\n"), ("render", "--out", "{w}/repo"),
                  "{w}/repo/shipcard.yaml:8:1: bogus: unknown field (known fields: apiVersion, kind, repoURL, "
                  "targetRevision, project, argocdNamespace, kubernetesVersion, blueprintVersion, podSecurity, "
-                 "environments, check)", id="bad-settings"),
+                 "environments, network, check)", id="bad-settings"),
     pytest.param(("lock.json", "{not json"), ("render", "--out", "{w}/repo", "--lock", "{w}/repo/lock.json"),
                  "{w}/repo/lock.json:2:1: did not find expected ',' or '}}'", id="bad-lock-file"),
     pytest.param(IN_REPO, ("upgrade",), "{w}/repo/services/bad.service.yaml:3:1: " + BAD_NAME, id="upgrade-bad-card"),

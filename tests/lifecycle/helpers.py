@@ -67,6 +67,15 @@ def as_v1alpha1(text: str) -> str:
             .replace("    secrets:", "    secretsFrom:").replace("    schedule:", "    cron:"))
 
 
+KEPT_OPEN = "allowFrom: [{anywhere: true}]  # kept by shipcard upgrade: every source, as before; list the callers instead\n"
+
+
+def upgraded(text: str) -> str:
+    """An example card as `upgrade` leaves it when an older shipcard rendered it: a card with ports keeps them
+    open to every source, in a last line (docs/cards.md, "Callers and egress")."""
+    return text + KEPT_OPEN if "\nport:" in text or "\nports:" in text else text
+
+
 def rendered_by_an_older_shipcard(repo: Path) -> None:
     """Trees as an older shipcard left them: no render states, and one file its blueprint wrote differently."""
     shutil.rmtree(repo / STATE_DIR)

@@ -10,7 +10,7 @@ import git
 import pytest
 
 from tests.conftest import example_cards, run_cli
-from tests.lifecycle.helpers import as_v1alpha1, commit_all, rendered_by_an_older_shipcard, snapshot
+from tests.lifecycle.helpers import as_v1alpha1, commit_all, rendered_by_an_older_shipcard, snapshot, upgraded
 
 CARDS = {card.name: card.read_text() for card in example_cards()}
 BRANCH = "shipcard-upgrade-0.1.0"
@@ -54,15 +54,18 @@ def test_upgrade_commits_on_a_new_branch_keeping_comments_and_user_files(old_rep
     assert result.exit_code == 0, result.output
     assert repo.active_branch.name == BRANCH and repo.heads.main.commit.hexsha == main_before
     assert not repo.is_dirty(untracked_files=True)
-    # Cards: exactly the v1 text again (renamed keys and apiVersion only); every comment kept.
+    # Cards: exactly the v1 text again (renamed keys and apiVersion only), every comment kept, and the
+    # ports the old trees opened to every source kept so, in one added line.
     for name, text in CARDS.items():
-        assert (old_repo / "services" / name).read_text() == text, name
+        assert (old_repo / "services" / name).read_text() == upgraded(text), name
     assert {rel: (old_repo / rel).read_bytes() for rel in user_before} == user_before
     message = repo.head.commit.message
     assert message.startswith("shipcard upgrade: cards to shipcard/v1")
     for service in ("billing-api", "notifier", "url-pinger"):
         assert f"- {service}: card migrated (apiVersion shipcard/v1alpha1 → shipcard/v1" in message
     assert "containerPort → port" in message and "jobs[0].cron → jobs[0].schedule" in message
+    assert ("- web-frontend: card migrated (apiVersion shipcard/v1alpha1 → shipcard/v1; allowFrom: [{anywhere: "
+            "true}] added (its ports stay open to every source, as rendered)), files 1 modified\n") in message
     assert "- billing-api: card migrated" in message and "files 1 modified" in message
     changed = set(repo.git.diff("--name-only", "main", "HEAD").split())
     assert "apps/billing-api/base/deployment.yaml" in changed

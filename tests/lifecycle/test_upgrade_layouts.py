@@ -1,5 +1,5 @@
-"""`shipcard upgrade` migrates cards whatever their layout, keeping every byte but the renamed keys and
-apiVersion: lone-CR and CRLF line ends, a byte-order mark before apiVersion, and a symbolically linked
+"""`shipcard upgrade` migrates cards whatever their layout, keeping every byte but the renamed keys,
+apiVersion and the added last line keeping ports open (`allowFrom`, in the card's line end): lone-CR and CRLF line ends, a byte-order mark before apiVersion, and a symbolically linked
 card, which stays a link while the file it leads to is migrated."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import git
 
 from tests.conftest import example_cards, run_cli
-from tests.lifecycle.helpers import as_v1alpha1, commit_all
+from tests.lifecycle.helpers import as_v1alpha1, commit_all, upgraded
 
 CARDS = {card.name: card.read_text() for card in example_cards()}
 # Which card comes in which layout: (byte-order mark, line end, linked from services/).
@@ -39,7 +39,7 @@ def test_upgrade_keeps_line_ends_the_bom_and_links(repository: Path) -> None:
 
     assert result.exit_code == 0, result.output
     for name, text in CARDS.items():
-        assert files[name].read_bytes() == in_layout(name, text), name
+        assert files[name].read_bytes() == in_layout(name, upgraded(text)), name
     assert os.readlink(repository / "services" / "web-frontend.service.yaml") == "../cards/web-frontend.service.yaml"
     assert run_cli("render", "--check", cwd=repository).exit_code == 0
 
@@ -57,7 +57,7 @@ def test_upgrade_commit_holds_the_file_a_linked_card_leads_to(repository: Path) 
     assert result.exit_code == 0, result.output
     assert repo.active_branch.name == "shipcard-upgrade-0.1.0"
     assert repo.git.status("--porcelain") == ""  # the migrated card is in the commit, not left modified
-    assert (repository / "cards" / name).read_text() == CARDS[name]
+    assert (repository / "cards" / name).read_text() == upgraded(CARDS[name])
 
 
 def test_a_refused_upgrade_commit_stays_on_its_branch(repository: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ MAX_CARD_ERRORS) are one CardErrors, sorted by position (exit 2).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -23,6 +23,15 @@ from shipcard.card.model import (
     resolve_secrets,
     secret_entry,
     secret_sources,
+)
+from shipcard.card.network import (
+    CALLER_FIELDS,
+    ServiceDirectory,
+    check_entries,
+    check_services,
+    directory_near,
+    placements,
+    rules,
 )
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
@@ -96,33 +105,35 @@ def load_card(path: Path, source: str | None = None, pins: dict[str, str] | None
 
 
 def load_card_text(text: str, filename: str, source: str, pins: dict[str, str] | None = None,
-                   repo: RepoSettings | None = None) -> Card:
+                   repo: RepoSettings | None = None, services: ServiceDirectory | None = None) -> Card:
     """`load_card` for text already read (or not yet written, as during an upgrade).
 
-    The fast path parses with libyaml; anything it cannot promise to read as ruamel does, and
-    every error (for its exact line and column), goes through the round-trip parser.
+    `services`: the repository's cards, for `{service: ...}` entries (None: read from the cards
+    beside `filename` when the card has such an entry). The fast path parses with libyaml; anything
+    it cannot promise to read as ruamel does, and every error (for its exact line and column), goes
+    through the round-trip parser.
     """
     try:
         data = load_plain_like_roundtrip(text, filename)
-        return _card_from_plain(data, None, filename, source, pins, repo or RepoSettings())
+        return _card_from_plain(data, None, filename, source, pins, repo or RepoSettings(), services)
     except (NeedsRoundtrip, InputError):
         pass
     doc = load_roundtrip(text, filename)
-    return card_from_document(doc, filename, source, pins, repo)
+    return card_from_document(doc, filename, source, pins, repo, services)
 
 
 def card_from_document(doc: Any, filename: str, source: str, pins: dict[str, str] | None = None,
-                       repo: RepoSettings | None = None) -> Card:
+                       repo: RepoSettings | None = None, services: ServiceDirectory | None = None) -> Card:
     """Validate an already parsed round-trip document and build the Card."""
     if doc is None:
         raise InputError(Location(filename, 1, 1), "", "the card is empty")
     if not isinstance(doc, dict):
         raise InputError(Location(filename, *locate(doc, ())), "", "a card must be a YAML mapping")
-    return _card_from_plain(to_plain(doc), doc, filename, source, pins, repo or RepoSettings())
+    return _card_from_plain(to_plain(doc), doc, filename, source, pins, repo or RepoSettings(), services)
 
 
 def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[str, str] | None,
-                     repo: RepoSettings) -> Card:
+                     repo: RepoSettings, services: ServiceDirectory | None = None) -> Card:
     if not isinstance(raw, dict):
         raise InputError(Location(filename, 1, 1), "", "a card must be a YAML mapping")
     where = _Locator(doc, filename)
@@ -154,18 +165,43 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
         merged_of[env_name] = merged
     if where.problems.errors:
         raise CardErrors(where.problems.errors)
+    directory = _directory(raw, merged_of, filename, repo, services)
+    check_services(raw, directory, where.report)
     gitops = _gitops(raw, repo.pod_security)
-    base = build_spec(name, raw, repo.kubernetes_version)
     environments = []
     for env_name, merged in merged_of.items():
         overrides = raw["environments"][env_name] or {}
+        cluster = overrides.get("cluster", DEFAULT_CLUSTER)
+        spec = build_spec(name, merged, repo.kubernetes_version, env_name)
+        env_where = _EnvironmentLocator(where, env_name, overrides)
+        check_services(merged, directory, env_where.report)
+        ingress, egress = rules(spec, merged, env_name, cluster, directory, repo.network, env_where.report)
         environments.append(Environment(
             name=env_name,
-            spec=build_spec(name, merged, repo.kubernetes_version, env_name),
-            cluster=overrides.get("cluster", DEFAULT_CLUSTER),
+            spec=replace(spec, ingress_rules=ingress, egress_rules=egress),
+            cluster=cluster,
             namespace=overrides.get("namespace", f"{name}-{env_name}"),
         ))
+    if where.problems.errors:
+        raise CardErrors(where.problems.errors)
+    # The base is what every environment shares: its rules are the first environment's (overlays patch the rest).
+    base = build_spec(name, raw, repo.kubernetes_version)
+    first = environments[0]
+    ingress, egress = rules(base, raw, first.name, first.cluster, directory, repo.network, lambda path, message: None)
+    base = replace(base, ingress_rules=ingress, egress_rules=egress)
     return Card(name=name, source=source, base=base, environments=environments, gitops=gitops, raw=raw)
+
+
+def _directory(raw: dict[str, Any], merged_of: dict[str, dict[str, Any]], filename: str, repo: RepoSettings,
+               services: ServiceDirectory | None) -> ServiceDirectory:
+    """The cards `{service: ...}` entries may name, this one included (as it is now, maybe not yet on disk)."""
+    named = any("service" in entry for fields in (raw, *merged_of.values())
+                for key in CALLER_FIELDS for entry in fields.get(key) or [])
+    directory = dict(services if services is not None else directory_near(filename, repo) if named else {})
+    placed = placements(raw, repo)
+    if placed is not None:
+        directory[placed[0]] = placed[1]
+    return directory
 
 
 def _check_format(raw: dict[str, Any], where: _Locator) -> None:
@@ -324,6 +360,7 @@ def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     _check_secrets(fields, where, prefix, name)
     _check_jobs(fields, where, prefix, name)
     _check_config_map_sizes(fields, where, prefix)
+    check_entries(fields, lambda path, message: where.report(prefix + path, message))
 
 
 def _check_config_map_sizes(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:

@@ -10,6 +10,11 @@ environment override alike:
   * `containerPort: N` became `port: N`;
   * `secretsFrom:` became `secrets:`;
   * a job's `cron:` became `schedule:`.
+
+A card rendered before `allowFrom` existed had its ports open to every source; the new default
+admits declared callers only. `keep_open_ports` writes the old meaning into such a card
+(`allowFrom: [{anywhere: true}]`), which `upgrade` does for every card whose tree an older shipcard
+rendered (docs/cards.md, "Callers and egress").
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 from shipcard.card.schema import API_VERSION
 from shipcard.errors import InputError, Location
-from shipcard.yamlio.edit import replace_scalars
+from shipcard.yamlio.edit import append_key, replace_scalars
 from shipcard.yamlio.read import PathKey
 from shipcard.yamlio.roundtrip import NeedsRoundtrip, load_plain_like_roundtrip, load_roundtrip, locate
 
@@ -63,6 +68,31 @@ def v1alpha1_to_v1(doc: Any) -> list[Rename]:
             if isinstance(job, dict) and "cron" in job:
                 renames.append(Rename(scope + ("jobs", index), "cron", "schedule"))
     return renames
+
+
+OPEN_TO_EVERY_SOURCE = [{"anywhere": True}]
+OPEN_TO_EVERY_SOURCE_TEXT = "[{anywhere: true}]"
+
+
+def opens_ports_implicitly(card: Any) -> bool:
+    """Whether a card (plain or round-trip data) has ports in some environment and says nowhere who may call
+    them: rendered before allowFrom, its ports were open to every source."""
+    scopes = [card]
+    environments = card.get("environments") if isinstance(card, dict) else None
+    if isinstance(environments, dict):
+        scopes += [value for value in environments.values() if isinstance(value, dict)]
+    return any(scope.get("port") or scope.get("ports") for scope in scopes) \
+        and not any("allowFrom" in scope for scope in scopes)
+
+
+def keep_open_ports(text: str, filename: str) -> tuple[str, list[str]]:
+    """The card's text with `allowFrom: [{anywhere: true}]` added when its ports were open implicitly."""
+    doc = load_roundtrip(text, filename)
+    if not opens_ports_implicitly(doc):
+        return text, []
+    text = append_key(text, doc, filename, "allowFrom", OPEN_TO_EVERY_SOURCE, OPEN_TO_EVERY_SOURCE_TEXT,
+                      "kept by shipcard upgrade: every source, as before; list the callers instead")
+    return text, ["allowFrom: [{anywhere: true}] added (its ports stay open to every source, as rendered)"]
 
 
 STEPS: dict[str, tuple[str, Step]] = {

@@ -111,6 +111,23 @@ class Ingress:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """One side of a NetworkPolicy rule: pods of a namespace (all, or those with `pod_labels`), or an address block."""
+
+    namespace: str | None = None
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    cidr: str | None = None
+
+
+@dataclass(frozen=True)
+class TrafficRule:
+    """One NetworkPolicy ingress or egress rule. No peers: any source (or destination); no ports: every port."""
+
+    peers: tuple[Peer, ...]
+    ports: tuple[tuple[int, str], ...] = ()  # (port, protocol)
+
+
+@dataclass(frozen=True)
 class Job:
     """kind: cron (schedule), hook (pre-sync) or manual (suspended CronJob)."""
 
@@ -154,6 +171,13 @@ class ServiceSpec:
     jobs: tuple[Job, ...]
     kubernetes_version: tuple[int, int] | None = None  # the clusters' (shipcard.yaml); None: the newest
     service_account: ServiceAccount = ServiceAccount()
+    ingress_rules: tuple[TrafficRule, ...] = ()  # who may connect to the server's ports; none: nobody
+    egress_rules: tuple[TrafficRule, ...] | None = None  # where the pods may connect; None: anywhere
+
+    @property
+    def ingress_port(self) -> Port:
+        """The port an Ingress sends to: the first HTTP port, else the first."""
+        return next((p for p in self.ports if p.protocol == "http"), self.ports[0])
 
     @property
     def has_server(self) -> bool:
@@ -210,7 +234,8 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
     """Turn validated, merged card fields into a ServiceSpec with defaults applied, for a target Kubernetes.
 
     In an `environment`, the placeholders of remote keys are expanded; without one (the card's
-    base service) they stay as written.
+    base service) they stay as written. Its NetworkPolicy rules are the loader's to add
+    (`card.network`): they need the repository's other cards.
     """
     ports = _ports(fields)
     resources = _resources(fields.get("resources"), DEFAULT_RESOURCES)

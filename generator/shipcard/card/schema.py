@@ -36,6 +36,7 @@ from shipcard.patterns import (
     TEXT,
     URL_PATH,
 )
+from shipcard.settings import POD_LABELS
 
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
@@ -105,6 +106,30 @@ RESOURCES = _obj({
     "limits": _obj({"cpu": _quantity, "memory": _quantity}),
 }, description="Requests (cpu, memory); the memory limit defaults to the memory request.")
 
+# NetworkPolicy peers (docs/cards.md, "Callers and egress"): another card's pods, a namespace's pods,
+# an address block; callers may also be the repository's ingress controller, or anyone.
+_cidr = {"type": "string", "pattern": NO_SPACE, "maxLength": 43, "description": "An address block, 10.0.0.0/16."}
+_to_service = _obj({"service": {"type": "string", "pattern": SERVICE_NAME, "maxLength": 63,
+                                "description": "A card of this repository: its pods in its namespace of the "
+                                               "same environment."}}, ["service"])
+_to_namespace = _obj({"namespace": {"type": "string", "pattern": DNS_LABEL, "maxLength": 63},
+                      "podLabels": POD_LABELS}, ["namespace"])
+_to_block = _obj({"cidr": _cidr}, ["cidr"])
+ALLOW_FROM = {"type": "array", "items": {
+    "description": "One caller: {service}, {namespace, podLabels}, {cidr}, {ingressController: true} or "
+                   "{anywhere: true}.",
+    "anyOf": [_to_service, _to_namespace, _to_block,
+              _obj({"ingressController": {"const": True}}, ["ingressController"]),
+              _obj({"anywhere": {"const": True,
+                                 "description": "Every source, inside the cluster and out (shipcard/v1 before "
+                                                "allowFrom)."}}, ["anywhere"])]}}
+_egress_ports = {"type": "array", "minItems": 1, "items": _port_number,
+                 "description": "TCP ports; every port when left out."}
+EGRESS_TO = {"type": "array", "items": {
+    "description": "One destination: {service}, {namespace, podLabels} or {cidr}, each with optional ports.",
+    "anyOf": [{**entry, "properties": {**entry["properties"], "ports": _egress_ports}}
+              for entry in (_to_service, _to_namespace, _to_block)]}}
+
 SERVICE_FIELDS: dict[str, Any] = {
     "team": {"type": "string", "pattern": LABEL_VALUE, "maxLength": 63},
     "description": _text,
@@ -156,6 +181,8 @@ SERVICE_FIELDS: dict[str, Any] = {
                   "description": "className alb only: the IngressGroup whose one ALB this Ingress shares."},
     }, ["host"], **{"if": {"required": ["group"]},
                     "then": {"required": ["className"], "properties": {"className": {"const": "alb"}}}}),
+    "allowFrom": ALLOW_FROM,
+    "egressTo": EGRESS_TO,
     "jobs": {"type": "array", "items": _obj({
         "name": {"type": "string", "pattern": DNS_LABEL},
         "schedule": {"type": "string", "pattern": CRON},
@@ -209,8 +236,9 @@ def _as_override(schema: Any) -> Any:
                 relax(value)
 
     relax(schema)
-    if isinstance(schema, dict) and "items" in schema and isinstance(schema["items"], dict):
-        schema["items"]["required"] = ["name"]  # list entries merge by name
+    items = schema.get("items") if isinstance(schema, dict) else None
+    if isinstance(items, dict) and "name" in items.get("properties", {}):
+        items["required"] = ["name"]  # list entries merge by name
     return {"anyOf": [{"type": "null"}, schema]}
 
 

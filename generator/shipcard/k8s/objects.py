@@ -20,12 +20,15 @@ from shipcard.card.model import (
     NEVER_SCHEDULE,
     Environment,
     Job,
+    Peer,
     Probe,
     Resources,
     SecretSource,
     ServiceSpec,
+    TrafficRule,
     secret_sources,
 )
+from shipcard.card.network import NAME_LABEL, NAMESPACE_LABEL
 
 Obj = dict[str, Any]
 
@@ -305,7 +308,7 @@ def deregistration_delay(spec: ServiceSpec) -> int:
 def ingress(spec: ServiceSpec) -> Obj:
     assert spec.ingress is not None
     ing = spec.ingress
-    port = next((p for p in spec.ports if p.protocol == "http"), spec.ports[0])
+    port = spec.ingress_port
     annotations: dict[str, str] = {}
     if ing.class_name == "alb":
         annotations["alb.ingress.kubernetes.io/scheme"] = "internet-facing"
@@ -336,18 +339,44 @@ def ingress(spec: ServiceSpec) -> Obj:
 
 
 def network_policies(spec: ServiceSpec) -> list[Obj]:
-    """Deny all ingress to the service's pods, then allow the declared ports."""
-    pods = {"matchLabels": {"app.kubernetes.io/name": spec.name}}
-    deny = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": _meta(f"{spec.name}-default-deny", spec, "network", _setup_wave()),
-            "spec": {"podSelector": pods, "policyTypes": ["Ingress"]}}
-    if not (spec.has_server and spec.ports):
-        return [deny]
-    allow = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": _meta(f"{spec.name}-allow-ports", spec, "network", _setup_wave()),
-             "spec": {"podSelector": {"matchLabels": selector(spec)}, "policyTypes": ["Ingress"],
-                      "ingress": [{"ports": [{"port": p.port, "protocol": "TCP"} for p in spec.ports]}]}}
-    return [deny, allow]
+    """Deny all ingress to the service's pods, then admit its callers; restrict egress when the card lists it.
+
+    The rules come resolved from the card (`shipcard.card.network`): no rule, no `-allow-ports` policy,
+    and the default deny holds.
+    """
+    pods = {"matchLabels": {NAME_LABEL: spec.name}}
+    policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                 "metadata": _meta(f"{spec.name}-default-deny", spec, "network", _setup_wave()),
+                 "spec": {"podSelector": pods, "policyTypes": ["Ingress"]}}]
+    if spec.has_server and spec.ingress_rules:
+        policies.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": _meta(f"{spec.name}-allow-ports", spec, "network", _setup_wave()),
+                         "spec": {"podSelector": {"matchLabels": selector(spec)}, "policyTypes": ["Ingress"],
+                                  "ingress": [_traffic_rule(rule, "from") for rule in spec.ingress_rules]}})
+    if spec.egress_rules is not None:
+        policies.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": _meta(f"{spec.name}-allow-egress", spec, "network", _setup_wave()),
+                         "spec": {"podSelector": pods, "policyTypes": ["Egress"],
+                                  "egress": [_traffic_rule(rule, "to") for rule in spec.egress_rules]}})
+    return policies
+
+
+def _traffic_rule(rule: TrafficRule, side: str) -> Obj:
+    body: Obj = {}
+    if rule.peers:
+        body[side] = [_peer(peer) for peer in rule.peers]
+    if rule.ports:
+        body["ports"] = [{"port": port, "protocol": protocol} for port, protocol in rule.ports]
+    return body
+
+
+def _peer(peer: Peer) -> Obj:
+    if peer.cidr:
+        return {"ipBlock": {"cidr": peer.cidr}}
+    found: Obj = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: peer.namespace}}}
+    if peer.pod_labels:
+        found["podSelector"] = {"matchLabels": dict(peer.pod_labels)}
+    return found
 
 
 def run_hint(spec: ServiceSpec, job: Job) -> str:

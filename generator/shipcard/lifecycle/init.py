@@ -31,6 +31,7 @@ from shipcard.transaction import begin
 from shipcard.writers.argocd import project_files
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
 PATTERNS: dict[str, tuple[str, str]] = {
     "repo_url": (r"^([a-z][a-z0-9+.-]*://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[A-Za-z0-9._~:/?=&%@+-]+$",
                  "a git URL such as https://github.com/org/gitops.git or git@github.com:org/gitops.git"),
@@ -41,6 +42,9 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "argocd_namespace": (rf"^{_LABEL}$", "a namespace name"),
     "owners": (r"^[A-Za-z0-9@][A-Za-z0-9@._/+-]*( +[A-Za-z0-9@][A-Za-z0-9@._/+-]*)*$",
                "CODEOWNERS owners separated by spaces, such as @org/team"),
+    "ingress_namespace": (rf"^{_LABEL}$", "a namespace name"),
+    "vpc_cidr": (rf"^({_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9]))?$",
+                 "an IPv4 address block such as 10.0.0.0/16, or nothing"),
 }
 
 

@@ -25,7 +25,16 @@ from pathlib import Path, PurePosixPath
 from yaml import YAMLError
 
 from shipcard.card.load import MAX_CARD_BYTES, CardErrors, compile_schemas, load_card_text
+from shipcard.card.migrate import opens_ports_implicitly
 from shipcard.card.model import Card
+from shipcard.card.network import (
+    CARD_SUFFIX,
+    SERVICES_GLOB,
+    ServiceDirectory,
+    directory_digest,
+    directory_of,
+    names_peers,
+)
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.k8s.objects import Obj
 from shipcard.lifecycle.state import (
@@ -60,8 +69,8 @@ from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, is_generated, plan_tree
 from shipcard.yamlio.read import load_plain, read_regular_file, read_text, real_path
+from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
-CARD_SUFFIX = ".service.yaml"
 APPLICATIONS_GLOB = "argocd/*/*.yaml"
 PARALLEL_FROM = 16  # fewer services render faster in this process than a pool starts
 
@@ -165,7 +174,10 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
     for state in states:
         by_source.setdefault(state.card, []).append(state)
     by_name = {state.service: state for state in states}
-    inputs = {card.source: inputs_hash(card.text, repo, options.fmt, options.pins) for card in cards}
+    directory = _directory(out, cards, repo, options)
+    peers = directory_digest(directory) if directory is not None else ""
+    inputs = {card.source: inputs_hash(card.text, repo, options.fmt, options.pins,
+                                       peers if names_peers(card.text) else "") for card in cards}
     services: dict[str, ServiceResult] = {}
     to_render = []
     for card in cards:
@@ -178,7 +190,7 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
             to_render.append(card)
     if progress and services:
         progress(len(services))
-    context = _Context(out, repo, options, by_name, inputs)
+    context = _Context(out, repo, options, by_name, inputs, directory)
     for result in _render_all(to_render, context):
         services[result.source] = result
         if rendered:
@@ -200,6 +212,19 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
             plan.merge(plan_tree(out, {}, [], force=options.force, previous=orphan.files, sources=(orphan.card,)))
     plan.merge(_plan_projects(out, plan, repo, options.force))
     return Outcome(plan, ordered, orphans)
+
+
+def _directory(out: Path, cards: list[CardInput], repo: RepoSettings, options: Options) -> ServiceDirectory | None:
+    """Where every card of the run (as this run reads it) and of the repository deploys, read once for
+    all, when a card may name another in its NetworkPolicies (none otherwise)."""
+    if not any(names_peers(card.text) for card in cards):
+        return None
+    texts = [(card.text, str(card.path)) for card in cards]
+    if not options.whole_repository:
+        given = {card.path.resolve() for card in cards}
+        texts += [(read_text(path), str(path)) for path in sorted(out.glob(SERVICES_GLOB))
+                  if path.resolve() not in given and not path.is_symlink()]
+    return directory_of(texts, repo)
 
 
 # --------------------------------------------------------------------------- AppProjects
@@ -270,6 +295,7 @@ class _Context:
     options: Options
     by_name: dict[str, State]
     inputs: dict[str, str]
+    services: ServiceDirectory | None  # the repository's cards, when a card's NetworkPolicies may name them
 
 
 @dataclass(frozen=True)
@@ -344,7 +370,8 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
     """Load, render and compare one card (in a worker or here)."""
     out, options = context.out, context.options
     try:
-        loaded = card.card or load_card_text(card.text, str(card.path), card.source, options.pins, context.repo)
+        loaded = card.card or load_card_text(card.text, str(card.path), card.source, options.pins, context.repo,
+                                             context.services)
         fmt = card_format(loaded, options.fmt)
         extensions = {rel: (out / rel).is_file() for rel in extension_files(loaded, options.fmt)}
         present = frozenset(rel for rel, there in extensions.items() if there)
@@ -357,6 +384,8 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         previous = context.by_name.get(loaded.name)
         if previous is None and not options.whole_repository:
             previous = next(iter(read_states(out, [loaded.name])), None)
+        if previous is not None and not previous.declared_callers and opens_ports_implicitly(loaded.raw):
+            raise _ports_were_open(card)
         stale_candidates = (*previous.files, previous.path) if previous else ()
         # A tree rendered before shipcard kept states: look for stale files the old way, by globs.
         owned = [] if previous else owned_globs(loaded)
@@ -374,6 +403,15 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         return _Failure(str(exc))
     return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan, files=tuple(files),
                          claims=tuple(card_claims(loaded, context.repo.argocd_namespace)), content=content)
+
+
+def _ports_were_open(card: CardInput) -> InputError:
+    """A card whose tree an older shipcard rendered with its ports open to every source (docs/cards.md)."""
+    doc = load_roundtrip(card.text, str(card.path))
+    key = "ports" if "ports" in doc else "port" if "port" in doc else "environments"
+    return InputError(Location(str(card.path), *locate(doc, (key,))), key,
+                      "rendered by an older shipcard, which opened these ports to every source; run `shipcard "
+                      "upgrade` to keep that (allowFrom: [{anywhere: true}]), or list the callers in allowFrom")
 
 
 def _check_collisions(out: Path, cards: list[CardInput], services: list[ServiceResult], repo: RepoSettings) -> None:

@@ -49,6 +49,9 @@ class State:
     inputs: str
     extensions: dict[str, bool]
     files: tuple[str, ...]
+    # Rendered by a shipcard whose NetworkPolicies admit declared callers only (allowFrom). Older ones
+    # admitted every source to the ports of a card without allowFrom: `upgrade` keeps that explicit.
+    declared_callers: bool = True
 
     @property
     def path(self) -> str:
@@ -58,7 +61,7 @@ class State:
         """JSON (which is YAML) under the usual header: read back by the C JSON parser, fast."""
         body = json.dumps({"service": self.service, "card": self.card, "tree": self.tree, "format": self.format,
                            "inputs": self.inputs, "extensions": dict(sorted(self.extensions.items())),
-                           "files": sorted(self.files)}, indent=1)
+                           "files": sorted(self.files), "declaredCallers": self.declared_callers}, indent=1)
         return with_header(self.card, body + "\n")
 
     def still_valid(self, out: Path, inputs: str, verified: VerifiedFiles | None = None,
@@ -241,10 +244,13 @@ def state_path(service: str) -> str:
     return f"{STATE_DIR}/{service}.yaml"
 
 
-def inputs_hash(card_text: str, repo: RepoSettings, fmt: str | None, pins: dict[str, str] | None) -> str:
-    """What a service's generated files depend on, besides the extension points."""
+def inputs_hash(card_text: str, repo: RepoSettings, fmt: str | None, pins: dict[str, str] | None,
+                services: str = "") -> str:
+    """What a service's generated files depend on, besides the extension points (`services`: the digest of
+    the other cards' placements, for a card whose NetworkPolicies may name them)."""
     digest = hashlib.sha256()
-    for part in (__version__, repo.fingerprint, fmt or "", json.dumps(pins or {}, sort_keys=True), card_text):
+    for part in (__version__, repo.fingerprint, fmt or "", json.dumps(pins or {}, sort_keys=True), card_text,
+                 services):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:32]
@@ -274,7 +280,8 @@ def _parse(path: Path) -> State | None:
         return State(service=str(data["service"]), card=str(data["card"]), tree=str(data["tree"]),
                      format=str(data["format"]),
                      inputs=str(data["inputs"]), extensions={str(k): bool(v) for k, v in data["extensions"].items()},
-                     files=tuple(str(f) for f in data["files"]))
+                     files=tuple(str(f) for f in data["files"]),
+                     declared_callers=data.get("declaredCallers") is True)
     except (InputError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
 

@@ -16,16 +16,18 @@ from pathlib import Path
 import click
 
 from shipcard import __version__, git
-from shipcard.card.migrate import FORMATS, migrate_text
+from shipcard.card.migrate import FORMATS, keep_open_ports, migrate_text
+from shipcard.card.network import CARD_SUFFIX
 from shipcard.card.schema import API_VERSION
 from shipcard.errors import ShipcardError
 from shipcard.lifecycle.blueprints import blueprint_version
 from shipcard.lifecycle.rendering import CardInput, Options, Outcome, ServiceResult, plan_repository, read_cards
 from shipcard.lifecycle.report import progress_bar, report_outcome
+from shipcard.lifecycle.state import State, read_states
 from shipcard.render import find_cards
 from shipcard.settings import REPO_FILE, RepoSettings, find_repo_root, load_repo, parse_repo
 from shipcard.transaction import STATE_DIR, begin
-from shipcard.writers.tree import Plan
+from shipcard.writers.tree import Plan, is_generated
 from shipcard.yamlio.edit import replace_scalars
 from shipcard.yamlio.read import read_text, real_path
 from shipcard.yamlio.roundtrip import load_roundtrip
@@ -114,8 +116,12 @@ def plan_upgrade(root: Path, paths: list[Path], target: str, jobs: int) -> Upgra
     upgrade = Upgrade(root, target)
     inputs = []
     writes: dict[str, str] = {}
+    states = {state.card: state for state in read_states(root)}
     for card in read_cards(root, paths):
         text, changes = migrate_text(card.text, str(card.path), target)
+        if _rendered_before_callers(root, card.path, states.get(card.source), changes):
+            text, kept = keep_open_ports(text, str(card.path))
+            changes += kept
         if changes:
             upgrade.migrations[card.source] = changes
             writes[card.path.relative_to(root).as_posix()] = text
@@ -130,6 +136,18 @@ def plan_upgrade(root: Path, paths: list[Path], target: str, jobs: int) -> Upgra
     plan.writes.update(writes)
     upgrade.plan = plan
     return upgrade
+
+
+def _rendered_before_callers(root: Path, path: Path, state: State | None, migrated: list[str]) -> bool:
+    """Whether an older shipcard rendered the card, admitting every source to its ports: the card was in an
+    older format, its render state predates allowFrom, or its Applications predate render states."""
+    if migrated or (state is not None and not state.declared_callers):
+        return True
+    if state is not None:
+        return False
+    name = path.name.removesuffix(CARD_SUFFIX)
+    return any(is_generated(read_text(app)) for app in root.glob(f"argocd/*/{name}.yaml")
+               if app.is_file() and not app.is_symlink())
 
 
 def _upgraded_settings(root: Path, upgrade: Upgrade, writes: dict[str, str]) -> RepoSettings:

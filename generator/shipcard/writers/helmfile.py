@@ -23,7 +23,19 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from shipcard.card.model import Card, Environment, Job, Port, Probe, Resources, Secrets, SecretValue, ServiceSpec
+from shipcard.card.model import (
+    Card,
+    Environment,
+    Job,
+    Peer,
+    Port,
+    Probe,
+    Resources,
+    Secrets,
+    SecretValue,
+    ServiceSpec,
+    TrafficRule,
+)
 from shipcard.errors import ShipcardError
 from shipcard.images import parse_reference
 from shipcard.k8s.objects import VERSIONED_FIELDS, Obj, renders, service_objects
@@ -152,6 +164,13 @@ def values_for(spec: ServiceSpec) -> Values:
         values["ingress"] = ingress
     if spec.jobs:
         values["jobs"] = [_job(job, spec) for job in spec.jobs]
+    network: Values = {}
+    if spec.ingress_rules:
+        network["ingress"] = [_traffic_rule(rule) for rule in spec.ingress_rules]
+    if spec.egress_rules is not None:
+        network["egress"] = [_traffic_rule(rule) for rule in spec.egress_rules]
+    if network:
+        values["network"] = network
     lacking = {versioned.name: False for versioned in VERSIONED_FIELDS if not renders(spec, versioned)}
     if lacking:
         values["kubernetes"] = lacking
@@ -254,6 +273,24 @@ def _probe(probe: Probe) -> Values:
                        ("failureThreshold", probe.failure_threshold)):
         if value is not None:
             values[key] = value
+    return values
+
+
+def _traffic_rule(rule: TrafficRule) -> Values:
+    values: Values = {}
+    if rule.peers:
+        values["peers"] = [_peer(peer) for peer in rule.peers]
+    if rule.ports:
+        values["ports"] = [{"port": port, "protocol": protocol} for port, protocol in rule.ports]
+    return values
+
+
+def _peer(peer: Peer) -> Values:
+    if peer.cidr:
+        return {"cidr": peer.cidr}
+    values: Values = {"namespace": peer.namespace}
+    if peer.pod_labels:
+        values["podLabels"] = dict(peer.pod_labels)
     return values
 
 

@@ -58,6 +58,26 @@ def replace_scalars(text: str, document: Any, filename: str, values: Mapping[Pat
     return new_text
 
 
+def append_key(text: str, document: Any, filename: str, key: str, value: Any, source: str, comment: str = "") -> str:
+    """`text` with `key: source  # comment` added as the last key of its top-level block mapping (`source` is
+    `value` written as YAML); parsed again, it must hold the old data and that key, or nothing is changed."""
+    line_end = _LINE_BREAK.search(text)
+    newline = line_end.group(0) if line_end else "\n"
+    body = text if not text or text.endswith(("\n", "\r")) else text + newline
+    edited = body + f"{key}: {source}" + (f"  # {comment}" if comment else "") + newline
+    problem = f"cannot add {key} to the card's text; add `{key}: {source}` yourself"
+    if not isinstance(document, CommentedMap) or document.fa.flow_style() or key in document:
+        raise InputError(Location(filename), key, problem)
+    try:
+        after = load_roundtrip(edited, filename)
+    except InputError:
+        raise InputError(Location(filename), key, problem) from None
+    if not isinstance(after, CommentedMap) or list(after) != [*document, key] \
+            or to_plain(after) != {**to_plain(document), key: value}:
+        raise InputError(Location(filename), key, problem)
+    return edited
+
+
 def scalar_text(value: Scalar) -> str:
     """YAML source for a scalar that reads back as exactly `value`, in block or flow context.
 

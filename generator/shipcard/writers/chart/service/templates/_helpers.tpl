@@ -317,3 +317,40 @@ ttlSecondsAfterFinished: {{ .ttl | int }}
 template:
   {{- include "service.podTemplate" (dict "root" .root "component" "job" "job" .job) | nindent 2 }}
 {{- end }}
+
+{{/*
+NetworkPolicy rules; the argument is (list rules "from"|"to"). A rule without peers admits any
+source (or destination), one without ports every port; a peer is pods of a namespace (all, or
+those with podLabels) or an address block. shipcard resolves the rules (generator/card/network.py).
+*/}}
+{{- define "service.trafficRules" -}}
+{{- $side := index . 1 -}}
+{{- range index . 0 }}
+-
+  {{- with .peers }}
+  {{ $side }}:
+    {{- range . }}
+    {{- if .cidr }}
+    - ipBlock:
+        cidr: {{ .cidr | toJson }}
+    {{- else }}
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ .namespace | toJson }}
+      {{- with .podLabels }}
+      podSelector:
+        matchLabels:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+    {{- end }}
+    {{- end }}
+  {{- end }}
+  {{- with .ports }}
+  ports:
+    {{- range . }}
+    - port: {{ .port | int }}
+      protocol: {{ .protocol | toJson }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
