@@ -30,7 +30,7 @@ USERS_CHOICES: dict[str, list[Finding]] = {
     "worker": [("image-not-pinned", "warning", f"apps/{SERVICE}/base/deployment.yaml", 47, 9),
                ("liveness-probe-missing", "warning", f"apps/{SERVICE}/base/deployment.yaml", 46, 9)],
     "cronjob": [("image-not-pinned", "warning", f"apps/{SERVICE}/base/cronjob-run.yaml", 58, 13)],
-    "console": [("image-not-pinned", "warning", f"apps/{SERVICE}/base/cronjob-task.yaml", 60, 13),
+    "console": [("image-not-pinned", "warning", f"apps/{SERVICE}/base/cronjob-task.yaml", 67, 13),
                 ("image-not-pinned", "warning", f"apps/{SERVICE}/base/deployment.yaml", 47, 9),
                 ("liveness-probe-missing", "warning", f"apps/{SERVICE}/base/deployment.yaml", 46, 9),
                 ("single-replica", "warning", f"apps/{SERVICE}/base/deployment.yaml", 14, 3)],
