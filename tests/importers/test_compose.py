@@ -74,6 +74,10 @@ resources:
     memory: 512Mi # from {COMPOSE}:27 services.web.deploy.resources.limits.memory
 shutdown:
   gracePeriod: 45  # from {COMPOSE}:29 services.web.stop_grace_period
+allowFrom:  # reachable in {COMPOSE}: narrow to the real callers
+  - service: api
+  - service: worker
+  - service: cache
 """
     api = (repo / "services/api.service.yaml").read_text()
     assert f"command: # from {COMPOSE}:35 services.api.entrypoint\n  - /usr/local/bin/gunicorn\n" in api
@@ -105,11 +109,14 @@ def test_secret_values_appear_nowhere_and_the_report_names_the_variables(repo: P
         ("../legacy/api.env", 4, "AWS_SECRET_ACCESS_KEY"),
         (COMPOSE, 62, "services.worker.deploy.resources.limits.memory"),
         (COMPOSE, 68, "services.cache.volumes"),
+        (COMPOSE, 0, "web.allowFrom"), (COMPOSE, 0, "api.allowFrom"), (COMPOSE, 0, "cache.allowFrom"),
     ]
     assert notes[1]["reason"] == (
         "looks secret: its value was not copied; it is secrets.env.SESSION_SECRET, remote key "
         "'fill-in/web/SESSION_SECRET' in store 'fill-in-secret-store' (provider aws-secrets-manager): store the "
         "value there and fill in the key and store")
+    assert notes[-3]["reason"] == ("its ports were reachable from every caller in the source: the 3 other "
+                                   "imported service(s) may call it; narrow allowFrom to its callers")
     assert f"note: {COMPOSE}:45: services.api.environment[2]: RELEASE takes its value from the shell running " \
            "Compose: not imported\n" in result.stderr
 
@@ -127,7 +134,6 @@ def test_the_imported_cards_render_build_and_check_clean(repo: Path, kubectl: st
     assert findings == Counter({
         ("info", "argocd-unpinned-revision"): 13,  # init's targetRevision `main`
         ("warning", "image-not-pinned"): 4,  # tags until `shipcard pin`
-        ("warning", "networkpolicy-allows-world"): 3,  # the ports of web, api and cache
         ("warning", "liveness-probe-missing"): 2,  # worker and cache have no healthcheck
     })
 

@@ -129,6 +129,21 @@ class ImportResult:
     def note(self, origin: Origin, reason: str) -> None:
         self.notes.append(Note(origin.file, origin.line, origin.field, reason))
 
+    def keep_ports_reachable(self, source: str) -> None:
+        """Cards are closed to callers by default; in the source every port was reachable. A card with ports
+        and no `allowFrom` admits the other imported services (they could call it there), or, imported alone,
+        any source, as before; either is reported, to be narrowed to the real callers."""
+        serving = [card for card in self.cards if card.doc.get("ports") and "allowFrom" not in card.doc]
+        for card in serving:
+            peers = [other.name for other in self.cards if other is not card]
+            entries = CommentedSeq(commented(None, service=peer) for peer in peers) if peers else \
+                CommentedSeq([commented(None, anywhere=True)])
+            card.doc["allowFrom"] = entries
+            card.doc.yaml_add_eol_comment(f"reachable in {source}: narrow to the real callers", "allowFrom")
+            whom = f"the {len(peers)} other imported service(s)" if peers else "any source"
+            self.notes.append(Note(source, 0, f"{card.name}.allowFrom", f"its ports were reachable from every "
+                                   f"caller in the source: {whom} may call it; narrow allowFrom to its callers"))
+
 
 class CardBuilder:
     """A card being imported: every value set with its origin as an end-of-line comment."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from shipcard.card.load import load_card_text
+from shipcard.card.network import directory_near, directory_of
 from shipcard.errors import InputError, ShipcardError
 from shipcard.importers.result import ImportResult
 from shipcard.settings import REPO_FILE, find_repo_root, load_repo
@@ -47,14 +48,18 @@ def write_import(result: ImportResult, source: str, *, force: bool, report: Path
     root = repository_root()
     if report is not None and any(_same_file(report, path) for path in inputs):
         raise ShipcardError(f"{report}: --report names an input of the import; write the report elsewhere")
+    result.keep_ports_reachable(source)
     files = card_texts(result, source)
     repo = load_repo(root)
-    for path, text in files.items():
-        if path.startswith("services/"):
-            try:
-                load_card_text(text, path, path, repo=repo)
-            except InputError as exc:  # a value the source had that a card refuses
-                raise ShipcardError(f"{source}: the imported card is not valid: {exc}") from None
+    cards = {path: text for path, text in files.items() if path.startswith("services/")}
+    # the callers a card names: the repository's cards as the import leaves them
+    directory = {**directory_near(str(root / "services" / "x.service.yaml"), repo),
+                 **directory_of(((text, path) for path, text in cards.items()), repo)}
+    for path, text in cards.items():
+        try:
+            load_card_text(text, path, path, repo=repo, services=directory)
+        except InputError as exc:  # a value the source had that a card refuses
+            raise ShipcardError(f"{source}: the imported card is not valid: {exc}") from None
     with begin(root, "import") as txn:
         existing = sorted(p for p in files if (root / p).exists() or (root / p).is_symlink())
         if existing and not force:
