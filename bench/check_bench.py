@@ -39,7 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = ROOT.parent / "shared" / "corpus" / "make-bench-corpus"
+# /work/shared next to the checkout, or next to the worktrees' directory (/work/wt/<name>)
+MAKE_CORPUS = next((p / "shared" / "corpus" / "make-bench-corpus" for p in ROOT.parents
+                    if (p / "shared" / "corpus" / "make-bench-corpus").is_file()),
+                   ROOT.parent / "shared" / "corpus" / "make-bench-corpus")
 TOOLS = ROOT / ".tools"
 CHECKOV_VENV = TOOLS / "checkov-venv"
 
