@@ -71,6 +71,18 @@ def linear_pattern(pattern: str) -> Any:
         return None
 
 
+def pattern_problem(pattern: str) -> str | None:
+    """Why RE2 refuses `pattern` (its own words, such as `missing ): (abc`), or None when it compiles."""
+    if linear_pattern(pattern) is not None:
+        return None
+    try:
+        re2.compile(pattern, options=_RE2_OPTIONS)
+    except (re2.error, TypeError, ValueError) as exc:
+        reason = exc.args[0] if exc.args else exc
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return None
+
+
 def pattern_search(pattern: str, text: str) -> bool:
     """JSON Schema's `pattern` on `text`: RE2 when it can, else Python's re (shipcard's own patterns only:
     a schema built from repository content keeps only the patterns RE2 compiles, see check.schema)."""
