@@ -260,11 +260,17 @@ def test_a_data_rule_parameter_changes_the_verdict(tmp_path: Path, monkeypatch: 
     assert messages(check_pod(tmp_path, monkeypatch, rules), "secret-literal-in-env") == expected
 
 
-def test_extra_allowed_sysctls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extra_allowed_capabilities_and_sysctls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = check_pod(tmp_path, monkeypatch, "")
+    assert messages(result, "dangerous-capabilities") == [
+        (18, 'container "web" adds the capability IPC_LOCK, beyond the baseline allow list')]
+    assert messages(result, "capabilities-added") == [
+        (18, 'container "web" adds the capability CHOWN (restricted allows only NET_BIND_SERVICE)')]
     assert messages(result, "unsafe-sysctls") == [(9, "pod sets the unsafe sysctl net.core.somaxconn")]
-    allowed = check_pod(tmp_path, monkeypatch, "    unsafe-sysctls: {params: {also-allowed: [net.core.somaxconn]}}\n")
-    assert messages(allowed, "unsafe-sysctls") == []
+    allowed = check_pod(tmp_path, monkeypatch, "    dangerous-capabilities: {params: {also-allowed: [IPC_LOCK]}}\n"
+                                               "    unsafe-sysctls: {params: {also-allowed: [net.core.somaxconn]}}\n")
+    assert (messages(allowed, "dangerous-capabilities"), messages(allowed, "unsafe-sysctls")) == ([], [])
+    assert messages(allowed, "capabilities-added") == messages(result, "capabilities-added")
 
 
 def test_a_data_rule_is_extended_with_other_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,8 +302,8 @@ def test_a_bad_pattern_parameter_is_one_line_and_exit_2(tmp_path: Path, params: 
     pytest.param("    unsafe-sysctls:\n      params: {allowed: [a]}\n",
                  "shipcard.yaml:4:16: check.rules.unsafe-sysctls.params.allowed: unsafe-sysctls has no parameter "
                  "'allowed' (it has: also-allowed)", id="unknown-parameter"),
-    pytest.param("    unsafe-sysctls:\n      params: {also-allowed: net.core.somaxconn}\n",
-                 "shipcard.yaml:4:16: check.rules.unsafe-sysctls.params.also-allowed: must be a list of "
+    pytest.param("    dangerous-capabilities:\n      params: {also-allowed: IPC_LOCK}\n",
+                 "shipcard.yaml:4:16: check.rules.dangerous-capabilities.params.also-allowed: must be a list of "
                  "strings", id="string-for-a-list"),
 ])
 def test_a_bad_data_rule_parameter_is_one_line_and_exit_2(tmp_path: Path, rules: str, message: str) -> None:
