@@ -50,6 +50,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -160,52 +161,67 @@ class DataRule:
             full = (*(p.pod_path or ()), *relative)
         else:
             full = (*prefix, *relative)
-        full = _null_key_path(p, full, missing)
+        full, (line, column) = _null_key_path(p, full, missing)
         message = self._message(p, instance, relative, container)
-        line, column = p.obj.position(full)
         out.append(Finding(rule=self.info.id, severity=self.info.severity, message=message, file=p.obj.file,
                            line=line, column=column, object_ref=p.obj.ref, path=full,
                            container=container.name if container else None, help=self.info.fix,
                            origin=p.obj.origin))
 
+    @cached_property
+    def _placeholders(self) -> frozenset[str]:
+        """The placeholders the message may use (a superset: `{{x}}` counts), so that only those are worked out."""
+        return frozenset(re.findall(r"\{(\w+)", self.message))
+
     def _message(self, p: Prepared, instance: Any, relative: PathKey, container: Container | None) -> str:
-        value, entry, node = None, None, instance
-        for step in relative:
-            if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-                node = node[step]
-                if isinstance(node, dict) and isinstance(node.get("name"), str):
-                    entry = node["name"]
-            elif isinstance(node, dict) and step in node:
-                node = node[step]
-            else:
-                node = None
-                break
-        if isinstance(node, (str, int, float, bool)):
-            value = str(node)
-            if len(value) > 200:
-                value = value[:197] + "..."
-        fields = {
-            "ref": p.obj.ref, "kind": p.kind, "name": p.obj.name, "namespace": p.obj.namespace or "",
-            "container": container.name if container else "", "path": format_path(relative),
-            "field": next((str(s) for s in reversed(relative) if isinstance(s, str)), ""),
-            "entry": entry or "", "value": value if value is not None else "",
-        }
+        used = self._placeholders
+        fields = _Fields({key: value for key, value in p.message_fields.items() if key in used})
+        if "container" in used:
+            fields["container"] = container.name if container else ""
+        if "path" in used:
+            fields["path"] = format_path(relative)
+        if "field" in used:
+            fields["field"] = next((str(s) for s in reversed(relative) if isinstance(s, str)), "")
+        if "entry" in used or "value" in used:
+            fields["entry"], fields["value"] = _entry_and_value(instance, relative)
         try:
-            return self.message.format_map(_Fields(fields)).strip()
+            return self.message.format_map(fields).strip()
         except (ValueError, IndexError, AttributeError, KeyError):
             return self.message
 
 
-def _null_key_path(p: Prepared, path: PathKey, missing: Any) -> PathKey:
-    """`path` + the first required key that is missing only because it was written as null.
+def _entry_and_value(instance: Any, relative: PathKey) -> tuple[str, str]:
+    """The `name` of the list item the failing field is in, and the failing scalar (shortened)."""
+    value, entry, node = None, None, instance
+    for step in relative:
+        if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                entry = node["name"]
+        elif isinstance(node, dict) and step in node:
+            node = node[step]
+        else:
+            node = None
+            break
+    if isinstance(node, (str, int, float, bool)):
+        value = str(node)
+        if len(value) > 200:
+            value = value[:197] + "..."
+    return entry or "", value if value is not None else ""
+
+
+def _null_key_path(p: Prepared, path: PathKey, missing: Any) -> tuple[PathKey, tuple[int, int]]:
+    """`path` + the first required key that is missing only because it was written as null, and its position.
 
     Normalisation drops null keys; the finding then points at the `key:` line people wrote.
     """
     here = p.obj.position(path)
     for key in missing if isinstance(missing, list) else ():
-        if isinstance(key, str) and p.obj.position((*path, key)) != here:
-            return (*path, key)
-    return path
+        if isinstance(key, str):
+            there = p.obj.position((*path, key))
+            if there != here:
+                return (*path, key), there
+    return path, here
 
 
 class _Fields(dict[str, str]):
