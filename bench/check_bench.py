@@ -18,7 +18,9 @@ the whole check <= 3 s, peak memory < 500 MB.
 `--baseline REF` also times the same check with the package of git revision REF (exported with
 `git archive`, run from its own source root with the same interpreter and a warm cache of its
 own), best of 5 each, interleaved, and reports both rule counts and the ratio. Target: the pack
-of HEAD is at most 10% slower than REF's on the corpus.
+of HEAD is at most 10% slower than REF's on the corpus. `--same-findings` (with `--baseline`)
+also requires both to report exactly the same findings (the JSON report's `findings`): the
+proof that a change made for speed changed no verdict, line or message.
 
 `--big-configmap` runs only the large-object case (also part of the full run): `shipcard check`
 of one ConfigMap of 1 MB of the near-misses the secret rules' regexes see (a long scheme, letters
@@ -39,7 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = ROOT.parent / "shared" / "corpus" / "make-bench-corpus"
+# /work/shared next to the checkout, or next to the worktrees' directory (/work/wt/<name>)
+MAKE_CORPUS = next((p / "shared" / "corpus" / "make-bench-corpus" for p in ROOT.parents
+                    if (p / "shared" / "corpus" / "make-bench-corpus").is_file()),
+                   ROOT.parent / "shared" / "corpus" / "make-bench-corpus")
 TOOLS = ROOT / ".tools"
 CHECKOV_VENV = TOOLS / "checkov-venv"
 
@@ -139,6 +144,7 @@ class BaselineComparison:
     ref: str
     rules: tuple[int, int]  # (REF, HEAD)
     seconds: tuple[float, float]  # best warm wall time (REF, HEAD)
+    same_findings: bool | None = None  # --same-findings: both sides' JSON findings identical
 
     @property
     def ratio(self) -> float:
@@ -148,13 +154,18 @@ class BaselineComparison:
         return (f"baseline {self.ref}: {self.rules[0]} rules, {self.seconds[0]:.2f} s; HEAD: {self.rules[1]} rules, "
                 f"{self.seconds[1]:.2f} s ({self.ratio:.2f}x)")
 
-    def check(self) -> tuple[str, bool]:
-        return (f"HEAD's check <= {BASELINE_SLOWDOWN:.2f}x {self.ref}'s ({self.ratio:.2f}x)",
-                self.ratio <= BASELINE_SLOWDOWN)
+    def checks(self) -> list[tuple[str, bool]]:
+        timed = (f"HEAD's check <= {BASELINE_SLOWDOWN:.2f}x {self.ref}'s ({self.ratio:.2f}x)",
+                 self.ratio <= BASELINE_SLOWDOWN)
+        if self.same_findings is None:
+            return [timed]
+        return [timed, (f"HEAD's findings on the corpus identical to {self.ref}'s", self.same_findings)]
 
 
-def compare_baseline(ref: str, scratch: Path, corpus: Path, env: dict[str, str]) -> BaselineComparison:
-    """Best-of-5 warm check of `corpus` by REF's package and by this checkout's, runs interleaved."""
+def compare_baseline(ref: str, scratch: Path, corpus: Path, env: dict[str, str],
+                     same_findings: bool = False) -> BaselineComparison:
+    """Best-of-5 warm check of `corpus` by REF's package and by this checkout's, runs interleaved;
+    with `same_findings`, also whether both report exactly the same findings (a change for speed only)."""
     tree = scratch / "baseline"
     tree.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, "generator"],
@@ -177,7 +188,15 @@ def compare_baseline(ref: str, scratch: Path, corpus: Path, env: dict[str, str])
             if run.returncode not in (0, 1):
                 raise SystemExit(f"{side} check failed ({run.returncode}): {run.stderr.strip()[-300:]}")
             best[side] = min(best[side], run.seconds)
-    return BaselineComparison(ref, (rules["ref"], rules["head"]), (best["ref"], best["head"]))
+    identical = None
+    if same_findings:
+        reports = {}
+        for side, side_env in sides.items():
+            out = scratch / f"{side}-findings.json"
+            run_child([*check, "--format", f"json={out}"], env=side_env, cwd=scratch)
+            reports[side] = json.loads(out.read_text())["findings"]
+        identical = reports["ref"] == reports["head"]
+    return BaselineComparison(ref, (rules["ref"], rules["head"]), (best["ref"], best["head"]), identical)
 
 
 # --------------------------------------------------------------------------- report
@@ -212,6 +231,8 @@ def main() -> int:
     parser.add_argument("--skip-checkov", action="store_true")
     parser.add_argument("--big-configmap", action="store_true", help="only the 1 MB ConfigMap case")
     parser.add_argument("--baseline", metavar="REF", help="also time the check of git revision REF")
+    parser.add_argument("--same-findings", action="store_true",
+                        help="with --baseline: also require REF's and HEAD's findings on the corpus to be identical")
     args = parser.parse_args()
     if args.big_configmap:
         with tempfile.TemporaryDirectory(prefix="shipcard-bench-") as scratch:
@@ -246,7 +267,8 @@ def main() -> int:
         differing = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
 
         big = big_configmap_check(Path(scratch), env)
-        baseline = compare_baseline(args.baseline, Path(scratch), corpus, env) if args.baseline else None
+        baseline = compare_baseline(args.baseline, Path(scratch), corpus, env, args.same_findings) \
+            if args.baseline else None
 
         if args.skip_checkov:
             checkov, checkov_note = None, "skipped (--skip-checkov)"
@@ -286,7 +308,7 @@ def main() -> int:
     ]
     if baseline is not None:
         print(baseline.report())
-        checks.append(baseline.check())
+        checks += baseline.checks()
     print()
     for label, ok in checks:
         print(f"  [{'ok' if ok else 'MISSED'}] {label}")

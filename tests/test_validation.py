@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import fastjsonschema
 import pytest
@@ -100,3 +102,39 @@ CONDITIONAL = {"type": "object", "properties": {"group": {"type": "string", "pat
 def test_what_a_condition_demands_is_left_out_beside_a_wrong_field(instance: dict, expected: list[Problem]) -> None:
     lines = {(): (1, 1), ("group",): (2, 1), ("className",): (3, 1)}
     assert all_problems(Schema(CONDITIONAL, label="test"), instance, lambda path: lines[path]) == expected
+
+
+def _outcomes(check: Callable[[Any], Any], instances: list[Any]) -> list[tuple[str, str, str] | None]:
+    found: list[tuple[str, str, str] | None] = []
+    for instance in instances:
+        try:
+            check(instance)
+            found.append(None)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            found.append((str(exc), str(exc.name), str(exc.rule)))
+    return found
+
+
+def test_f_string_names_fail_exactly_as_format_with_locals() -> None:
+    """Speed (issue 15): the generated validators name a failing field with an f-string instead of
+    `"...".format(**locals())`; every data rule of the pack, on every target of its own examples, raises
+    the same message, field name and keyword both ways (or passes both ways)."""
+    from shipcard.check.rules import DataRule, load_rules
+    from shipcard.check.rules.kube import prepare
+    from shipcard.validation import _function, _without_locals_copies
+    from tests.check.rule_examples import example_objects
+
+    rules = [rule for rule in load_rules() if isinstance(rule, DataRule)]
+    prepared = [prepare(obj) for rule in rules for text in rule.info.pass_examples + rule.info.fail_examples
+                for obj in example_objects(text)[0]]
+    targets = [p.obj.data for p in prepared] + [p.pod_spec for p in prepared if p.pod_spec is not None] + \
+        [p.job_spec for p in prepared if p.job_spec is not None] + [c.effective for p in prepared for c in p.containers]
+    failures = 0
+    for rule in rules:
+        source = fastjsonschema.compile_to_code(rule.schema, use_formats=False, use_default=False)
+        fast = _without_locals_copies(source)
+        assert ".format(**locals())" not in fast
+        as_written = _outcomes(_function(compile(source, rule.id, "exec")), targets)
+        assert _outcomes(_function(compile(fast, rule.id, "exec")), targets) == as_written, rule.id
+        failures += sum(outcome is not None for outcome in as_written)
+    assert failures > len(rules)  # the comparison saw failures, with their names, not only passes

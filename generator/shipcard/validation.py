@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
 
 COMPILE_AFTER = 50
-CODEGEN_VERSION = "1"  # bump when the generated validators change shape
+CODEGEN_VERSION = "2"  # bump when the generated validators change shape
 _CACHE_MAGIC = b"shipcard-schema:" + importlib.util.MAGIC_NUMBER
 
 Position = Callable[[PathKey], tuple[int, int]]  # a path in the document → (line, column), 1-based
@@ -69,6 +69,18 @@ def linear_pattern(pattern: str) -> Any:
         return re2.compile(pattern, options=_RE2_OPTIONS)
     except (re2.error, TypeError, ValueError):
         return None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why RE2 refuses `pattern` (its own words, such as `missing ): (abc`), or None when it compiles."""
+    if linear_pattern(pattern) is not None:
+        return None
+    try:
+        re2.compile(pattern, options=_RE2_OPTIONS)
+    except (re2.error, TypeError, ValueError) as exc:
+        reason = exc.args[0] if exc.args else exc
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return None
 
 
 def pattern_search(pattern: str, text: str) -> bool:
@@ -134,13 +146,23 @@ def compile_schema(schema: dict[str, Any], label: str, cache_key: str | None = N
                                                 use_formats=False, use_default=False)
     except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError, RecursionError, re.error) as exc:
         raise SchemaDefinitionError(str(exc)) from None
-    code = compile(source, f"<schema {label}>", "exec")
+    code = compile(_without_locals_copies(source), f"<schema {label}>", "exec")
     if cache_key:
         try:
             write_bytes_atomic(_cache_file(cache_key), _CACHE_MAGIC + marshal.dumps(code))
         except OSError:
             pass  # a read-only home is fine: compile again next time
     return _function(code)
+
+
+# fastjsonschema names a failing field with `".a[{data_x}]".format(**locals())`: a copy of every local
+# of the validator at each raise and each `$ref` call. An f-string reads the same variables directly.
+_FORMAT_WITH_LOCALS = re.compile(r'"((?:[^"\\\n]|\\.)*)"\.format\(\*\*locals\(\)\)')
+
+
+def _without_locals_copies(source: str) -> str:
+    """The generated validator with each `"...".format(**locals())` written as the f-string it formats."""
+    return _FORMAT_WITH_LOCALS.sub(r'f"\1"', source)
 
 
 class _NoFetching(Mapping[str, Callable[[str], Any]]):

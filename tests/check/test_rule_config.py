@@ -208,3 +208,156 @@ def test_a_bad_entry_is_the_only_line_of_a_pull_request_check(tmp_path: Path) ->
                           capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == (
         2, "", f"shipcard: {tmp_path}/shipcard.yaml:3:5: check.rules.nope: no rule 'nope' (see `shipcard rules`)\n")
+
+
+# --------------------------------------------------------------------------- parameters of data rules
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  securityContext:
+    sysctls:
+      - {name: net.core.somaxconn, value: "1024"}
+  containers:
+    - name: web
+      image: nginx:1.27
+      env:
+        - {name: STRIPE_KEY, value: sk_live_not_a_real_key}
+        - {name: DB_PASSWORD_TTL, value: "3600"}
+      securityContext:
+        capabilities:
+          add: [CHOWN, IPC_LOCK]
+"""
+
+
+def check_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str) -> CheckResult:
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    (tmp_path / "pod.yaml").write_text(POD)
+    (tmp_path / "shipcard.yaml").write_text("check:\n  rules:\n" + rules if rules else "")
+    monkeypatch.chdir(tmp_path)
+    return run_check(CheckOptions(paths=["pod.yaml"]))
+
+
+def messages(result: CheckResult, rule: str) -> list[tuple[int, str]]:
+    return [(f.line, f.message) for f in result.findings if f.rule == rule]
+
+
+@pytest.mark.parametrize("rules, expected", [
+    pytest.param("", [], id="defaults-neither-name-is-a-secret"),
+    pytest.param("    secret-literal-in-env:\n      params:\n        secret-names: ['(?i)(^|_)KEY$']\n",
+                 [(14, 'container "web" sets STRIPE_KEY to a literal value (not shown); take it from a Secret')],
+                 id="secret-names-widened"),
+    pytest.param("    secret-literal-in-env:\n      params: {not-secret-names: []}\n",
+                 [(15, 'container "web" sets DB_PASSWORD_TTL to a literal value (not shown); take it from a Secret')],
+                 id="no-exceptions"),
+])
+def test_a_data_rule_parameter_changes_the_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str,
+                                                   expected: list[tuple[int, str]]) -> None:
+    assert messages(check_pod(tmp_path, monkeypatch, rules), "secret-literal-in-env") == expected
+
+
+def test_extra_allowed_capabilities_and_sysctls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = check_pod(tmp_path, monkeypatch, "")
+    assert messages(result, "dangerous-capabilities") == [
+        (18, 'container "web" adds the capability IPC_LOCK, beyond the baseline allow list')]
+    assert messages(result, "capabilities-added") == [
+        (18, 'container "web" adds the capability CHOWN (restricted allows only NET_BIND_SERVICE)')]
+    assert messages(result, "unsafe-sysctls") == [(9, "pod sets the unsafe sysctl net.core.somaxconn")]
+    allowed = check_pod(tmp_path, monkeypatch, "    dangerous-capabilities: {params: {also-allowed: [IPC_LOCK]}}\n"
+                                               "    unsafe-sysctls: {params: {also-allowed: [net.core.somaxconn]}}\n")
+    assert (messages(allowed, "dangerous-capabilities"), messages(allowed, "unsafe-sysctls")) == ([], [])
+    assert messages(allowed, "capabilities-added") == messages(result, "capabilities-added")
+
+
+def test_a_data_rule_is_extended_with_other_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = ("    org-keys-in-env:\n      extends: secret-literal-in-env\n      severity: warning\n"
+             "      params: {secret-names: ['(?i)_KEY$']}\n")
+    result = check_pod(tmp_path, monkeypatch, rules)
+    assert [(f.severity, f.line) for f in result.findings if f.rule == "org-keys-in-env"] == [("warning", 14)]
+    assert messages(result, "secret-literal-in-env") == []
+
+
+@pytest.mark.parametrize("params, message", [
+    pytest.param("{secret-names: ['(abc']}", "item 0 is not a regular expression RE2 accepts: missing ): (abc",
+                 id="unbalanced"),
+    pytest.param("{secret-names: ['PASSWORD', '^(?!.*_FILE$).*TOKEN']}",
+                 "item 1 is not a regular expression RE2 accepts: invalid perl operator: (?!", id="lookahead"),
+    pytest.param("{secret-names: ['a{2000}']}",
+                 "item 0 is not a regular expression RE2 accepts: invalid repetition size: {2000}",
+                 id="repetition-too-large"),
+    pytest.param("{secret-names: PASSWORD}", "must be a list of regular expressions (strings)", id="not-a-list"),
+    pytest.param("{secret-names: [1]}", "must be a list of regular expressions (strings)", id="not-strings"),
+])
+def test_a_bad_pattern_parameter_is_one_line_and_exit_2(tmp_path: Path, params: str, message: str) -> None:
+    test_a_bad_entry_is_one_line_and_exit_2(
+        tmp_path, f"    secret-literal-in-env:\n      params: {params}\n",
+        f"shipcard.yaml:4:16: check.rules.secret-literal-in-env.params.secret-names: {message}")
+
+
+@pytest.mark.parametrize("rules, message", [
+    pytest.param("    unsafe-sysctls:\n      params: {allowed: [a]}\n",
+                 "shipcard.yaml:4:16: check.rules.unsafe-sysctls.params.allowed: unsafe-sysctls has no parameter "
+                 "'allowed' (it has: also-allowed)", id="unknown-parameter"),
+    pytest.param("    dangerous-capabilities:\n      params: {also-allowed: IPC_LOCK}\n",
+                 "shipcard.yaml:4:16: check.rules.dangerous-capabilities.params.also-allowed: must be a list of "
+                 "strings", id="string-for-a-list"),
+])
+def test_a_bad_data_rule_parameter_is_one_line_and_exit_2(tmp_path: Path, rules: str, message: str) -> None:
+    test_a_bad_entry_is_one_line_and_exit_2(tmp_path, rules, message)
+
+
+RULE_FILE = """\
+id: team-label-missing
+severity: error
+category: organisation
+title: Workload has no team label
+rationale: Every workload names its team.
+fix: Add the label.
+target: object
+schema:
+  properties:
+    metadata:
+      properties:
+        labels: {{required: [{{$param: labels}}]}}
+{params}message: '{{kind}} "{{name}}" has no team label'
+examples:
+  pass: ["kind: Pod"]
+  fail: ["kind: Pod"]
+"""
+
+
+@pytest.mark.parametrize("params, message", [
+    pytest.param("", "12:29: schema.properties.metadata.properties.labels.required[0]: `$param` is a mapping of "
+                     "its own naming a declared parameter (declared: none)", id="undeclared"),
+    pytest.param("params:\n  labels: {type: list, default: [], description: x}\n",
+                 "14:3: params.labels: type must be one of integer, string, strings, patterns", id="unknown-type"),
+    pytest.param("params:\n  labels: {type: strings, default: []}\n",
+                 "14:3: params.labels: needs exactly type, default, description", id="no-description"),
+    pytest.param("params:\n  labels: {type: strings, default: team, description: x}\n",
+                 "14:3: params.labels: default must be a list of strings", id="bad-default"),
+    pytest.param("params:\n  labels: {type: strings, default: [team], description: x}\n"
+                 "  unused: {type: integer, default: 1, description: x}\n",
+                 "13:1: params: 'unused' is declared but the schema never uses it", id="unused"),
+])
+def test_a_bad_parameter_declaration_is_refused_with_its_line(tmp_path: Path, params: str, message: str) -> None:
+    from shipcard.check.rules.data import PolicyError, load_data_rule
+    path = tmp_path / "team-label-missing.yaml"
+    path.write_text(RULE_FILE.format(params=params))
+    with pytest.raises(PolicyError) as raised:
+        load_data_rule(path)
+    assert str(raised.value) == f"{path}:{message}"
+
+
+def test_a_strings_parameter_is_spliced_into_its_list(tmp_path: Path) -> None:
+    from shipcard.check.rules.data import load_data_rule
+    path = tmp_path / "team-label-missing.yaml"
+    path.write_text(RULE_FILE.format(params="params:\n  labels: {type: strings, default: [team, tier], "
+                                            "description: x}\n"))
+    rule = load_data_rule(path)
+    assert rule.schema["properties"]["metadata"]["properties"]["labels"] == {"required": ["team", "tier"]}
+    assert rule.with_params({"labels": []}).schema["properties"]["metadata"]["properties"]["labels"] == \
+        {"required": []}

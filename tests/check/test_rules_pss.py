@@ -12,10 +12,11 @@ from tests.check.rule_examples import run_example
 
 RULES = load_rules()
 PSS_RULES = ("proc-mount-unmasked", "unsafe-sysctls", "windows-host-process", "selinux-type-unsafe",
-             "apparmor-unconfined", "volume-type-restricted", "capabilities-added")
+             "apparmor-unconfined", "volume-type-restricted", "capabilities-added", "dangerous-capabilities")
 SEVERITIES = {"proc-mount-unmasked": "error", "unsafe-sysctls": "error", "windows-host-process": "error",
               "selinux-type-unsafe": "error", "apparmor-unconfined": "error",
-              "volume-type-restricted": "warning", "capabilities-added": "warning"}
+              "volume-type-restricted": "warning", "capabilities-added": "warning",
+              "dangerous-capabilities": "error"}
 
 POD = """\
 apiVersion: v1
@@ -133,8 +134,8 @@ ephemeralContainers:
       procMount: Unmasked
       capabilities:
         add: [SYS_PTRACE]
-"""), [("capabilities-added", 15, 'container "debug" adds the capability SYS_PTRACE '
-        "(restricted allows only NET_BIND_SERVICE)"),
+"""), [("dangerous-capabilities", 15, 'container "debug" adds the capability SYS_PTRACE, beyond the '
+        "baseline allow list"),
        ("proc-mount-unmasked", 13, 'container "debug" mounts /proc as Unmasked (only Default is allowed)')],
         id="ephemeral-container-checked"),
     pytest.param(pod("""
@@ -144,8 +145,8 @@ containers:
     securityContext:
       capabilities:
         add: [CAP_NET_BIND_SERVICE]
-"""), [("capabilities-added", 11, 'container "web" adds the capability CAP_NET_BIND_SERVICE '
-        "(restricted allows only NET_BIND_SERVICE)")], id="capability-compared-exactly"),
+"""), [("dangerous-capabilities", 11, 'container "web" adds the capability CAP_NET_BIND_SERVICE, beyond the '
+        "baseline allow list")], id="capability-compared-exactly"),
     pytest.param("""\
 apiVersion: apps/v1
 kind: Deployment
@@ -232,3 +233,28 @@ def test_seccomp_unconfined_is_left_to_seccomp_missing() -> None:
     assert RULES.get("seccomp-unconfined") is None
     info = RULES.get("seccomp-missing")
     assert info is not None and any("type: Unconfined" in t for t in info.fail_examples)
+
+
+BASELINE_CAPABILITIES = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                         "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+
+
+@pytest.mark.parametrize("capability", [*BASELINE_CAPABILITIES, "ALL", "SYS_ADMIN", "NET_RAW", "IPC_LOCK", "BPF",
+                                        "CAP_CHOWN", "chown", "CAP_NET_BIND_SERVICE", "NET_ADMIN"])
+def test_each_capability_is_reported_once_by_the_level_that_refuses_it(capability: str) -> None:
+    """The allow lists of the Kubernetes Pod Security Standards page ("Capabilities"): baseline
+    allows the 13 above, restricted only NET_BIND_SERVICE; Pod Security Admission compares the
+    names exactly. A capability beyond baseline is dangerous-capabilities' (error), one baseline
+    allows but restricted does not is capabilities-added's (warning): never both at one line."""
+    found = findings(pod(f"""
+containers:
+  - name: web
+    image: ghcr.io/example/web:1.0.0
+    securityContext:
+      capabilities:
+        add: [{capability}]
+"""))
+    expected = ([] if capability == "NET_BIND_SERVICE" else
+                [("capabilities-added", 11)] if capability in BASELINE_CAPABILITIES else
+                [("dangerous-capabilities", 11)])
+    assert [(rule, line) for rule, line, _ in found] == expected

@@ -7,6 +7,7 @@ policy pack (`shipcard.check.rules`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from shipcard.yamlio.read import Document, PathKey
@@ -31,7 +32,7 @@ class K8sObject:
     document: Document | None = None
     origin: str | None = None
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return str(self.data.get("kind") or "")
 
@@ -39,16 +40,16 @@ class K8sObject:
     def api_version(self) -> str:
         return str(self.data.get("apiVersion") or "")
 
-    @property
+    @cached_property
     def metadata(self) -> dict[str, Any]:
         meta = self.data.get("metadata")
         return meta if isinstance(meta, dict) else {}
 
-    @property
+    @cached_property
     def name(self) -> str:
         return str(self.metadata.get("name") or "")
 
-    @property
+    @cached_property
     def namespace(self) -> str | None:
         ns = self.metadata.get("namespace")
         return str(ns) if ns else None
@@ -63,7 +64,7 @@ class K8sObject:
         lab = self.metadata.get("labels")
         return lab if isinstance(lab, dict) else {}
 
-    @property
+    @cached_property
     def ref(self) -> str:
         """`Kind/namespace/name` (or `Kind/name` without a namespace), for messages."""
         ns = f"{self.namespace}/" if self.namespace else ""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from shipcard.check.model import Finding, K8sObject, RuleInfo, Severity
-from shipcard.check.rules.data import RULE_ID, DataRule, PolicyError, load_data_rule
+from shipcard.check.rules.data import RULE_ID, DataRule, PolicyError, load_data_rule, param_problem
 from shipcard.check.rules.kube import Context, Prepared, prepare
 from shipcard.check.rules.python import PythonRule, builtin_python_rules, load_python_rule_file
 from shipcard.errors import InputError, Location
@@ -126,16 +126,14 @@ class RuleSet:
                 raise InputError(*setting.location(key), "a required rule cannot be turned off or given another "
                                                          "severity")
             if setting.params:
-                declared = rule.declared if isinstance(rule, PythonRule) else {}
                 for name, _ in setting.params:
-                    if name not in declared:
-                        known = ", ".join(sorted(declared)) or "none"
+                    if name not in rule.declared:
+                        known = ", ".join(sorted(rule.declared)) or "none"
                         raise InputError(*setting.location(f"params.{name}"),
                                          f"{setting.rule} has no parameter {name!r} (it has: {known})")
-                assert isinstance(rule, PythonRule)
                 for name, value in setting.params:
-                    _check_param(declared[name]["schema"], value, setting.location(f"params.{name}"))
-                rule = dataclasses.replace(rule, params={**rule.params, **dict(setting.params)})
+                    _check_param(rule.declared[name], value, setting.location(f"params.{name}"))
+                rule = rule.with_params(dict(setting.params))
             if setting.severity is not None:
                 severity = cast(Severity, setting.severity)
                 rule = dataclasses.replace(rule, info=dataclasses.replace(rule.info, severity=severity))
@@ -187,9 +185,12 @@ class RuleSet:
         return cached  # type: ignore[return-value]
 
 
-def _check_param(schema: dict[str, Any], value: Any, where: tuple[Location, str]) -> None:
-    if not Schema(schema, label="parameter", compile_after=1 << 30).passes(value):
-        raise InputError(*where, f"must match the parameter's schema {json.dumps(schema, sort_keys=True)}")
+def _check_param(spec: dict[str, Any], value: Any, where: tuple[Location, str]) -> None:
+    problem = param_problem(spec, value)
+    if problem is None and not Schema(spec["schema"], label="parameter", compile_after=1 << 30).passes(value):
+        problem = f"must match the parameter's schema {json.dumps(spec['schema'], sort_keys=True)}"
+    if problem is not None:
+        raise InputError(*where, problem)
 
 
 def policy_files(directory: Path) -> list[Path]:

@@ -67,7 +67,8 @@ DIFFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("kube-linter `drop-net-raw-capability`, Polaris `insecureCapabilities`",
      ("capabilities-not-dropped", "dangerous-capabilities"),
      "Dropping `ALL` is required (the restricted level), not only NET_RAW or a list; adding "
-     "back `NET_BIND_SERVICE` is allowed, the capabilities that amount to root are errors."),
+     "back `NET_BIND_SERVICE` is allowed, adding anything beyond the baseline allow list is an "
+     "error."),
     ("Polaris `linuxHardening`",
      ("seccomp-missing",),
      "A seccomp profile (`RuntimeDefault` or `Localhost`) is required as the restricted level "

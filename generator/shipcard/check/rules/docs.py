@@ -45,6 +45,12 @@ def applies_to(rule: DataRule | PythonRule) -> str:
     return "every " + listed + " of " + _kinds(rule.kinds, "every pod-bearing kind")
 
 
+def _default(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(f"`{item}`" for item in value) if value else "none"
+    return f"`{value}`"
+
+
 def rule_markdown(rule: DataRule | PythonRule, heading: str = "###") -> str:
     """One rule's documentation: metadata, rationale, fix, and its executed PASS/FAIL examples."""
     info = rule.info
@@ -54,11 +60,11 @@ def rule_markdown(rule: DataRule | PythonRule, heading: str = "###") -> str:
              info.rationale, "", f"**Fix:** {info.fix}", ""]
     if rule.description:
         lines += [rule.description, ""]
-    declared = rule.declared if isinstance(rule, PythonRule) else {}
-    if declared:
+    if rule.declared:
         lines += ["**Parameters** (`check.rules." + info.id + ".params` in shipcard.yaml):", ""]
-        lines += [f"- `{name}` (default `{spec['default']}`): {spec.get('description', '')}"
-                  for name, spec in sorted(declared.items())]
+        lines += [f"- `{name}` ({spec.get('type') or spec['schema'].get('type', 'any')}; default "
+                  f"{_default(spec['default'])}): {spec.get('description', '')}"
+                  for name, spec in sorted(rule.declared.items())]
         lines += [""]
     for label, examples in (("Passes", info.pass_examples), ("Fails", info.fail_examples)):
         for example in examples:
@@ -97,6 +103,15 @@ examples:                       # complete manifests; the test suite runs them
   pass: ["..."]
   fail: ["..."]
 ```
+
+A data rule may declare **parameters**, which `check.rules.<id>.params` in shipcard.yaml
+sets (and a rule that `extends` it sets again): under `params:`, each name maps to its
+`type`, `default` and `description`, and a mapping `{$param: NAME}` anywhere in the schema
+stands for the value. Types: `integer`; `string`; `strings`, a list of strings, spliced
+into the list it is an item of (`enum: [a, b, {$param: also-allowed}]`); `patterns`, a list
+of regular expressions in RE2's syntax that stands for the one pattern matching where any
+of them does (`pattern: {$param: secret-names}`; none matches nothing). A value of another
+type, or a pattern RE2 refuses (lookaround, backreferences), is refused in shipcard.yaml.
 
 Targets: `object` is the whole object; `podSpec` the pod spec of every pod-bearing kind
 (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob);

@@ -95,6 +95,11 @@ class Prepared:
         return self.obj.namespace or ""
 
     @cached_property
+    def message_fields(self) -> dict[str, str]:
+        """The placeholders of data rules' messages that name the object (rules.data), worked out once."""
+        return {"ref": self.obj.ref, "kind": self.kind, "name": self.obj.name, "namespace": self.obj.namespace or ""}
+
+    @cached_property
     def template_labels(self) -> dict[str, Any]:
         """Labels of the pods this object makes (a Pod's own labels)."""
         if self.kind == "Pod":

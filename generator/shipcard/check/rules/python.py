@@ -40,6 +40,7 @@ surface; the built-in rules below import the internals they come from.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -74,6 +75,10 @@ class PythonRule:
     @property
     def id(self) -> str:
         return self.info.id
+
+    def with_params(self, values: dict[str, Any]) -> PythonRule:
+        """This rule with `values` (already checked against PARAMS) in place of its parameters."""
+        return dataclasses.replace(self, params={**self.params, **values})
 
     def run(self, context: Context) -> list[Finding]:
         out: list[Finding] = []
