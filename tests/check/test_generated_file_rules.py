@@ -79,6 +79,9 @@ def test_missing_and_no_longer_rendered_files_are_stale(repo: Path) -> None:
         ("generated-file-stale", f"{BASE}/ingress.yaml", 1, 1,
          f"no longer rendered by any card: rendered before the card, shipcard.yaml or shipcard changed {RENDER}"),
         ("generated-file-stale", f"{BASE}/kustomization.yaml", 1, 1, STALE),
+        # without an ingress and with no declared callers, nothing may connect: no allow-ports policy
+        ("generated-file-stale", f"{BASE}/networkpolicy-allow-ports.yaml", 1, 1,
+         f"no longer rendered by any card: rendered before the card, shipcard.yaml or shipcard changed {RENDER}"),
         ("generated-file-stale", CARD, 0, 0, f"{BASE}/service.yaml is missing (run `shipcard render`)"),
     ]
 
