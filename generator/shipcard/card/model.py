@@ -7,8 +7,10 @@ A `Card` holds the service as written (`base`) and one fully resolved
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from shipcard.settings import Cutover
 
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
 DEFAULT_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
@@ -120,6 +122,7 @@ class ServiceSpec:
     ingress: Ingress | None
     jobs: tuple[Job, ...]
     kubernetes_version: tuple[int, int] | None = None  # the clusters' (shipcard.yaml); None: the newest
+    suspend_schedules: bool = False  # every CronJob suspended: the side of a cut-over that does not run them
 
     @property
     def has_server(self) -> bool:
@@ -129,10 +132,33 @@ class ServiceSpec:
 
 @dataclass(frozen=True)
 class Environment:
+    """One destination of an environment: its overlay, values and Application are named `name`.
+
+    `of` is the environment it deploys when that is not `name`: the new side of a cut-over.
+    """
+
     name: str
     spec: ServiceSpec
     cluster: str
     namespace: str
+    of: str | None = None
+
+    @property
+    def environment(self) -> str:
+        """The environment this destination deploys (a cut-over has two destinations of one)."""
+        return self.of or self.name
+
+
+def cutover_sides(env: Environment, cutover: Cutover | None) -> list[Environment]:
+    """The destinations of an environment: itself, or during a cut-over the old side (unless finished)
+    and the new side, the one not running the schedules with every CronJob suspended."""
+    if cutover is None:
+        return [env]
+    new = replace(env, name=cutover.name, cluster=cutover.to, of=env.name,
+                  spec=replace(env.spec, suspend_schedules=cutover.suspends("new")))
+    if cutover.finished:
+        return [new]
+    return [replace(env, spec=replace(env.spec, suspend_schedules=cutover.suspends("old"))), new]
 
 
 @dataclass(frozen=True)

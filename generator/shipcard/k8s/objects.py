@@ -307,14 +307,17 @@ def network_policies(spec: ServiceSpec) -> list[Obj]:
 
 
 def cron_job(spec: ServiceSpec, job: Job) -> Obj:
-    """A scheduled job, or (manual) a suspended CronJob that people start with `kubectl create job --from`."""
+    """A scheduled job, or (manual) a suspended CronJob that people start with `kubectl create job --from`.
+
+    The side of a cut-over that does not run the schedules (`spec.suspend_schedules`) suspends it too.
+    """
     manual = job.kind == "manual"
     body: Obj = {
         "schedule": NEVER_SCHEDULE if manual else job.schedule,
         "timeZone": job.time_zone or DEFAULT_TIME_ZONE,
         "concurrencyPolicy": CONCURRENCY[job.concurrency],
         "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
-        "suspend": manual or job.suspend,
+        "suspend": manual or job.suspend or spec.suspend_schedules,
         "successfulJobsHistoryLimit": HISTORY_LIMIT,
         "failedJobsHistoryLimit": HISTORY_LIMIT,
         "jobTemplate": {"metadata": {"labels": labels(spec, "job")}, "spec": _job_spec(spec, job, JOB_TTL_SECONDS)},
