@@ -5,6 +5,7 @@ run the schedules, are suspended; in both formats, built by the real kubectl, he
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -85,6 +86,15 @@ def helmfile_template(directory: Path, environment: str) -> list[dict]:
     return load_plain_all(result.stdout)
 
 
+def check(root: Path) -> tuple[int, list[str]]:
+    """`shipcard check` of the repository: its exit code and the lines of cronjob-on-several-clusters."""
+    result = run_cli("check", ".", cwd=root)
+    return result.exit_code, [line.strip() for line in result.output.splitlines() if ID in line]
+
+
+ID = "cronjob-on-several-clusters"
+
+
 # --------------------------------------------------------------------------- rendering both sides
 
 
@@ -158,6 +168,81 @@ def test_both_sides_render_the_model_in_both_formats(tmp_path: Path, kubectl: st
             assert by_key(kustomize_objects(kubectl, kustomize_root, card, env)) == from_model, env.name
             for helm in (find_tool("helm"), find_tool("helm3")):
                 assert by_key(helm_objects(helm, helmfile_root, card, env)) == from_model, (helm, env.name)
+
+
+# --------------------------------------------------------------------------- check and the rule
+
+
+@pytest.mark.kubectl
+@pytest.mark.helm
+@pytest.mark.parametrize("fmt", ["kustomize", "helmfile"])
+def test_check_is_silent_mid_cutover_and_a_hand_edit_running_both_sides_fires(tmp_path: Path, fmt: str) -> None:
+    """In the helmfile format both sides are the same release of the same chart in the same namespace:
+    only their values files tell them apart, and the rule matches each Application to its render by them."""
+    root = cutover_repository(tmp_path, fmt=fmt)
+    render(root)
+    assert check(root) == (0, [])
+    if fmt == "kustomize":
+        patch = root / "apps/billing-api/overlays/prod-next/patches/cronjob-nightly-invoices.yaml"
+        patch.write_text(patch.read_text().replace("value: true", "value: false"))
+        line = 20
+    else:
+        values = root / "apps/billing-api/values/prod-next.yaml"
+        values.write_text(values.read_text().replace("suspendSchedules: true", "suspendSchedules: false"))
+        line = 26
+    message = ("warning cronjob-on-several-clusters: CronJob/billing-api-nightly-invoices of environment prod of "
+               "billing-api is active in 2 clusters (https://new.k8s.example.com, https://prod.k8s.example.com): "
+               "each cluster runs every schedule")
+    assert check(root) == (1, [  # 1: the hand edit is also generated-file-edited, an error
+        f"argocd/prod-next/billing-api.yaml:{line}:3: {message} [Application/argocd/billing-api-prod-next]",
+        f"argocd/prod/billing-api.yaml:{line}:3: {message} [Application/argocd/billing-api-prod]"])
+
+
+def _second_cluster(root: Path, application: str, name: str) -> str:
+    """A hand-written Application, without shipcard's header and labels, deploying what `application`
+    deploys to another cluster: a copy as someone makes it for a standby."""
+    app = load_plain_all((root / application).read_text())[0]
+    text = (root / application).read_text().split("\n", 2)[2]  # without the generated header
+    text = text.replace(f"name: {app['metadata']['name']}", f"name: {name}", 1)
+    text = text.replace(app["spec"]["destination"]["server"], "https://standby.k8s.example.com")
+    text = re.sub(r"  labels:\n(    .*\n)+", "", text, count=1)
+    path = root / "argocd/standby" / f"{name}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path.relative_to(root).as_posix()
+
+
+@pytest.mark.kubectl
+@pytest.mark.helm
+def test_the_shared_examples_layouts_run_each_schedule_in_one_cluster_until_a_second_one_deploys_it(
+        tmp_path: Path) -> None:
+    """The examples as users render them (no shipcard.yaml, each card in its own format): silent;
+    then hand-written Applications deploy billing-api's prod overlay (Kustomize) and url-pinger's prod
+    release (the chart with its values) to a standby cluster too."""
+    root = tmp_path
+    (root / "services").mkdir()
+    for card in example_cards():
+        shutil.copy(card, root / "services" / card.name)
+    render(root)
+    assert check(root) == (0, [])
+    billing = _second_cluster(root, "argocd/prod/billing-api.yaml", "billing-api-standby")
+    pinger = _second_cluster(root, "argocd/prod/url-pinger.yaml", "url-pinger-standby")
+    code, lines = check(root)
+    billing_clusters = "(https://prod.k8s.example.com, https://standby.k8s.example.com)"
+    pinger_clusters = "(https://standby.k8s.example.com, in-cluster)"
+    assert lines == [
+        f"argocd/prod/billing-api.yaml:20:3: warning {ID}: CronJob/billing-api-nightly-invoices from "
+        f"apps/billing-api/overlays/prod is active in 2 clusters {billing_clusters}: each cluster runs every "
+        "schedule [Application/argocd/billing-api-prod]",
+        f"argocd/prod/url-pinger.yaml:26:3: warning {ID}: CronJob/url-pinger-ping-billing from charts/service is "
+        f"active in 2 clusters {pinger_clusters}: each cluster runs every schedule "
+        "[Application/argocd/url-pinger-prod]",
+        f"{billing}:14:3: warning {ID}: CronJob/billing-api-nightly-invoices from apps/billing-api/overlays/prod "
+        f"is active in 2 clusters {billing_clusters}: each cluster runs every schedule "
+        "[Application/argocd/billing-api-standby]",
+        f"{pinger}:20:3: warning {ID}: CronJob/url-pinger-ping-billing from charts/service is active in 2 "
+        f"clusters {pinger_clusters}: each cluster runs every schedule [Application/argocd/url-pinger-standby]"]
+    assert code == 0  # a warning: check fails on errors by default
 
 
 # --------------------------------------------------------------------------- finishing

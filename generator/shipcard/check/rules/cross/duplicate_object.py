@@ -49,11 +49,10 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
+from shipcard.check.rules.cross._destinations import cluster_of, deployed_by
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
-from shipcard.check.rules.cross.cronjob_on_several_clusters import cluster_of
 from shipcard.check.rules.kube import Context, as_dict, dig, finding
 
 ID = "duplicate-object"
@@ -73,34 +72,12 @@ def _unit(obj: K8sObject) -> str:
     return "dir:" + posixpath.dirname(obj.file.replace("\\", "/"))
 
 
-def _same_path(rendered: str, source_path: str) -> bool:
-    """Whether a rendered directory (as findings show it) is an Application's repository-relative path."""
-    rendered, source_path = rendered.replace("\\", "/").strip("/"), source_path.strip().strip("/")
-    return bool(source_path) and (rendered == source_path or rendered.endswith("/" + source_path))
-
-
-def _deployed_by(origin: str, app: K8sObject, source: dict[str, Any]) -> bool:
-    """Whether the render `origin` is what `app` deploys from `source` (see shipcard.check.inputs.tools)."""
-    path = source.get("path")
-    if not isinstance(path, str):
-        return False
-    words = origin.split()
-    if origin.startswith("kubectl kustomize "):
-        return _same_path(origin.removeprefix("kubectl kustomize "), path)
-    if origin.startswith("helm template ") and len(words) >= 4:
-        release = as_dict(source.get("helm")).get("releaseName") or app.name
-        namespace = words[words.index("--namespace") + 1] if "--namespace" in words[:-1] else ""
-        return _same_path(words[3], path) and words[2] == release \
-            and namespace == str(dig(app.data, "spec", "destination", "namespace") or "")
-    return False
-
-
 def _clusters(origin: str, context: Context) -> set[str]:
     """The clusters the Argo CD Applications among the checked objects deploy the render `origin` to."""
     found = set()
     for app in context.of_kind("Application"):
         cluster = cluster_of(as_dict(dig(app.obj.data, "spec", "destination")))
-        if cluster and any(_deployed_by(origin, app.obj, source) for _, source in sources(app.obj)):
+        if cluster and any(deployed_by(origin, app.obj, source) for _, source in sources(app.obj)):
             found.add(cluster)
     return found
 
