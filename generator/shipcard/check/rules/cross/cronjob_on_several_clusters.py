@@ -401,7 +401,7 @@ class _Renders:
     """The checked objects by how they were rendered; plain files' CronJobs by file."""
 
     by_origin: dict[tuple[str, tuple[str, ...]], list[K8sObject]]  # (origin, values files): its CronJobs
-    by_name: dict[str, list[tuple[str, tuple[str, ...]]]]  # a render's directory name: its keys
+    by_place: dict[tuple[str, str, str], list[tuple[str, tuple[str, ...]]]]  # see _places: the renders there
     plain: list[K8sObject]  # CronJobs read from files as they are
 
 
@@ -416,18 +416,26 @@ def _renders(context: Context) -> _Renders:
         key = (obj.origin, obj.values)
         if key not in renders.by_origin:
             renders.by_origin[key] = []
-            renders.by_name.setdefault(_rendered_name(obj.origin), []).append(key)
+            for place in _places(obj.origin):
+                renders.by_place.setdefault(place, []).append(key)
         if prepared.kind == "CronJob":
             renders.by_origin[key].append(obj)
     return renders
 
 
-def _rendered_name(origin: str) -> str:
-    """The last part of the rendered directory: a cheap index before comparing whole paths."""
-    if origin.startswith(KUSTOMIZE_PREFIX):
-        return PurePosixPath(origin.removeprefix(KUSTOMIZE_PREFIX).replace("\\", "/")).name
+def _places(origin: str) -> list[tuple[str, str, str]]:
+    """Where a render may be an Application's source: (each trailing part of the rendered directory, as
+    an Application's repository-relative path may name it; the release; its namespace)."""
     words = origin.split()
-    return PurePosixPath(words[3]).name if origin.startswith(HELM_PREFIX) and len(words) >= 4 else ""
+    if origin.startswith(KUSTOMIZE_PREFIX):
+        directory, release, namespace = origin.removeprefix(KUSTOMIZE_PREFIX), "", ""
+    elif origin.startswith(HELM_PREFIX) and len(words) >= 4:
+        directory, release = words[3], words[2]
+        namespace = words[words.index("--namespace") + 1] if "--namespace" in words[:-1] else ""
+    else:
+        return []
+    parts = [part for part in directory.replace("\\", "/").split("/") if part]
+    return [("/".join(parts[start:]), release, namespace) for start in range(len(parts))]
 
 
 def _value_files(context: Context, source: dict[str, Any]) -> tuple[str, ...] | None:
@@ -448,7 +456,9 @@ def _deployed_cronjobs(context: Context, app: Prepared, source: dict[str, Any],
     values = _value_files(context, source)
     rendered = False
     found: set[CronJobKey] = set()
-    for origin, origin_values in renders.by_name.get(PurePosixPath(path).name, []):
+    release = str(as_dict(source.get("helm")).get("releaseName") or app.obj.name)  # as deployed_by reads it
+    candidates = renders.by_place.get((path, "", ""), []) + renders.by_place.get((path, release, namespace), [])
+    for origin, origin_values in candidates:
         if not deployed_by(origin, app.obj, source, destination):
             continue
         if origin.startswith(HELM_PREFIX) and values is not None and origin_values != values:
