@@ -271,7 +271,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.check.rules.cross._destinations import HELM_PREFIX, KUSTOMIZE_PREFIX, cluster_of, deployed_by
+from shipcard.check.rules.cross._destinations import (
+    HELM_PREFIX,
+    Place,
+    application_places,
+    cluster_of,
+    deployed_by,
+    places,
+)
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
 from shipcard.check.rules.kube import Context, Prepared, as_dict, as_list, dig, finding
 from shipcard.git import normalise_repo_url
@@ -401,7 +408,7 @@ class _Renders:
     """The checked objects by how they were rendered; plain files' CronJobs by file."""
 
     by_origin: dict[tuple[str, tuple[str, ...]], list[K8sObject]]  # (origin, values files): its CronJobs
-    by_place: dict[tuple[str, str, str], list[tuple[str, tuple[str, ...]]]]  # see _places: the renders there
+    by_place: dict[Place, list[tuple[str, tuple[str, ...]]]]  # the renders at each of their places
     plain: list[K8sObject]  # CronJobs read from files as they are
 
 
@@ -416,26 +423,11 @@ def _renders(context: Context) -> _Renders:
         key = (obj.origin, obj.values)
         if key not in renders.by_origin:
             renders.by_origin[key] = []
-            for place in _places(obj.origin):
+            for place in places(obj.origin):
                 renders.by_place.setdefault(place, []).append(key)
         if prepared.kind == "CronJob":
             renders.by_origin[key].append(obj)
     return renders
-
-
-def _places(origin: str) -> list[tuple[str, str, str]]:
-    """Where a render may be an Application's source: (each trailing part of the rendered directory, as
-    an Application's repository-relative path may name it; the release; its namespace)."""
-    words = origin.split()
-    if origin.startswith(KUSTOMIZE_PREFIX):
-        directory, release, namespace = origin.removeprefix(KUSTOMIZE_PREFIX), "", ""
-    elif origin.startswith(HELM_PREFIX) and len(words) >= 4:
-        directory, release = words[3], words[2]
-        namespace = words[words.index("--namespace") + 1] if "--namespace" in words[:-1] else ""
-    else:
-        return []
-    parts = [part for part in directory.replace("\\", "/").split("/") if part]
-    return [("/".join(parts[start:]), release, namespace) for start in range(len(parts))]
 
 
 def _value_files(context: Context, source: dict[str, Any]) -> tuple[str, ...] | None:
@@ -456,8 +448,8 @@ def _deployed_cronjobs(context: Context, app: Prepared, source: dict[str, Any],
     values = _value_files(context, source)
     rendered = False
     found: set[CronJobKey] = set()
-    release = str(as_dict(source.get("helm")).get("releaseName") or app.obj.name)  # as deployed_by reads it
-    candidates = renders.by_place.get((path, "", ""), []) + renders.by_place.get((path, release, namespace), [])
+    candidates = [key for place in application_places(app.obj, source, destination)
+                  for key in renders.by_place.get(place, [])]
     for origin, origin_values in candidates:
         if not deployed_by(origin, app.obj, source, destination):
             continue

@@ -49,9 +49,10 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
+from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.check.rules.cross._destinations import cluster_of, deployed_by
+from shipcard.check.rules.cross._destinations import Place, application_places, cluster_of, deployed_by, places
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
 from shipcard.check.rules.kube import Context, as_dict, dig, finding
 
@@ -74,12 +75,23 @@ def _unit(obj: K8sObject) -> str:
 
 def _clusters(origin: str, context: Context) -> set[str]:
     """The clusters the Argo CD Applications among the checked objects deploy the render `origin` to."""
-    found = set()
+    index: dict[Place, list[tuple[K8sObject, dict[str, Any], str]]] = context.shared(ID, _applications)
+    return {cluster for place in places(origin) for app, source, cluster in index.get(place, [])
+            if deployed_by(origin, app, source)}
+
+
+def _applications(context: Context) -> dict[Place, list[tuple[K8sObject, dict[str, Any], str]]]:
+    """(Application, source, cluster) by the places of the renders it may deploy."""
+    index: dict[Place, list[tuple[K8sObject, dict[str, Any], str]]] = {}
     for app in context.of_kind("Application"):
-        cluster = cluster_of(as_dict(dig(app.obj.data, "spec", "destination")))
-        if cluster and any(deployed_by(origin, app.obj, source) for _, source in sources(app.obj)):
-            found.add(cluster)
-    return found
+        destination = as_dict(dig(app.obj.data, "spec", "destination"))
+        cluster = cluster_of(destination)
+        if not cluster:
+            continue
+        for _, source in sources(app.obj):
+            for place in application_places(app.obj, source, destination):
+                index.setdefault(place, []).append((app.obj, source, cluster))
+    return index
 
 
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
