@@ -248,19 +248,23 @@ def test_the_shared_examples_layouts_run_each_schedule_in_one_cluster_until_a_se
 # --------------------------------------------------------------------------- finishing
 
 
-def test_finishing_keeps_the_old_side_until_render_prune(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["kustomize", "helmfile"])
+def test_finishing_keeps_the_old_side_until_render_prune(tmp_path: Path, fmt: str) -> None:
     """The old side's Application carries resources-finalizer.argocd.argoproj.io: deleting it (the root
     Application prunes it once its file is gone) deletes everything it deployed on the old cluster
     (Argo CD's App Deletion docs). So `finished: true` only reports its files; `--prune` deletes them."""
-    root = cutover_repository(tmp_path, "new", fmt="kustomize")
+    root = cutover_repository(tmp_path, "new", fmt=fmt)
     render(root)
     (root / "shipcard.yaml").write_text((root / "shipcard.yaml").read_text() + "      finished: true\n")
-    overlay = sorted(p.relative_to(root).as_posix() for p in (root / "apps/url-pinger/overlays/prod").rglob("*")
-                     if p.is_file())
-    old_side = [*overlay, "argocd/prod/url-pinger.yaml"]
+    if fmt == "kustomize":
+        tree = sorted(p.relative_to(root).as_posix() for p in (root / "apps/url-pinger/overlays/prod").rglob("*")
+                      if p.is_file())
+    else:
+        tree = ["apps/url-pinger/values/prod.yaml"]
+    old_side = [*tree, "argocd/prod/url-pinger.yaml"]
     output = render(root)
     assert f"orphaned: services/url-pinger.service.yaml finished a cut-over but its 1 Argo CD Application(s) and " \
-           f"{len(overlay)} other file(s) remain: argocd/prod/url-pinger.yaml (`shipcard render --prune` deletes " \
+           f"{len(tree)} other file(s) remain: argocd/prod/url-pinger.yaml (`shipcard render --prune` deletes " \
            "them)" in output.splitlines()
     assert all((root / rel).is_file() for rel in old_side)
     retired = load_plain_all((root / "argocd/prod/url-pinger.yaml").read_text())[0]
