@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from shipcard.card.model import Card
@@ -181,6 +181,26 @@ def card_files(card: Card, fmt: str | None = None, present: frozenset[str] = fro
     else:
         files = {**kustomize.kustomize_files(card, present), **application_files(card, argocd_namespace)}
     return {rel: with_header(card.source, body) for rel, body in files.items()}
+
+
+def finished_cutovers(card: Card) -> list[str]:
+    """The environments whose cut-over is finished: only their new side renders, the old one is retired."""
+    sides = {env.name for env in card.environments}
+    return sorted({env.of for env in card.environments if env.of and env.of not in sides})
+
+
+def retired_files(card: Card, files: Iterable[str]) -> list[str]:
+    """Those of `files` (generated before) that belong to the old side of a finished cut-over: its
+    Application, overlay and values. They stay until `render --prune`, since deleting the Application
+    deletes what it deployed on the old cluster."""
+    root = card.gitops.path
+    retired = []
+    for env in finished_cutovers(card):
+        prefixes = (f"{root}/overlays/{env}/",)
+        exact = {f"argocd/{env}/{card.name}.yaml", f"{root}/values/{env}.yaml"}
+        retired += [rel for rel in files if (rel in exact or rel.startswith(prefixes))
+                    and ".." not in PurePosixPath(rel).parts]  # a render state is repository content
+    return retired
 
 
 def owned_globs(card: Card) -> list[str]:

@@ -94,8 +94,12 @@ def _report_drift(outcome: Outcome) -> None:
     problems = drift(outcome.plan)
     for orphan in outcome.orphans:
         cause = outcome.why_orphaned(orphan)
-        left_by = f"removed card {orphan.card}" if cause.endswith(" was removed") else \
-            f"service {orphan.service}, which no card renders ({cause})"
+        if orphan.reason:
+            left_by = f"the old side of a cut-over ({cause})"
+        elif cause.endswith(" was removed"):
+            left_by = f"removed card {orphan.card}"
+        else:
+            left_by = f"service {orphan.service}, which no card renders ({cause})"
         problems += [f"{rel}: left by {left_by} (render --prune deletes it)" for rel in orphan.files]
     for line in problems:
         click.echo(line)

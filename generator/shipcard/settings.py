@@ -52,6 +52,19 @@ _Fail = Callable[[PathKey, str], InputError]
 
 _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+CUTOVER_SIDES = ("old", "new")
+CUTOVER_SUFFIX = "-next"  # the new side's default name: <env>-next
+_CUTOVER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["to", "schedules"],
+    "properties": {
+        "to": {"type": "string", "pattern": CLUSTER_URL},
+        "name": {"type": "string", "pattern": DNS_LABEL, "maxLength": 30, "not": {"const": "projects"}},
+        "schedules": {"enum": list(CUTOVER_SIDES)},
+        "finished": {"type": "boolean"},
+    },
+}
 _ENVIRONMENT = {
     "type": "object",
     "additionalProperties": False,
@@ -59,6 +72,7 @@ _ENVIRONMENT = {
         "cluster": {"type": "string", "pattern": CLUSTER_URL},
         "namespace": {"type": "string", "pattern": NAMESPACE_TEMPLATE, "maxLength": 63,
                       "description": "A namespace, where {service} stands for the service name."},
+        "cutover": _CUTOVER,
     },
 }
 _IGNORE = {
@@ -139,9 +153,25 @@ SCHEMA: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
+class Cutover:
+    """An environment moving to another cluster (docs/cutover.md): the new side is one more destination,
+    named `name`, until `finished` drops the old one; only the `schedules` side runs the CronJobs."""
+
+    to: str
+    name: str
+    schedules: str  # "old" or "new"
+    finished: bool = False
+
+    def suspends(self, side: str) -> bool:
+        """Whether the side ("old" or "new") renders every CronJob suspended."""
+        return side != self.schedules
+
+
+@dataclass(frozen=True)
 class EnvironmentDefaults:
     cluster: str | None = None
     namespace: str | None = None  # may hold {service}
+    cutover: Cutover | None = None
 
     def namespace_for(self, service: str) -> str | None:
         return self.namespace.replace(SERVICE_PLACEHOLDER, service) if self.namespace else None
@@ -393,8 +423,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
                                            "and newer")
     root = real_path(path.parent)
     check = _check_settings(raw.get("check") or {}, root, doc, fail, shown)
-    environments = {name: EnvironmentDefaults(**(value or {})) for name, value in
-                    (raw.get("environments") or {}).items()}
+    environments = _environments(raw.get("environments") or {}, fail)
     network = _network(raw.get("network") or {}, fail)
     shaping = {k: v for k, v in raw.items() if k != "check"}
     return RepoSettings(
@@ -429,6 +458,30 @@ def _network(section: dict[str, Any], fail: _Fail) -> NetworkSettings:
     return NetworkSettings(ingress_namespace=controller.get("namespace", DEFAULT_INGRESS_NAMESPACE),
                            ingress_pod_labels=tuple(sorted((controller.get("podLabels") or {}).items())),
                            vpc_cidr=cidr)
+
+
+def _environments(section: dict[str, Any], fail: _Fail) -> dict[str, EnvironmentDefaults]:
+    """The declared environments; a cut-over's new side may not take the name of any other environment."""
+    environments = {}
+    taken = dict.fromkeys(section, "an environment")
+    for name, value in section.items():
+        value = dict(value or {})
+        cutover = value.pop("cutover", None)
+        if cutover is not None:
+            side = cutover.get("name", f"{name}{CUTOVER_SUFFIX}")
+            where: PathKey = ("environments", name, "cutover", "name" if "name" in cutover else "to")
+            if len(side) > 30:
+                raise fail(where, f"the new side's name {side!r} is longer than 30 characters: set cutover.name")
+            if side in taken:
+                raise fail(where, f"the new side's name {side!r} is already {taken[side]}: set another cutover.name")
+            taken[side] = f"the new side of {name}"
+            if cutover.get("finished") and cutover["schedules"] != "new":
+                raise fail(("environments", name, "cutover", "finished"),
+                           "finish a cut-over once the new side runs the schedules (schedules: new)")
+            cutover = Cutover(to=cutover["to"], name=side, schedules=cutover["schedules"],
+                              finished=cutover.get("finished", False))
+        environments[name] = EnvironmentDefaults(**value, cutover=cutover)
+    return environments
 
 
 def parse_kubernetes_version(text: str) -> KubernetesVersion | None:

@@ -18,6 +18,7 @@ from shipcard.card.model import (
     Environment,
     GitOps,
     build_spec,
+    cutover_sides,
     env_literal,
     placeholder_problem,
     resolve_secrets,
@@ -159,10 +160,12 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
         env_where = _EnvironmentLocator(where, env_name, overrides)
         if _validate(_service_schema(), merged, env_where):
             _check_service(merged, env_where, (), name)
-        if len(f"{name}-{env_name}") > 63:
-            where.report(("environments", env_name),
-                         f"'{name}-{env_name}' (the Application name) is longer than 63 characters")
+        for side in _destination_names(env_name, repo):
+            if len(f"{name}-{side}") > 63:
+                where.report(("environments", env_name),
+                             f"'{name}-{side}' (the Application name) is longer than 63 characters")
         merged_of[env_name] = merged
+        _check_cutover(env_name, overrides, repo, where)
     if where.problems.errors:
         raise CardErrors(where.problems.errors)
     directory = _directory(raw, merged_of, filename, repo, services)
@@ -176,12 +179,14 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
         env_where = _EnvironmentLocator(where, env_name, overrides)
         check_services(merged, directory, env_where.report)
         ingress, egress = rules(spec, merged, env_name, cluster, directory, repo.network, env_where.report)
-        environments.append(Environment(
+        environment = Environment(
             name=env_name,
             spec=replace(spec, ingress_rules=ingress, egress_rules=egress),
             cluster=cluster,
             namespace=overrides.get("namespace", f"{name}-{env_name}"),
-        ))
+        )
+        defaults = repo.environments.get(env_name)
+        environments.extend(cutover_sides(environment, defaults.cutover if defaults else None))
     if where.problems.errors:
         raise CardErrors(where.problems.errors)
     # The base is what every environment shares: its rules are the first environment's (overlays patch the rest).
@@ -202,6 +207,25 @@ def _directory(raw: dict[str, Any], merged_of: dict[str, dict[str, Any]], filena
     if placed is not None:
         directory[placed[0]] = placed[1]
     return directory
+
+
+def _check_cutover(env_name: str, overrides: dict[str, Any], repo: RepoSettings, where: _Locator) -> None:
+    """A cut-over moves the environment to another cluster than the one it is on."""
+    defaults = repo.environments.get(env_name)
+    cluster = overrides.get("cluster", DEFAULT_CLUSTER)
+    if defaults and defaults.cutover and _same_cluster(cluster, defaults.cutover.to):
+        where.report(("environments", env_name), f"its cluster {cluster} is where {REPO_FILE}'s "
+                     f"environments.{env_name}.cutover.to moves it: a cut-over needs another cluster")
+
+
+def _same_cluster(first: str, second: str) -> bool:
+    return first.rstrip("/").lower() == second.rstrip("/").lower()
+
+
+def _destination_names(env_name: str, repo: RepoSettings) -> list[str]:
+    """The names of an environment's destinations: its own, and a cut-over's new side."""
+    defaults = repo.environments.get(env_name)
+    return [env_name] + ([defaults.cutover.name] if defaults and defaults.cutover else [])
 
 
 def _check_format(raw: dict[str, Any], where: _Locator) -> None:

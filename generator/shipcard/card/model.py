@@ -7,9 +7,11 @@ A `Card` holds the service as written (`base`) and one fully resolved
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
+
+from shipcard.settings import Cutover
 
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
 DEFAULT_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
@@ -171,6 +173,7 @@ class ServiceSpec:
     jobs: tuple[Job, ...]
     kubernetes_version: tuple[int, int] | None = None  # the clusters' (shipcard.yaml); None: the newest
     service_account: ServiceAccount = ServiceAccount()
+    suspend_schedules: bool = False  # every CronJob suspended: the side of a cut-over that does not run them
     ingress_rules: tuple[TrafficRule, ...] = ()  # who may connect to the server's ports; none: nobody
     egress_rules: tuple[TrafficRule, ...] | None = None  # where the pods may connect; None: anywhere
 
@@ -187,10 +190,33 @@ class ServiceSpec:
 
 @dataclass(frozen=True)
 class Environment:
+    """One destination of an environment: its overlay, values and Application are named `name`.
+
+    `of` is the environment it deploys when that is not `name`: the new side of a cut-over.
+    """
+
     name: str
     spec: ServiceSpec
     cluster: str
     namespace: str
+    of: str | None = None
+
+    @property
+    def environment(self) -> str:
+        """The environment this destination deploys (a cut-over has two destinations of one)."""
+        return self.of or self.name
+
+
+def cutover_sides(env: Environment, cutover: Cutover | None) -> list[Environment]:
+    """The destinations of an environment: itself, or during a cut-over the old side (unless finished)
+    and the new side, the one not running the schedules with every CronJob suspended."""
+    if cutover is None:
+        return [env]
+    new = replace(env, name=cutover.name, cluster=cutover.to, of=env.name,
+                  spec=replace(env.spec, suspend_schedules=cutover.suspends("new")))
+    if cutover.finished:
+        return [new]
+    return [replace(env, spec=replace(env.spec, suspend_schedules=cutover.suspends("old"))), new]
 
 
 @dataclass(frozen=True)

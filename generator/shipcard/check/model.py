@@ -31,6 +31,7 @@ class K8sObject:
     file: str
     document: Document | None = None
     origin: str | None = None
+    values: tuple[str, ...] = ()  # a helm render's values files, resolved: which Application deploys it
 
     @cached_property
     def kind(self) -> str:

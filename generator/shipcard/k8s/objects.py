@@ -399,6 +399,8 @@ def cron_job(spec: ServiceSpec, job: Job) -> Obj:
 
     `kubectl create job --from=cronjob/…` copies the job template's labels and annotations onto
     the Job it creates, so a manual run carries the manual label and the owner annotations too.
+
+    The side of a cut-over that does not run the schedules (`spec.suspend_schedules`) suspends it too.
     """
     manual = job.kind == "manual"
     job_labels = labels(spec, "job")
@@ -412,7 +414,7 @@ def cron_job(spec: ServiceSpec, job: Job) -> Obj:
         "timeZone": job.time_zone or DEFAULT_TIME_ZONE,
         "concurrencyPolicy": CONCURRENCY[job.concurrency],
         "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
-        "suspend": manual or job.suspend,
+        "suspend": manual or job.suspend or spec.suspend_schedules,
         "successfulJobsHistoryLimit": HISTORY_LIMIT,
         "failedJobsHistoryLimit": HISTORY_LIMIT,
         "jobTemplate": {"metadata": template_meta, "spec": _job_spec(spec, job, JOB_TTL_SECONDS)},

@@ -19,7 +19,7 @@ import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from yaml import YAMLError
@@ -61,6 +61,7 @@ from shipcard.render import (
     collisions,
     extension_files,
     owned_globs,
+    retired_files,
     root_claims,
 )
 from shipcard.settings import RepoSettings, refuse_link_out_of
@@ -107,6 +108,7 @@ class ServiceResult:
     files: tuple[str, ...] = ()  # every file the service's tree holds after this run (its state file included)
     claims: tuple[Claim, ...] = ()  # its names that no other card may render (rendered services only)
     content: str = ""  # tree_digest of what it rendered, when the plan writes all of it (for its receipt)
+    retired: tuple[str, ...] = ()  # files of finished cut-overs' old sides, kept until pruned
 
     @property
     def changed_files(self) -> list[str]:
@@ -116,11 +118,13 @@ class ServiceResult:
 
 @dataclass
 class Orphan:
-    """The files a removed card left behind: its Applications and tree."""
+    """The files a removed card left behind (its Applications and tree), or the old side of a finished
+    cut-over (its Application, overlay or values)."""
 
     service: str
     card: str
     files: list[str]
+    reason: str = ""  # why, when the card is still there (a finished cut-over's old side)
 
     @property
     def applications(self) -> list[str]:
@@ -139,6 +143,8 @@ class Outcome:
 
     def why_orphaned(self, orphan: Orphan) -> str:
         """`services/x.service.yaml was removed`, or, for a renamed card, what it renders now."""
+        if orphan.reason:
+            return orphan.reason
         now = next((s.name for s in self.services if s.source == orphan.card), None)
         if now is None:
             return f"{orphan.card} was removed"
@@ -387,11 +393,17 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         if previous is not None and not previous.declared_callers and opens_ports_implicitly(loaded.raw):
             raise _ports_were_open(card)
         stale_candidates = (*previous.files, previous.path) if previous else ()
+        retired = tuple(rel for rel in retired_files(loaded, stale_candidates) if (out / rel).is_file())
+        stale_candidates = tuple(rel for rel in stale_candidates if rel not in retired)
+        if retired and not options.prune:
+            state = replace(state, files=(*state.files, *retired))  # still listed: the next run keeps them too
+            files[state.path] = state.text()
         # A tree rendered before shipcard kept states: look for stale files the old way, by globs.
         owned = [] if previous else owned_globs(loaded)
         sources = (card.source, previous.card) if previous else (card.source,)
         plan = plan_tree(out, files, owned, force=options.force, previous=stale_candidates, sources=sources)
-        content = tree_digest(text_digests(files))
+        # Retired files are not written, so no receipt vouches for them: the service renders again until pruned.
+        content = tree_digest(text_digests(files)) if not retired else ""
         if plan.conflicts:
             plan.drop(state.path)  # the old state stays: the next run renders this service again
             content = ""
@@ -402,7 +414,8 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
     except ShipcardError as exc:
         return _Failure(str(exc))
     return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan, files=tuple(files),
-                         claims=tuple(card_claims(loaded, context.repo.argocd_namespace)), content=content)
+                         claims=tuple(card_claims(loaded, context.repo.argocd_namespace)), content=content,
+                         retired=retired)
 
 
 def _ports_were_open(card: CardInput) -> InputError:
@@ -486,9 +499,11 @@ def _orphans(out: Path, services: list[ServiceResult], states: list[State]) -> l
     """Trees and Applications of service names no card renders any more (the card removed, or renamed):
     from their states, and generated Applications no service claims."""
     names = {s.name for s in services}
-    current = {rel for s in services for rel in (*s.files, *s.plan.deletes, *s.plan.conflicts)}
+    current = {rel for s in services for rel in (*s.files, *s.plan.deletes, *s.plan.conflicts, *s.retired)}
     orphans = [Orphan(state.service, state.card, [rel for rel in (*state.files, state.path) if rel not in current])
                for state in states if state.service not in names]
+    orphans += [Orphan(s.name, s.source, list(s.retired), f"{s.source} finished a cut-over")
+                for s in services if s.retired]
     claimed = current | {rel for state in states for rel in state.files}
     by_service = {orphan.service: orphan for orphan in orphans}
     for path in sorted(out.glob(APPLICATIONS_GLOB)):

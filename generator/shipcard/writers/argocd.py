@@ -64,7 +64,8 @@ def application(card: Card, env: Environment, source_path: str, namespace: str =
             "labels": {
                 "app.kubernetes.io/name": card.name,
                 "app.kubernetes.io/managed-by": "shipcard",
-                "shipcard.io/environment": env.name,
+                # The environment, both sides of a cut-over alike: cronjob-on-several-clusters groups by it.
+                "shipcard.io/environment": env.environment,
             },
             # Deleting the Application deletes what it deployed, instead of orphaning it.
             "finalizers": ["resources-finalizer.argocd.argoproj.io"],

@@ -77,12 +77,13 @@ def values_files(env: Environment, card: Card | None = None, present: frozenset[
 
 
 def custom_values(env: Environment) -> str:
-    return f"values/{env.name}.custom.yaml"
+    """The user's values of the environment, for both sides of a cut-over."""
+    return f"values/{env.environment}.custom.yaml"
 
 
 def extension_files(card: Card) -> list[str]:
     """The user's values files whose presence changes what helmfile.yaml and the Applications name."""
-    return [f"{card.gitops.path}/{custom_values(env)}" for env in card.environments]
+    return sorted({f"{card.gitops.path}/{custom_values(env)}" for env in card.environments})
 
 
 # --------------------------------------------------------------------------- helmfile.yaml and Argo CD
@@ -171,6 +172,8 @@ def values_for(spec: ServiceSpec) -> Values:
         network["egress"] = [_traffic_rule(rule) for rule in spec.egress_rules]
     if network:
         values["network"] = network
+    if spec.suspend_schedules:
+        values["suspendSchedules"] = True
     lacking = {versioned.name: False for versioned in VERSIONED_FIELDS if not renders(spec, versioned)}
     if lacking:
         values["kubernetes"] = lacking

@@ -54,7 +54,7 @@ def _components(card: Card, env: Environment) -> list[tuple[str, str]]:
     """(path from the overlay, marker file from the root) of each component the overlay may include."""
     root = card.gitops.path
     return [("../../custom", f"{root}/custom/kustomization.yaml"),
-            (f"../../custom/{env.name}", f"{root}/custom/{env.name}/kustomization.yaml")]
+            (f"../../custom/{env.environment}", f"{root}/custom/{env.environment}/kustomization.yaml")]
 
 
 def object_file_name(obj: Obj, service: str) -> str:

@@ -233,5 +233,6 @@ def _load_helm_output(loaded: Loaded, target: Target, result: RenderResult) -> N
             problems.append(_input_finding(exc, shown))
         for obj in objects:
             obj.document = None  # lines of the rendered text would not match the template
+            obj.values = tuple(str(value) for value in target.values)
         loaded.objects.extend(objects)
         loaded.findings.extend(problems)

@@ -7,7 +7,7 @@ Everything here is computed once per object (`Prepared`) or once per evaluation
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,7 @@ def normalise(obj: K8sObject) -> K8sObject:
         spec = dig(data, *pod_path)
         if isinstance(spec, dict) and "serviceAccountName" not in spec and isinstance(spec.get("serviceAccount"), str):
             data = _replaced(data, pod_path, {**spec, "serviceAccountName": spec["serviceAccount"]})
-    return obj if data is obj.data else K8sObject(data, obj.file, obj.document, obj.origin)
+    return obj if data is obj.data else replace(obj, data=data)
 
 
 def without_nulls(value: Any) -> Any:

@@ -52,8 +52,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
+from shipcard.check.rules.cross._destinations import Place, application_places, cluster_of, deployed_by, places
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
-from shipcard.check.rules.cross.cronjob_on_several_clusters import cluster_of
 from shipcard.check.rules.kube import Context, as_dict, dig, finding
 
 ID = "duplicate-object"
@@ -73,36 +73,25 @@ def _unit(obj: K8sObject) -> str:
     return "dir:" + posixpath.dirname(obj.file.replace("\\", "/"))
 
 
-def _same_path(rendered: str, source_path: str) -> bool:
-    """Whether a rendered directory (as findings show it) is an Application's repository-relative path."""
-    rendered, source_path = rendered.replace("\\", "/").strip("/"), source_path.strip().strip("/")
-    return bool(source_path) and (rendered == source_path or rendered.endswith("/" + source_path))
-
-
-def _deployed_by(origin: str, app: K8sObject, source: dict[str, Any]) -> bool:
-    """Whether the render `origin` is what `app` deploys from `source` (see shipcard.check.inputs.tools)."""
-    path = source.get("path")
-    if not isinstance(path, str):
-        return False
-    words = origin.split()
-    if origin.startswith("kubectl kustomize "):
-        return _same_path(origin.removeprefix("kubectl kustomize "), path)
-    if origin.startswith("helm template ") and len(words) >= 4:
-        release = as_dict(source.get("helm")).get("releaseName") or app.name
-        namespace = words[words.index("--namespace") + 1] if "--namespace" in words[:-1] else ""
-        return _same_path(words[3], path) and words[2] == release \
-            and namespace == str(dig(app.data, "spec", "destination", "namespace") or "")
-    return False
-
-
 def _clusters(origin: str, context: Context) -> set[str]:
     """The clusters the Argo CD Applications among the checked objects deploy the render `origin` to."""
-    found = set()
+    index: dict[Place, list[tuple[K8sObject, dict[str, Any], str]]] = context.shared(ID, _applications)
+    return {cluster for place in places(origin) for app, source, cluster in index.get(place, [])
+            if deployed_by(origin, app, source)}
+
+
+def _applications(context: Context) -> dict[Place, list[tuple[K8sObject, dict[str, Any], str]]]:
+    """(Application, source, cluster) by the places of the renders it may deploy."""
+    index: dict[Place, list[tuple[K8sObject, dict[str, Any], str]]] = {}
     for app in context.of_kind("Application"):
-        cluster = cluster_of(as_dict(dig(app.obj.data, "spec", "destination")))
-        if cluster and any(_deployed_by(origin, app.obj, source) for _, source in sources(app.obj)):
-            found.add(cluster)
-    return found
+        destination = as_dict(dig(app.obj.data, "spec", "destination"))
+        cluster = cluster_of(destination)
+        if not cluster:
+            continue
+        for _, source in sources(app.obj):
+            for place in application_places(app.obj, source, destination):
+                index.setdefault(place, []).append((app.obj, source, cluster))
+    return index
 
 
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
