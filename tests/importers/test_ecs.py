@@ -355,3 +355,58 @@ def test_a_bare_task_definition_takes_the_tasks_cpu_and_memory(repo: Path) -> No
         ["bin/worker"], {"QUEUE": "invoices"}, {"cpu": "500m", "memory": "1Gi"})
     assert "note: ../legacy/billing.json:4: memory: no memoryReservation: the memory request is the limit\n" in \
         result.stderr
+
+
+def test_a_parameter_store_task_keeps_its_provider_and_reports_ports_the_card_cannot_take(repo: Path) -> None:
+    """A task whose first secret is in Parameter Store: that is the card's provider, so a secret-looking
+    value's placeholder is a parameter name too; a gRPC port keeps its protocol, UDP and a bridge-mode
+    host port are reported."""
+    task = {"family": "ledger-grpc", "containerDefinitions": [{
+        "name": "ledger", "image": "ghcr.io/example/ledger:5.1.0", "cpu": 512, "memory": 1024,
+        "portMappings": [{"containerPort": 50051, "hostPort": 31051, "appProtocol": "grpc", "name": "grpc-api"},
+                         {"containerPort": 8125, "protocol": "udp"}],
+        "environment": [{"name": "LEDGER_API_TOKEN", "value": "tok-live-7f9c2e"}],
+        "secrets": [{"name": "LEDGER_DB_URL", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/LedgerDbUrl"}],
+        "healthCheck": {"command": ["CMD", "/bin/grpc_health_probe", "-addr=:50051"]}}]}
+    (repo.parent / "legacy/ledger.json").write_text(json.dumps(task, indent=2) + "\n")
+    result = shipcard_import(repo, "ecs", "../legacy/ledger.json")
+    source = "../legacy/ledger.json"
+    where = "containerDefinitions[0]"
+    assert (repo / "services/ledger-grpc.service.yaml").read_text() == f"""\
+# Imported by `shipcard import` from {source}: each comment names where the value came from.
+apiVersion: shipcard/v1
+kind: Service
+name: ledger-grpc  # from {source}:2 family
+image: ghcr.io/example/ledger:5.1.0 # from {source}:6 {where}.image
+ports:
+  - name: grpc-api  # from {source}:10 {where}.portMappings[0]
+    port: 50051
+    protocol: grpc
+secrets:
+  provider: aws-parameter-store
+  store: fill-in-parameter-store
+  env:
+    LEDGER_API_TOKEN: /fill-in/ledger-grpc/LEDGER_API_TOKEN  # from {source}:22 {where}.environment[0]
+    LEDGER_DB_URL: LedgerDbUrl # from {source}:28 {where}.secrets[0]
+health:
+  readiness:  # from {source}:33 {where}.healthCheck
+    exec:  # from {source}:34 {where}.healthCheck.command
+      - /bin/grpc_health_probe
+      - -addr=:50051
+  liveness: # from {source}:33 {where}.healthCheck
+    exec:  # from {source}:34 {where}.healthCheck.command
+      - /bin/grpc_health_probe
+      - -addr=:50051
+resources:
+  cpu: 500m  # from {source}:7 {where}.cpu
+  memory: 1Gi # from {source}:8 {where}.memory
+  limits:
+    memory: 1Gi  # from {source}:8 {where}.memory
+"""
+    assert "tok-live-7f9c2e" not in every_output(result, repo)
+    assert [line for line in result.stderr.splitlines() if "portMappings" in line or "LedgerDbUrl" in line] == [
+        f"note: {source}:10: {where}.portMappings[0]: hostPort 31051 is the EC2 host's port (bridge mode): the "
+        "Service port is 50051 inside the cluster",
+        f"note: {source}:16: {where}.portMappings[1]: a udp port has no card field: not imported",
+        f"note: {source}:28: {where}.secrets[0]: LEDGER_DB_URL: the ARN names parameter 'LedgerDbUrl' (or "
+        "'/LedgerDbUrl': both have this ARN); imported as 'LedgerDbUrl'"]

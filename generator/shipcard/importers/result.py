@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -237,8 +238,8 @@ class CardBuilder:
             probe = {"http": int(url.group(1) or 80), "path": url.group(2) or "/"}
         else:
             probe = {"exec": ["/bin/sh", "-c", line] if test[0] == "CMD-SHELL" else words}
-        for kind in ("readiness", "liveness"):
-            self.set(("health", kind), commented(test_origin, **probe, **timing), origin)
+        for kind in ("readiness", "liveness"):  # each its own copy: a shared list would be dumped as a YAML alias
+            self.set(("health", kind), commented(test_origin, **copy.deepcopy(probe), **timing), origin)
 
     def append(self, key: str, item: CommentedMap) -> None:
         if key not in self.doc:
