@@ -1,7 +1,7 @@
 """The `shipcard import` group: one subcommand per source, each a `read_*` of its module, then `write_import`.
 
-A new source (`import ecs FILE`) is a module whose `read_ecs(path) -> ImportResult` builds cards with
-`CardBuilder`, and one command here calling it and `write_import`.
+A new source is a module whose `read_<source>(…) -> ImportResult` builds cards with `CardBuilder`, and
+one command here calling it and `write_import`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ _report = click.option("--report", type=click.Path(dir_okay=False, path_type=Pat
 
 @click.group("import")
 def import_group() -> None:
-    """Service cards from what exists: a Compose file, a crontab, EventBridge schedules, manifests.
+    """Service cards from what exists: a Compose file, a crontab, EventBridge schedules, manifests, an ECS
+    task definition.
 
     Each card is written to services/<name>.service.yaml with a comment naming where every value
     came from; what has no card field is reported (standard error, and --report FILE as JSON).
@@ -85,3 +86,18 @@ def manifests_command(path: Path, workload: str | None, every: bool, force: bool
     from shipcard.importers.write import write_import
 
     write_import(read_manifests(path, workload, every), str(path), force=force, report=report, inputs=[path])
+
+
+@import_group.command("ecs")
+@click.argument("file", type=_FILE)
+@click.option("--name", help="The service's name (default: the task definition's family).")
+@click.option("--container", help="The container to import when the task has several that could be the service.")
+@_force
+@_report
+def ecs_command(file: Path, name: str | None, container: str | None, force: bool, report: Path | None) -> None:
+    """The service container of an ECS task definition (the JSON of `aws ecs describe-task-definition`)
+    as a card."""
+    from shipcard.importers.ecs import read_ecs
+    from shipcard.importers.write import write_import
+
+    write_import(read_ecs(file, name, container), str(file), force=force, report=report, inputs=[file])

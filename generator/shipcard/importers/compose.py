@@ -16,7 +16,6 @@ from shipcard.importers.result import (
     ImportResult,
     Origin,
     Source,
-    commented,
     read_sources,
     service_name,
     shaped,
@@ -27,14 +26,11 @@ from shipcard.yamlio.read import read_text, real_path
 MAPPED = {"image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "healthcheck", "deploy",
           "stop_grace_period", "secrets", "container_name"}
 TOP_LEVEL = {"services", "secrets", "name", "version", "volumes", "networks", "configs"}
-# Well-known ports of protocols that are not HTTP (databases, brokers, caches).
-TCP_PORTS = {5432, 3306, 6379, 27017, 5672, 9092, 11211, 1433, 1521, 9042, 2181, 4222}
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)")
 # [HOST_IP:][HOST_PORT:]CONTAINER_PORT[-END][/PROTOCOL]
 _PORT = re.compile(r"^(?:(?:\[[0-9a-fA-F:.]+\]|[0-9]+\.[0-9.]+):)?(?:([0-9]+)(?:-[0-9]+)?:)?"
                    r"([0-9]+)(-[0-9]+)?(?:/(tcp|udp))?$")
-_LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1)(?::([0-9]+))?(/[^\s'\"]*)?")
 _BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 
 
@@ -147,13 +143,7 @@ def _ports(source: Source, where: tuple[str, ...], service: dict[str, Any], card
         if target in seen:
             continue
         seen.add(target)
-        protocol = "tcp" if target in TCP_PORTS else "http"
-        name = protocol if not any(p["name"] == protocol for p in card.doc.get("ports", [])) else f"{protocol}-{target}"
-        item = commented(origin, name=name, port=target)
-        if exposed and exposed != target:
-            item["servicePort"] = exposed
-        item["protocol"] = protocol
-        card.append("ports", item)
+        card.port(target, origin, service_port=exposed)
         if exposed:
             card.result.note(origin, f"published on the host as {exposed}: the Service port is {exposed} "
                                      "inside the cluster (add `ingress` to reach it from outside)")
@@ -230,26 +220,16 @@ def _healthcheck(source: Source, where: tuple[str, ...], check: Any, card: CardB
         test = ["CMD-SHELL", test]
     if not test or test[0] == "NONE":
         return
-    words = [str(t) for t in test[1:]] if test[0] in ("CMD", "CMD-SHELL") else [str(t) for t in test]
-    shell = test[0] == "CMD-SHELL"
-    probe: dict[str, Any]
-    url = _LOCAL_URL.search(" ".join(words))
-    ports = {p["port"] for p in card.doc.get("ports", [])}
-    if url and any(tool in " ".join(words) for tool in ("curl", "wget")) and \
-            int(url.group(1) or 80) in ports:
-        probe = {"http": int(url.group(1) or 80), "path": url.group(2) or "/"}
-    else:
-        probe = {"exec": ["/bin/sh", "-c", " ".join(words)] if shell else words}
+    timing: dict[str, int] = {}
     for key, field in (("start_period", "initialDelay"), ("interval", "period")):
         if key in check:
-            probe[field] = max(_seconds(check[key], source.at(*here, key)), 1 if field == "period" else 0)
+            timing[field] = max(_seconds(check[key], source.at(*here, key)), 1 if field == "period" else 0)
     if "retries" in check:
-        probe["failureThreshold"] = int(check["retries"])
+        timing["failureThreshold"] = int(check["retries"])
     for key in ("timeout", "start_interval"):
         if key in check:
             card.result.note(source.at(*here, key), "has no card field: the probe keeps Kubernetes' default")
-    for kind in ("readiness", "liveness"):
-        card.set(("health", kind), commented(source.at(*here, "test"), **probe), source.at(*here))
+    card.health([str(t) for t in test], source.at(*here, "test"), source.at(*here), timing)
 
 
 def _deploy(source: Source, where: tuple[str, ...], deploy: Any, card: CardBuilder) -> None:

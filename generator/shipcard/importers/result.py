@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,11 @@ from shipcard.yamlio.read import Document, PathKey, load_documents, read_text
 # Placeholders of an imported secret reference: valid, visibly unfinished, reported.
 SECRET_PROVIDER = "aws-secrets-manager"
 SECRET_STORE = "fill-in-secret-store"
+# The placeholder ClusterSecretStore of each provider (a store serves one provider).
+SECRET_STORES = {SECRET_PROVIDER: SECRET_STORE, "aws-parameter-store": "fill-in-parameter-store"}
+# Well-known ports of protocols that are not HTTP (databases, brokers, caches).
+TCP_PORTS = {5432, 3306, 6379, 27017, 5672, 9092, 11211, 1433, 1521, 9042, 2181, 4222}
+_LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1)(?::([0-9]+))?(/[^\s'\"]*)?")
 
 # A variable whose name says it holds a secret, or whose value has the shape of a credential.
 _SECRET_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth|"
@@ -151,6 +157,7 @@ class CardBuilder:
     def __init__(self, name: str, origin: Origin, result: ImportResult) -> None:
         self.name = name
         self.result = result
+        self.secret_provider = SECRET_PROVIDER  # the card's `secrets.provider` once it has secrets
         self.doc = CommentedMap()
         self.doc["apiVersion"] = API_VERSION
         self.doc["kind"] = "Service"
@@ -195,14 +202,59 @@ class CardBuilder:
 
     def secret(self, variable: str, origin: Origin, why: str, remote: str | None = None) -> None:
         """`secrets.env.VARIABLE` with a placeholder remote key (and store) to fill in, reported."""
-        if not self.has("secrets"):
-            self.set(("secrets", "provider"), SECRET_PROVIDER, None)
-            self.set(("secrets", "store"), SECRET_STORE, None)
-        key = remote or f"fill-in/{self.name}/{variable}"
+        self._secrets_section()
+        provider = self.doc["secrets"]["provider"]
+        key = remote or f"{'/' if provider == 'aws-parameter-store' else ''}fill-in/{self.name}/{variable}"
         self.set(("secrets", "env", variable), key, origin)
         self.result.note(origin, f"{why}; it is secrets.env.{variable}, remote key {key!r} in store "
-                                 f"{self.doc['secrets']['store']!r} (provider {self.doc['secrets']['provider']}): "
+                                 f"{self.doc['secrets']['store']!r} (provider {provider}): "
                                  "store the value there and fill in the key and store")
+
+    def remote_secret(self, variable: str, key: str, provider: str, origin: Origin) -> str:
+        """`secrets.env.VARIABLE` read from `key` of `provider`: a string for the card's own provider,
+        else `{key, provider, store}`; the store is the provider's placeholder, which is returned."""
+        self._secrets_section()
+        store = SECRET_STORES[provider]
+        value: Any = key if provider == self.doc["secrets"]["provider"] else \
+            commented(None, key=key, provider=provider, store=store)
+        self.set(("secrets", "env", variable), value, origin)
+        return store
+
+    def _secrets_section(self) -> None:
+        if not self.has("secrets"):
+            self.set(("secrets", "provider"), self.secret_provider, None)
+            self.set(("secrets", "store"), SECRET_STORES[self.secret_provider], None)
+
+    def port(self, port: int, origin: Origin, *, protocol: str | None = None, name: str | None = None,
+             service_port: int | None = None) -> None:
+        """A `ports` entry: `tcp` for well-known non-HTTP ports unless `protocol` says; named `name`, else
+        after its protocol (`http`, then `http-PORT`)."""
+        protocol = protocol or ("tcp" if port in TCP_PORTS else "http")
+        taken = {p["name"] for p in self.doc.get("ports", [])}
+        if not name or name in taken:
+            name = protocol if protocol not in taken else f"{protocol}-{port}"
+        item = commented(origin, name=name, port=port)
+        if service_port and service_port != port:
+            item["servicePort"] = service_port
+        item["protocol"] = protocol
+        self.append("ports", item)
+
+    def health(self, test: list[str], test_origin: Origin, origin: Origin, timing: dict[str, int]) -> None:
+        """`health.readiness` and `.liveness` from a Docker health check test (`[CMD-SHELL, "…"]`,
+        `[CMD, …]`): an HTTP probe when it fetches a declared port of localhost with curl or wget, else
+        `exec` (CMD-SHELL through `/bin/sh -c`); `timing` holds the probe's `period`, `initialDelay`, …
+        (`origin` is the health check's, `test_origin` its test's)."""
+        words = [str(t) for t in test[1:]] if test[0] in ("CMD", "CMD-SHELL") else [str(t) for t in test]
+        line = " ".join(words)
+        url = _LOCAL_URL.search(line)
+        probe: dict[str, Any]
+        if url and any(tool in line for tool in ("curl", "wget")) and \
+                int(url.group(1) or 80) in {p["port"] for p in self.doc.get("ports", [])}:
+            probe = {"http": int(url.group(1) or 80), "path": url.group(2) or "/"}
+        else:
+            probe = {"exec": ["/bin/sh", "-c", line] if test[0] == "CMD-SHELL" else words}
+        for kind in ("readiness", "liveness"):  # each its own copy: a shared list would be dumped as a YAML alias
+            self.set(("health", kind), commented(test_origin, **copy.deepcopy(probe), **timing), origin)
 
     def append(self, key: str, item: CommentedMap) -> None:
         if key not in self.doc:
