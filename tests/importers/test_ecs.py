@@ -107,6 +107,8 @@ shutdown:
   gracePeriod: 60  # from {TASK}:99 {C0}.stopTimeout
 serviceAccount:
   awsRole: {ROLE}  # from {TASK}:164 taskDefinition.taskRoleArn
+allowFrom:  # reachable in {TASK}: narrow to the real callers
+  - anywhere: true
 """
 
 
@@ -162,9 +164,12 @@ def test_the_report_says_what_the_card_does_not_express_and_no_secret_value_appe
         (168, "taskDefinition.volumes", volume),
         (196, "taskDefinition.runtimePlatform", "has no card field: the pods run on the cluster's nodes, whose "
          "CPU architecture must be the image's"),
+        (0, "storefront-api.allowFrom", "its ports were reachable from every caller in the source: any source may "
+         "call it; narrow allowFrom to its callers"),
     ]
-    assert result.stderr == "".join(f"note: {TASK}:{n['line']}: {n['field']}: {n['reason']}\n" for n in notes) + \
-        f"imported 1 service(s) from {TASK}, 22 note(s); next: `shipcard render`\n"
+    assert result.stderr == "".join(f"note: {TASK}:{n['line']}: {n['field']}: {n['reason']}\n" for n in notes[:-1]) + \
+        f"note: {TASK}: storefront-api.allowFrom: {notes[-1]['reason']}\n" + \
+        f"imported 1 service(s) from {TASK}, 23 note(s); next: `shipcard render`\n"
 
 
 def external_secrets(objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[tuple[str, str, str | None]]]]:
@@ -402,6 +407,8 @@ resources:
   memory: 1Gi # from {source}:8 {where}.memory
   limits:
     memory: 1Gi  # from {source}:8 {where}.memory
+allowFrom:  # reachable in {source}: narrow to the real callers
+  - anywhere: true
 """
     assert "tok-live-7f9c2e" not in every_output(result, repo)
     assert [line for line in result.stderr.splitlines() if "portMappings" in line or "LedgerDbUrl" in line] == [
