@@ -96,13 +96,35 @@ def _deployed_by(origin: str, app: K8sObject, source: dict[str, Any]) -> bool:
 
 
 def _clusters(origin: str, context: Context) -> set[str]:
-    """The clusters the Argo CD Applications among the checked objects deploy the render `origin` to."""
+    """The clusters the Argo CD Applications among the checked objects deploy the render `origin` to.
+
+    Only the Applications whose source path is a trailing part of the rendered directory can deploy
+    it (`_same_path`), so they are looked up by path, not scanned per render."""
+    words = origin.split()
+    rendered = origin.removeprefix("kubectl kustomize ") if origin.startswith("kubectl kustomize ") \
+        else words[3] if origin.startswith("helm template ") and len(words) >= 4 else ""
+    parts = rendered.replace("\\", "/").strip("/").split("/")
+    by_path = context.shared(f"{ID}/applications-by-source-path", _applications_by_source_path)
     found = set()
+    for start in range(len(parts)):
+        for cluster, app, source in by_path.get("/".join(parts[start:]), ()):
+            if _deployed_by(origin, app, source):
+                found.add(cluster)
+    return found
+
+
+def _applications_by_source_path(context: Context) -> dict[str, list[tuple[str, K8sObject, dict[str, Any]]]]:
+    """(cluster, Application, source) of every Application with a destination cluster, by source path."""
+    index: dict[str, list[tuple[str, K8sObject, dict[str, Any]]]] = {}
     for app in context.of_kind("Application"):
         cluster = cluster_of(as_dict(dig(app.obj.data, "spec", "destination")))
-        if cluster and any(_deployed_by(origin, app.obj, source) for _, source in sources(app.obj)):
-            found.add(cluster)
-    return found
+        if not cluster:
+            continue
+        for _, source in sources(app.obj):
+            path = source.get("path")
+            if isinstance(path, str) and path.strip().strip("/"):
+                index.setdefault(path.strip().strip("/"), []).append((cluster, app.obj, source))
+    return index
 
 
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
