@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,29 +53,32 @@ def load_targets(plan: Plan, *, stdin_text: str | None = None, jobs: int | None 
     drift = plan.cards.drift_findings()
     generated = GeneratedTrees(plan.cards)
     sources = _SourceIndexes()
-    renders: list[Target] = []
+    rendering: dict[int, Future[RenderResult]] = {}
     trees: dict[int, KustomizeTree] = {}
-    for target in plan.targets:
-        if target.kind == "kustomize":
-            tree = trees[id(target)] = KustomizeTree.read(target.path)
-            built = generated.overlay(target, tree) if in_process else None
-            if built is not None:
-                piece = pieces[id(target)] = Loaded(files=[target.describe()])
-                _load_kustomize_objects(piece, target, tree, sources, built)
-                continue
-        elif target.kind == "helm":
-            templated = generated.release(target) if in_process else None
-            if templated is not None:
-                origin = helm_command(target)
-                pieces[id(target)] = Loaded(files=[target.describe()], objects=[
-                    K8sObject(data, display(template), None, origin) for template, data in templated])
-                continue
-        if target.kind in ("kustomize", "helm"):
-            renders.append(target)
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(renders)))
+    workers = max(1, jobs or os.cpu_count() or 1)
+    # The tools start as soon as a target needs them, and run while this thread builds the others.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for target, result in zip(renders, pool.map(render_target, renders), strict=True):
-            _load_rendered(pieces.setdefault(id(target), Loaded()), target, result, sources, trees.get(id(target)))
+        for target in plan.targets:
+            if target.kind == "kustomize":
+                tree = trees[id(target)] = target.tree or KustomizeTree.read(target.path)
+                built = generated.overlay(target, tree) if in_process else None
+                if built is not None:
+                    piece = pieces[id(target)] = Loaded(files=[target.describe()])
+                    _load_kustomize_objects(piece, target, tree, sources, built)
+                    continue
+            elif target.kind == "helm":
+                templated = generated.release(target) if in_process else None
+                if templated is not None:
+                    origin = helm_command(target)
+                    pieces[id(target)] = Loaded(files=[target.describe()], objects=[
+                        K8sObject(data, display(template), None, origin) for template, data in templated])
+                    continue
+            if target.kind in ("kustomize", "helm"):
+                rendering[id(target)] = pool.submit(render_target, target)
+        for target in plan.targets:
+            if id(target) in rendering:
+                _load_rendered(pieces.setdefault(id(target), Loaded()), target, rendering[id(target)].result(),
+                               sources, trees.get(id(target)))
     for target in plan.targets:
         if target.kind == "stdin":
             text = stdin_text if stdin_text is not None else _read_stdin(loaded)
