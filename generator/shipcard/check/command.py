@@ -41,11 +41,13 @@ _PATH = click.Path(path_type=Path)
 @click.option("--allow-remote", is_flag=True,
               help="Render Kustomize trees and charts that name remote resources, and fetch policies' remote "
                    "$refs (default: report them, fetch nothing).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="kubectl and helm processes run at a time (default: the number of cores).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped files, suppressed findings and timings.")
 def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict_kinds: bool,
                   crd_dirs: tuple[Path, ...], policy_dirs: tuple[Path, ...], values: tuple[Path, ...],
                   formats: tuple[str, ...], fail_on: str | None, base: str | None, config: Path | None,
-                  allow_remote: bool, verbose: bool) -> None:
+                  allow_remote: bool, jobs: int | None, verbose: bool) -> None:
     """Validate manifests, Kustomize trees, charts, Argo CD Applications and cards.
 
     PATH defaults to the repository root; `-` reads manifests from standard input.
@@ -61,7 +63,7 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
     options = CheckOptions(paths=list(paths), kubernetes_version=kubernetes_version, strict_kinds=strict_kinds,
                            crd_dirs=[real_path(p) for p in crd_dirs], policy_dirs=[real_path(p) for p in policy_dirs],
                            values=list(values), fail_on=fail_on, base=base, config=config,
-                           allow_remote=allow_remote)
+                           allow_remote=allow_remote, jobs=jobs)
 
     def log(line: str) -> None:
         click.echo(line, err=True)

@@ -57,6 +57,8 @@ class CheckOptions:
     base: str | None = None
     config: Path | None = None
     allow_remote: bool = False  # render what names remote locations, fetch remote `$ref`s
+    jobs: int | None = None  # kubectl and helm processes at a time (default: the number of cores)
+    in_process: bool = True  # build intact generated overlays here; False: every one by kubectl (tests)
 
 
 @dataclass
@@ -141,7 +143,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     lap("plan")
 
     progress("reading and rendering", 0, 0)
-    loaded = load_targets(plan, stdin_text=stdin_text)
+    loaded = load_targets(plan, stdin_text=stdin_text, jobs=options.jobs, in_process=options.in_process)
     findings = list(loaded.findings)
     objects = loaded.objects
     lap("read and render")

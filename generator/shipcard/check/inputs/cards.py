@@ -50,6 +50,8 @@ class Cards:
 
     _read: dict[Path, _Read] = field(default_factory=dict)
     _checked: list[Path] = field(default_factory=list)
+    _verified: dict[Path, tuple[Card, frozenset[Path]]] = field(default_factory=dict)
+    _charts: dict[Path, frozenset[Path]] = field(default_factory=dict)
 
     def tree(self, path: Path) -> Path | None:
         """The rendered tree of a card in `services/`: its `gitops.path` when it loads, else `apps/<name>`."""
@@ -74,6 +76,16 @@ class Cards:
         self._checked.append(path)
         assert read.card is not None
         return _secret_literals(path, read.card, text)
+
+    def verified_tree(self, path: Path) -> tuple[Card, frozenset[Path]] | None:
+        """A card whose tree `drift_findings` compared, built with the settings its render uses, and the
+        files of that tree found exactly as it renders them; None for any other card."""
+        return self._verified.get(path)
+
+    def verified_chart(self, out: Path) -> frozenset[Path] | None:
+        """The files of the vendored chart of repository `out`, when `drift_findings` found each of them as
+        `render` vendors it; None when it did not compare the chart or found it different."""
+        return self._charts.get(out)
 
     def drift_findings(self) -> list[Finding]:
         """Compare the trees of the valid cards checked (in `services/`, tree present) with the files on disk;
@@ -128,15 +140,19 @@ class Cards:
         # Imported here: the render machinery (multiprocessing, ctypes) only when there are cards.
         from shipcard.lifecycle.rendering import CardInput, Options, plan_repository
         from shipcard.render import card_source
+        from shipcard.writers.chart import CHART_DIR, chart_files
 
         settings = load_repo(out)
         resolved_out = real_path(out)
         inputs = []
+        built: dict[Path, Card] = {}
         for path in paths:
             read = self._read[path]
             assert read.text is not None
             # Built already, and with the same settings the render uses: not built again.
             same_settings = settings_for_card(path) == settings
+            if same_settings and read.card is not None:
+                built[path] = read.card
             inputs.append(CardInput(path, card_source(path, out, resolved_out), read.text,
                                     read.card if same_settings else None))
         try:
@@ -150,8 +166,14 @@ class Cards:
         for path, service in zip(paths, outcome.services, strict=True):
             changes = changes_of(service.plan)
             service_changes.update(changes)
+            if path in built:
+                differ = {*service.plan.added, *service.plan.modified, *service.plan.conflicts}
+                self._verified[path] = (built[path], frozenset(out / rel for rel in service.files if rel not in differ))
             findings += _drift_findings(out, path, changes)
         shared = [change for change in changes_of(outcome.plan) if change not in service_changes]  # the vendored chart
+        if any(service.format == "helmfile" for service in outcome.services) \
+                and not any(rel.startswith(f"{CHART_DIR}/") for rel, _, _ in shared):
+            self._charts[out] = frozenset(out / rel for rel in chart_files())
         if shared:
             first = next((p for p, s in zip(paths, outcome.services, strict=True) if s.format == "helmfile"), paths[0])
             findings += _drift_findings(out, first, shared)

@@ -9,16 +9,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shipcard.check.inputs.cards import Cards
+from shipcard.check.inputs.generated import GeneratedTrees
 from shipcard.check.inputs.kustomize import KustomizeTree, SourceIndex
 from shipcard.check.inputs.paths import STDIN_NAME, display, kustomization_file
 from shipcard.check.inputs.targets import Plan, Target
-from shipcard.check.inputs.tools import RenderResult, render_target
+from shipcard.check.inputs.tools import RenderResult, helm_command, kustomize_command, render_target
 from shipcard.check.model import Finding, K8sObject
 from shipcard.errors import InputError
 from shipcard.settings import LINK_OUT, leads_out_of, repository_root
@@ -35,22 +36,61 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
 
 
-def load_targets(plan: Plan, *, stdin_text: str | None = None) -> Loaded:
-    """Read and render every target; problems become findings, never exceptions."""
+def load_targets(plan: Plan, *, stdin_text: str | None = None, jobs: int | None = None,
+                 in_process: bool = True) -> Loaded:
+    """Read and render every target; problems become findings, never exceptions.
+
+    Files come first: the cards among them are compared with their trees, and the Kustomize overlays and
+    chart releases of trees found intact are built in this process (`GeneratedTrees`) unless `in_process` is False (the
+    tests' way to compare both paths). Every other overlay and chart release is rendered by kubectl or
+    helm, `jobs` at a time (default: the number of cores). The result is in the plan's order either way.
+    """
     loaded = Loaded(skipped=list(plan.skipped), notes=list(plan.notes))
-    renders = [t for t in plan.targets if t.kind in ("kustomize", "helm")]
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(renders)))) as pool:
-        rendered = dict(zip((id(t) for t in renders), pool.map(render_target, renders), strict=True))
+    pieces: dict[int, Loaded] = {}
     for target in plan.targets:
         if target.kind in ("manifest", "card"):
-            _load_file(loaded, target, plan.cards)
-        elif target.kind == "stdin":
+            _load_file(pieces.setdefault(id(target), Loaded()), target, plan.cards)
+    drift = plan.cards.drift_findings()
+    generated = GeneratedTrees(plan.cards)
+    sources = _SourceIndexes()
+    rendering: dict[int, Future[RenderResult]] = {}
+    trees: dict[int, KustomizeTree] = {}
+    workers = max(1, jobs or os.cpu_count() or 1)
+    # The tools start as soon as a target needs them, and run while this thread builds the others.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for target in plan.targets:
+            if target.kind == "kustomize":
+                tree = trees[id(target)] = target.tree or KustomizeTree.read(target.path)
+                built = generated.overlay(target, tree) if in_process else None
+                if built is not None:
+                    piece = pieces[id(target)] = Loaded(files=[target.describe()])
+                    _load_kustomize_objects(piece, target, tree, sources, built)
+                    continue
+            elif target.kind == "helm":
+                templated = generated.release(target) if in_process else None
+                if templated is not None:
+                    origin = helm_command(target)
+                    pieces[id(target)] = Loaded(files=[target.describe()], objects=[
+                        K8sObject(data, display(template), None, origin) for template, data in templated])
+                    continue
+            if target.kind in ("kustomize", "helm"):
+                rendering[id(target)] = pool.submit(render_target, target)
+        for target in plan.targets:
+            if id(target) in rendering:
+                _load_rendered(pieces.setdefault(id(target), Loaded()), target, rendering[id(target)].result(),
+                               sources, trees.get(id(target)))
+    for target in plan.targets:
+        if target.kind == "stdin":
             text = stdin_text if stdin_text is not None else _read_stdin(loaded)
             if text is not None:
                 _load_text(loaded, text, STDIN_NAME, explicit=True)
-        else:
-            _load_rendered(loaded, target, rendered[id(target)])
-    loaded.findings.extend(plan.cards.drift_findings())
+            continue
+        piece = pieces[id(target)]
+        loaded.objects.extend(piece.objects)
+        loaded.findings.extend(piece.findings)
+        loaded.files.extend(piece.files)
+        loaded.skipped.extend(piece.skipped)
+    loaded.findings.extend(drift)
     return loaded
 
 
@@ -169,19 +209,35 @@ def _child_node(node: Any, key: str) -> Any:
     return None
 
 
-def _load_rendered(loaded: Loaded, target: Target, result: RenderResult) -> None:
+def _load_rendered(loaded: Loaded, target: Target, result: RenderResult, sources: _SourceIndexes,
+                   tree: KustomizeTree | None) -> None:
     loaded.files.append(target.describe())
     if result.findings:
         loaded.findings.extend(result.findings)
         return
     assert result.text is not None
     if target.kind == "kustomize":
-        _load_kustomize_output(loaded, target, result)
+        _load_kustomize_output(loaded, target, result, sources, tree or KustomizeTree.read(target.path))
     else:
         _load_helm_output(loaded, target, result)
 
 
-def _load_kustomize_output(loaded: Loaded, target: Target, result: RenderResult) -> None:
+class _SourceIndexes:
+    """One `SourceIndex` per set of resource files in a run: the overlays of one base share it."""
+
+    def __init__(self) -> None:
+        self._by_files: dict[frozenset[Path], SourceIndex] = {}
+
+    def of(self, files: set[Path]) -> SourceIndex:
+        key = frozenset(files)
+        index = self._by_files.get(key)
+        if index is None:
+            index = self._by_files[key] = SourceIndex(key)
+        return index
+
+
+def _load_kustomize_output(loaded: Loaded, target: Target, result: RenderResult, sources: _SourceIndexes,
+                           tree: KustomizeTree) -> None:
     file = kustomization_file(target.path) or target.path
     rendered_name = f"{display(file)} (rendered)"
     objects: list[K8sObject] = []
@@ -191,21 +247,35 @@ def _load_kustomize_output(loaded: Loaded, target: Target, result: RenderResult)
             _collect(document, rendered_name, objects, problems, result.command)
     except InputError as exc:
         problems.append(_input_finding(exc, rendered_name))
-    tree = KustomizeTree.read(target.path)
     for path in sorted(tree.files):
         try:
             loaded.findings.extend(generated_file_findings(read_text(path), display(path)))
         except InputError:
             pass  # kubectl reported it already
-    sources = SourceIndex(tree.resource_files)
+    _place_in_sources(loaded, target, tree, sources, objects)
+    loaded.findings.extend(problems)
+
+
+def _load_kustomize_objects(loaded: Loaded, target: Target, tree: KustomizeTree, sources: _SourceIndexes,
+                            built: list[dict[str, Any]]) -> None:
+    """An overlay built in this process: its objects, placed as kubectl's output would be (its files are
+    intact, so there is no `generated-file-edited` to report)."""
+    origin = kustomize_command(target)
+    _place_in_sources(loaded, target, tree, sources, [K8sObject(data, "", None, origin) for data in built])
+
+
+def _place_in_sources(loaded: Loaded, target: Target, tree: KustomizeTree, sources: _SourceIndexes,
+                      objects: list[K8sObject]) -> None:
+    """Each built object points at the object of the tree's resource files it came from, else at the kustomization."""
+    file = kustomization_file(target.path) or target.path
+    index = sources.of(tree.resource_files)
     for obj in objects:
-        found = sources.find(obj.kind, obj.name)
+        found = index.find(obj.kind, obj.name)
         if found is not None:
             obj.file, obj.document = found
         else:
             obj.file, obj.document = display(file), None
     loaded.objects.extend(objects)
-    loaded.findings.extend(problems)
 
 
 _SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)

@@ -35,6 +35,7 @@ class Target:
     remote: tuple[Finding, ...] = ()  # what it would fetch: not rendered, unless `check --allow-remote`
     broken: tuple[Finding, ...] = ()  # why it cannot be rendered at all (a kustomization loop, a FIFO)
     offline: bool = True  # its renderer runs with the network closed to it (see tools.offline_environment)
+    tree: KustomizeTree | None = field(default=None, repr=False, compare=False)  # kustomize: as planning read it
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -83,7 +84,7 @@ def add_kustomize(plan: Plan, directory: Path, reason: str, *, explicit: bool = 
     tree = tree or KustomizeTree.read(directory)
     return plan.add(Target("kustomize", directory, [reason], explicit=explicit,
                            inputs=frozenset(tree.files | tree.included_dirs | tree.named | {directory}),
-                           remote=tuple(tree.remote), broken=tuple(tree.broken)))
+                           remote=tuple(tree.remote), broken=tuple(tree.broken), tree=tree))
 
 
 def add_chart(plan: Plan, chart: Path, values: tuple[Path, ...], reason: str, *, explicit: bool = False,

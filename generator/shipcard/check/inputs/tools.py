@@ -54,10 +54,21 @@ def offline_environment(scratch: Path) -> dict[str, str]:
     return environment
 
 
+def kustomize_command(target: Target) -> str:
+    """How findings name the build of a Kustomize target (their `origin`), by kubectl or in-process alike."""
+    return f"kubectl kustomize {display(target.path)}"
+
+
+def helm_command(target: Target) -> str:
+    """How findings name the render of a chart release (their `origin`), by helm or in-process alike."""
+    return f"helm template {target.release} {display(target.path)}" \
+        + (f" --namespace {target.namespace}" if target.namespace else "")  # releases of a helmfile differ by it
+
+
 def render_target(target: Target) -> RenderResult:
     if target.kind == "kustomize":
         file = kustomization_file(target.path) or target.path
-        command = f"kubectl kustomize {display(target.path)}"
+        command = kustomize_command(target)
         if target.broken or target.remote:
             return RenderResult(None, [*target.broken, *target.remote], command)
         tool = find_tool("kubectl", "SHIPCARD_KUBECTL")
@@ -68,8 +79,7 @@ def render_target(target: Target) -> RenderResult:
         return _run([tool, "kustomize", str(target.path)], command, display(file), offline=target.offline)
     chart_file = target.path / "Chart.yaml"
     tool = find_tool("helm", "SHIPCARD_HELM")
-    command = f"helm template {target.release} {display(target.path)}" \
-        + (f" --namespace {target.namespace}" if target.namespace else "")  # releases of a helmfile differ by it
+    command = helm_command(target)
     if target.broken or target.remote:
         return RenderResult(None, [*target.broken, *target.remote], command)
     if tool is None:

@@ -1,0 +1,137 @@
+"""Benchmark of a whole-repository `shipcard check` of a rendered fleet, against a YAML parsing floor.
+
+    .venv/bin/python bench/fleet_bench.py [--cards 1000] [--runs 5] [--jobs N] [--before DIR] [--keep DIR]
+
+Builds a repository of N cards (bench/render_bench.py's cards: the users' examples renamed and
+varied, three environments each; two of the four examples are in the helmfile format), every tenth
+Kustomize one with a user's component in `custom/` (a ConfigMap), and renders it. Then, --runs times each
+and interleaved, times `shipcard check` of the repository as a child process (start-up included,
+as for a user) with the package of this checkout and, with --before DIR, the package in DIR's
+`generator/` (e.g. a worktree of an older commit); in the same round it measures the floor:
+parsing every YAML file the check reads (cards, trees, Applications, the vendored chart's YAML)
+with PyYAML's CSafeLoader, in this process. Prints the median wall time and peak RSS of each (the
+peak is wait4's: the largest of shipcard and the kubectl/helm processes it waited for), the
+median ratio to the floor of the same round, and whether both packages report the same findings
+(rule, file, line, column, message) as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_bench import Run, run_child
+from render_bench import REPO_SETTINGS, ROOT, make_cards
+
+COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- extra.yaml\n"
+EXTRA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-extra\ndata:\n  mode: fast\n"
+
+
+def build_fleet(repo: Path, count: int) -> None:
+    """The repository: settings, `count` cards (in their examples' formats), rendered, every tenth with a custom/."""
+    (repo / "shipcard.yaml").write_text(REPO_SETTINGS)
+    make_cards(repo / "services", count)
+    cards = sorted((repo / "services").glob("*.service.yaml"))
+    render(repo)
+    for number, card in enumerate(cards):
+        tree = repo / "apps" / card.name.removesuffix(".service.yaml")
+        if number % 10 == 0 and (tree / "overlays").is_dir():
+            custom = tree / "custom"
+            custom.mkdir()
+            (custom / "kustomization.yaml").write_text(COMPONENT)
+            (custom / "extra.yaml").write_text(EXTRA.format(name=tree.name))
+    render(repo)
+
+
+def render(repo: Path) -> None:
+    """`shipcard render` of this checkout's package."""
+    done = subprocess.run([sys.executable, "-m", "shipcard", "render"], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "generator")})
+    if done.returncode != 0:
+        raise SystemExit(f"shipcard render exited {done.returncode}:\n{done.stdout}{done.stderr}")
+
+
+def floor(repo: Path) -> float:
+    """Seconds to parse the YAML files a whole-repository check reads with PyYAML's C loader."""
+    texts = [path.read_text() for path in sorted(repo.rglob("*.yaml"))
+             if ".shipcard" not in path.parts and "templates" not in path.parts]
+    start = time.perf_counter()
+    for text in texts:
+        list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    return time.perf_counter() - start
+
+
+def check(source_root: Path, repo: Path, jobs: int | None) -> Run:
+    env = {**os.environ, "PYTHONPATH": str(source_root)}
+    argv = [sys.executable, "-m", "shipcard", "check", "--format", "json"]
+    if jobs is not None:
+        argv += ["--jobs", str(jobs)]
+    return run_child(argv, env=env, cwd=repo)
+
+
+def findings(run: Run) -> list[tuple[str, str, int, int, str]]:
+    data = json.loads(run.stdout)
+    return [(f["rule"], f["file"], f["line"], f["column"], f["message"]) for f in data["findings"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cards", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=None, help="`check --jobs` of this checkout (default: none given)")
+    parser.add_argument("--before", type=Path, help="A checkout whose generator/ is the package to compare with.")
+    parser.add_argument("--keep", type=Path, help="Build the repository here and keep it.")
+    args = parser.parse_args()
+    repo = args.keep or Path(tempfile.mkdtemp(prefix="shipcard-fleet-bench-"))
+    try:
+        if not (repo / "services").is_dir():
+            repo.mkdir(parents=True, exist_ok=True)
+            build_fleet(repo, args.cards)
+        packages = {"after": ROOT / "generator"}
+        if args.before is not None:
+            packages = {"before": args.before.resolve() / "generator", **packages}
+        for source in packages.values():
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)
+        overlays = len(list(repo.glob("apps/*/overlays/*")))
+        releases = len([v for v in repo.glob("apps/*/values/*.yaml") if v.name != "common.yaml"])
+        print(f"{args.cards} cards: {overlays} overlays, {releases} helmfile releases, in {repo}; "
+              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+        runs: dict[str, list[Run]] = {name: [] for name in packages}
+        ratios: dict[str, list[float]] = {name: [] for name in packages}
+        floors = []
+        for _ in range(args.runs):
+            floor_seconds = floor(repo)
+            floors.append(floor_seconds)
+            for name, source in packages.items():
+                run = check(source, repo, args.jobs if name == "after" else None)
+                if run.returncode not in (0, 1):
+                    raise SystemExit(f"{name}: check exited {run.returncode}:\n{run.stderr[-2000:]}")
+                runs[name].append(run)
+                ratios[name].append(run.seconds / floor_seconds)
+        print(f"  floor (CSafeLoader parse) median {statistics.median(floors):.2f} s")
+        for name, done in runs.items():
+            print(f"  {name:<6} median {statistics.median(r.seconds for r in done):6.2f} s "
+                  f"(runs {', '.join(f'{r.seconds:.1f}' for r in done)}), "
+                  f"peak RSS median {statistics.median(r.peak_mb for r in done):.0f} MB, "
+                  f"{statistics.median(ratios[name]):.1f}x the floor; {len(findings(done[0]))} findings")
+        if "before" in runs:
+            same = findings(runs["before"][0]) == findings(runs["after"][0])
+            print(f"  findings (rule, file, line, column, message) identical before/after: {same}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(repo, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Issue 16 item 1: `check` builds intact generated Kustomize overlays and chart releases in-process,
+never differently from the real `kubectl kustomize` and `helm template`, and reports exactly what the
+tool path reports."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipcard.check.engine import CheckOptions, run_check
+from shipcard.check.inputs.generated import GeneratedTrees
+from shipcard.check.inputs.kustomize import KustomizeTree
+from shipcard.check.inputs.parse import Loaded, _load_helm_output
+from shipcard.check.inputs.paths import display
+from shipcard.check.inputs.targets import Target
+from shipcard.check.inputs.tools import render_target
+from shipcard.yamlio.read import load_documents
+from tests.conftest import example_cards, run_cli
+
+pytestmark = [pytest.mark.kubectl, pytest.mark.helm]
+
+SETTINGS = """\
+apiVersion: shipcard/v1
+kind: Repository
+repoURL: https://github.com/example/gitops.git
+targetRevision: main
+project: platform
+environments:
+  dev: {}
+  staging: {}
+  prod: {cluster: https://prod.k8s.example.com}
+"""
+COMPONENT = """\
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+resources:
+- extra.yaml
+"""
+EXTRA = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: billing-api-extra
+spec:
+  selector:
+    app.kubernetes.io/name: nothing-has-this
+  ports:
+  - port: 80
+"""
+
+
+
+def examples_repository(root: Path) -> Path:
+    """The users' example cards rendered, each in its own format, into a repository at `root`."""
+    (root / "services").mkdir(parents=True)
+    (root / "shipcard.yaml").write_text(SETTINGS)
+    for card in example_cards():
+        shutil.copy(card, root / "services" / card.name)
+    result = run_cli("render", cwd=root)
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return examples_repository(tmp_path_factory.mktemp("examples"))
+
+
+@pytest.fixture(scope="module")
+def customised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples with a user's component in billing-api's prod overlay, its dev overlay edited by hand,
+    and a user's values file for notifier's prod release."""
+    root = examples_repository(tmp_path_factory.mktemp("customised"))
+    custom = root / "apps/billing-api/custom/prod"
+    custom.mkdir(parents=True)
+    (custom / "kustomization.yaml").write_text(COMPONENT)
+    (custom / "extra.yaml").write_text(EXTRA)
+    (root / "apps/notifier/values/prod.custom.yaml").write_text("replicas: 1\n")
+    result = run_cli("render", cwd=root)
+    assert result.exit_code == 0, result.output
+    dev = root / "apps/billing-api/overlays/dev/kustomization.yaml"
+    dev.write_text(dev.read_text() + "commonAnnotations:\n  note: edited by hand\n")
+    return root
+
+
+Built = list[tuple[Target, list[tuple[str, dict[str, Any]]]]]  # (target, [(file, object)])
+
+
+def in_process_builds(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Built, list[Target]]:
+    """Run a whole-repository check: the targets it built in-process (with their objects) and the others."""
+    built: Built = []
+    by_tool: list[Target] = []
+    overlay, release = GeneratedTrees.overlay, GeneratedTrees.release
+
+    def note(target: Target, objects: list[tuple[str, dict[str, Any]]] | None) -> None:
+        (by_tool.append(target) if objects is None else built.append((target, objects)))
+
+    def spy_overlay(self: GeneratedTrees, target: Target, tree: KustomizeTree) -> list[dict[str, Any]] | None:
+        objects = overlay(self, target, tree)
+        note(target, None if objects is None else [("", data) for data in objects])
+        return objects
+
+    def spy_release(self: GeneratedTrees, target: Target) -> list[tuple[Path, dict[str, Any]]] | None:
+        objects = release(self, target)
+        note(target, None if objects is None else [(display(template), data) for template, data in objects])
+        return objects
+
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(GeneratedTrees, "overlay", spy_overlay)
+    monkeypatch.setattr(GeneratedTrees, "release", spy_release)
+    run_check(CheckOptions())
+    return built, by_tool
+
+
+def tool_objects(target: Target) -> list[tuple[str, dict[str, Any]]]:
+    """What the real kubectl or helm renders for `target`, parsed as check parses it (helm's objects
+    with the template of their `# Source:` comment)."""
+    result = render_target(target)
+    assert result.text is not None, result.findings
+    if target.kind == "kustomize":
+        return [("", document.data) for document in load_documents(result.text, "rendered")]
+    loaded = Loaded()
+    _load_helm_output(loaded, target, result)
+    return [(obj.file, obj.data) for obj in loaded.objects]
+
+
+@pytest.mark.parametrize("repository", ["examples", "customised"])
+def test_every_tree_built_in_process_is_what_kubectl_or_helm_builds(
+        repository: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard against drift: every overlay and release a check builds in-process is sampled through
+    the real kubectl or helm on every run: the same objects, from the same templates, in the same order."""
+    root: Path = request.getfixturevalue(repository)
+    built, _ = in_process_builds(root, monkeypatch)
+    assert {target.kind for target, _ in built} == {"kustomize", "helm"}
+    for target, objects in built:
+        assert objects == tool_objects(target), target.describe()
+
+
+def described(targets: list[Target]) -> list[str]:
+    return sorted(target.describe() for target in targets)
+
+
+def test_what_a_user_touched_goes_through_the_tools(customised: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built, by_tool = in_process_builds(customised, monkeypatch)
+    # dev is edited by hand, prod includes custom/prod; notifier's prod release has a user's values file.
+    assert described(by_tool) == ["apps/billing-api/overlays/dev (kustomize)",
+                                  "apps/billing-api/overlays/prod (kustomize)",
+                                  "charts/service (helm release notifier)"]
+    assert described([target for target, _ in built]) == [
+        "apps/billing-api/overlays/staging (kustomize)", "apps/web-frontend/overlays/prod (kustomize)",
+        "charts/service (helm release notifier)", "charts/service (helm release url-pinger)"]
+
+
+def test_examples_build_every_tree_in_process(examples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built, by_tool = in_process_builds(examples, monkeypatch)
+    assert by_tool == []
+    assert len(built) == 7  # 4 overlays, 3 releases
+
+
+def findings(root: Path, monkeypatch: pytest.MonkeyPatch, *, in_process: bool) -> list[tuple[Any, ...]]:
+    monkeypatch.chdir(root)
+    result = run_check(CheckOptions(in_process=in_process))
+    return [(f.rule, f.severity, f.file, f.line, f.column, f.message, f.object_ref, f.origin, f.via, f.suppressed)
+            for f in result.findings]
+
+
+@pytest.mark.parametrize("repository", ["examples", "customised"])
+def test_findings_are_the_same_built_in_process_or_by_kubectl(
+        repository: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    root: Path = request.getfixturevalue(repository)
+    in_process = findings(root, monkeypatch, in_process=True)
+    assert in_process == findings(root, monkeypatch, in_process=False)
+    # Findings in the overlays built in-process point at lines of the base's files.
+    assert any(file.startswith("apps/billing-api/base/") and line > 0 for _, _, file, line, *_ in in_process)
+
+
+def test_jobs_does_not_change_the_output(customised: Path) -> None:
+    one, default = run_cli("check", "--jobs", "1", cwd=customised), run_cli("check", cwd=customised)
+    assert (one.exit_code, one.output) == (default.exit_code, default.output)
+    assert "apps/billing-api/custom/prod/extra.yaml" in one.output
