@@ -227,9 +227,9 @@ def _directory(out: Path, cards: list[CardInput], repo: RepoSettings, options: O
         return None
     texts = [(card.text, str(card.path)) for card in cards]
     if not options.whole_repository:
-        given = {card.path.resolve() for card in cards}
+        given = {real_path(card.path) for card in cards}
         texts += [(read_text(path), str(path)) for path in sorted(out.glob(SERVICES_GLOB))
-                  if path.resolve() not in given and not path.is_symlink()]
+                  if real_path(path) not in given and not path.is_symlink()]
     return directory_of(texts, repo)
 
 

@@ -71,7 +71,8 @@ def load_targets(plan: Plan, *, stdin_text: str | None = None, jobs: int | None 
                 if templated is not None:
                     origin = helm_command(target)
                     pieces[id(target)] = Loaded(files=[target.describe()], objects=[
-                        K8sObject(data, display(template), None, origin) for template, data in templated])
+                        K8sObject(data, display(template), None, origin, release_values(target))
+                        for template, data in templated])
                     continue
             if target.kind in ("kustomize", "helm"):
                 rendering[id(target)] = pool.submit(render_target, target)
@@ -92,6 +93,11 @@ def load_targets(plan: Plan, *, stdin_text: str | None = None, jobs: int | None 
         loaded.skipped.extend(piece.skipped)
     loaded.findings.extend(drift)
     return loaded
+
+
+def release_values(target: Target) -> tuple[str, ...]:
+    """A release's values files as its objects remember them (which Application deploys which render)."""
+    return tuple(str(value) for value in target.values)
 
 
 def _read_stdin(loaded: Loaded) -> str | None:
@@ -303,6 +309,6 @@ def _load_helm_output(loaded: Loaded, target: Target, result: RenderResult) -> N
             problems.append(_input_finding(exc, shown))
         for obj in objects:
             obj.document = None  # lines of the rendered text would not match the template
-            obj.values = tuple(str(value) for value in target.values)
+            obj.values = release_values(target)
         loaded.objects.extend(objects)
         loaded.findings.extend(problems)

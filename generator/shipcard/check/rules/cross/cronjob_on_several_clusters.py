@@ -436,7 +436,7 @@ def _value_files(context: Context, source: dict[str, Any]) -> tuple[str, ...] | 
         return None
     directory = context.root / source["path"]
     files = [directory / str(v) for v in as_list(as_dict(source.get("helm")).get("valueFiles")) if isinstance(v, str)]
-    return tuple(str(f.resolve()) for f in files if f.is_file())
+    return tuple(str(real_path(f)) for f in files if f.is_file())
 
 
 def _deployed_cronjobs(context: Context, app: Prepared, source: dict[str, Any],
