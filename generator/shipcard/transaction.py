@@ -279,6 +279,9 @@ class Transaction:
             raise ShipcardError(f"{self.root / twice}: two files of this run lead to it through symbolic links; "
                                 "nothing was changed")
         _check_applicable(self.root, self._real_root, targets, deleted)
+        refused = _target_problem(self._real_root, [*targets, *deleted])
+        if refused:  # a link or special file where a file is written or deleted (a loop, say)
+            raise ShipcardError(f"{self.root / refused[0]}: {refused[1]}; nothing was changed")
         _flush([self.directory / name for _, name in entries])  # on disk before the plan naming them is
         _pause("staged")
         self._open_journal()  # a plan of deletes only stages nothing
@@ -416,12 +419,10 @@ def _read_plan(root: Path, directory: Path, names: set[str]) -> tuple[list[tuple
     targets = [rel for rel, _, _ in writes] + deletes
     if len(set(targets)) != len(targets):
         raise _refused(directory, "a path named twice")
-    checked: dict[str, bool] = {}
     real_root = os.path.realpath(root)
-    for rel in targets:
-        problem = _path_problem(rel) or _link_on_the_way(real_root, rel, checked)
-        if problem:
-            raise _refused(directory, f"{one_line(rel)[:200]!r}: {problem}")
+    refused = _target_problem(real_root, targets)
+    if refused:
+        raise _refused(directory, f"{one_line(refused[0])[:200]!r}: {refused[1]}")
     named = set(targets)  # plain relative paths now: dirname ends at ''
     for rel in targets:
         parent = os.path.dirname(rel)
@@ -433,6 +434,17 @@ def _read_plan(root: Path, directory: Path, names: set[str]) -> tuple[list[tuple
         if _inode(directory / name) != inode and _inode(Path(real_root, rel)) != inode:
             raise _refused(directory, f"staged file {name} is neither in the journal nor moved into place")
     return [(rel, name) for rel, name, _ in writes], deletes
+
+
+def _target_problem(real_root: str, targets: Iterable[str]) -> tuple[str, str] | None:
+    """The first path a plan may not write or delete, and why: checked before the commit point and again
+    when a journal is recovered, so that a plan shipcard commits is always one it can complete."""
+    checked: dict[str, bool] = {}
+    for rel in targets:
+        problem = _path_problem(rel) or _link_on_the_way(real_root, rel, checked)
+        if problem:
+            return rel, problem
+    return None
 
 
 def _is_inode(value: object) -> bool:

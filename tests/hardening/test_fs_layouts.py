@@ -264,14 +264,18 @@ NOT_A_DIRECTORY = "not a directory, but this run writes files below it"
 
 
 @pytest.mark.parametrize(("target", "problem"), [("apps", LOOPED), ("apps/billing-api/base", NOT_A_DIRECTORY),
-                                                 ("argocd/prod", NOT_A_DIRECTORY), ("apps/notifier", NOT_A_DIRECTORY)])
+                                                 ("argocd/prod", NOT_A_DIRECTORY), ("apps/notifier", NOT_A_DIRECTORY),
+                                                 ("apps/billing-api/base/deployment.yaml", "not a regular file"),
+                                                 ("argocd/prod/notifier.yaml", "not a regular file")])
 @pytest.mark.parametrize("flags", [(), ("--prune",), ("--force",)])
 def test_render_through_a_directory_linked_to_itself_refuses_in_one_line(tmp_path_factory: pytest.TempPathFactory,
                                                                         target: str, problem: str,
                                                                         flags: tuple[str, ...]) -> None:
     """The campaign's second find: `render` with `apps` linked to itself was an internal error (OSError from
     the transaction's applicability check). Now: one line naming the link, exit 2, nothing changed (a loop
-    that is the last directory before the files is a link where a directory must be)."""
+    that is the last directory before the files is a link where a directory must be). The third: a generated
+    file linked to itself was found only after the commit point, so `render` refused its own journal and
+    left it behind; the targets are now checked before the plan is committed."""
     original = template(tmp_path_factory.getbasetemp())
     repository = tmp_path_factory.mktemp("loop") / "repo"
     shutil.copytree(original, repository, symlinks=True)
