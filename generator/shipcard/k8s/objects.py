@@ -142,7 +142,12 @@ def scripts_config_map_name(spec: ServiceSpec) -> str:
 
 
 def secret_name(spec: ServiceSpec) -> str:
-    return f"{spec.name}-secrets"
+    return service_secret_name(spec.name)
+
+
+def service_secret_name(service: str) -> str:
+    """The Secret the ExternalSecret of a card's `secrets` makes, one key per variable."""
+    return f"{service}-secrets"
 
 
 def job_object_name(spec: ServiceSpec, job: Job) -> str:
