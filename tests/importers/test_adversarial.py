@@ -211,6 +211,8 @@ def test_odd_compose_secret_values_appear_in_no_output(odd_compose: tuple[Path, 
     assert "    ARGS_1: fill-in/my-service-2/ARGS_1  # from ../legacy/x.yaml:24 services.my-service.command\n" in card
     unicode = (repo / "services/n-c-d.service.yaml").read_text()
     assert "health" not in unicode and "  - --dsn=$(ARGS_1)\n" in unicode
+    for disabled in ("my-service-2", "a" * 40):  # `disable: true`, `test: [NONE]`
+        assert "health" not in (repo / f"services/{disabled}.service.yaml").read_text()
     assert f"note: {SOURCE}:37: services.ünïcødé.healthcheck.test: a word of it looks secret, and a probe's " \
            "command cannot take it from a secret: not imported (its value was not copied)\n" in output
 
@@ -554,3 +556,18 @@ def test_what_is_taken_for_a_secret_by_name_or_value(name: str, value: str, secr
     from shipcard.importers.result import looks_secret
 
     assert looks_secret(name, value) is secret
+
+
+@pytest.mark.helm
+@pytest.mark.kubectl
+def test_odd_compose_cards_in_the_helmfile_format_render_and_check_clean(odd_compose: tuple[Path, str],
+                                                                         kubectl: str) -> None:
+    """The `$(ARGS_N)` words and secret references through the vendored chart (`check` runs helm template)."""
+    repo, _ = odd_compose
+    for card in (repo / "services").glob("*.service.yaml"):
+        card.write_text(card.read_text() + "gitops:\n  format: helmfile\n")
+    built, _ = render_build_check(repo, kubectl)
+    assert built == {}  # no Kustomize overlay: every card is a helmfile release
+    values = (repo / "apps/my-service-2/values").rglob("*.yaml")
+    assert any("$(ARGS_1)" in path.read_text() for path in values)
+    assert_no_canary("".join(p.read_text() for p in (repo / "apps").rglob("*.yaml")))
