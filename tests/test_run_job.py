@@ -46,8 +46,8 @@ def kubeconfig(contexts: dict[str, str], current: str = "") -> dict:
             "users": [{"name": "u", "user": {"token": "REDACTED"}}]}
 
 
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(name="fake")  # named apart from the function, so other test modules can import it
+def fake_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fake kubectl first on PATH, a git identity, a fixed clock; returns the fake's directory."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -68,8 +68,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return bin_dir
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
+@pytest.fixture(name="repo")
+def repo_fixture(tmp_path: Path) -> Path:
     services = tmp_path / "repo" / "services"
     services.mkdir(parents=True)
     for card in example_cards():

@@ -399,6 +399,12 @@ def resolve_secrets(raw: dict[str, Any] | None, placeholders: dict[str, str] | N
                    env=env, files=files)
 
 
+def env_secret_name(base: str) -> str:
+    """The Secret an env ExternalSecret makes: `<service>-secrets` for the card's own store (`base` is the
+    service's name), `<service>-<store>-secrets` for another (`base` is `<service>-<store>`)."""
+    return f"{base}-secrets"
+
+
 def secret_sources(service: str, secrets: Secrets | None) -> tuple[SecretSource, ...]:
     """The ExternalSecrets of `secrets`, one per store for env, then one per store for files, in card order.
 
@@ -416,7 +422,7 @@ def secret_sources(service: str, secrets: Secrets | None) -> tuple[SecretSource,
     for (is_file, store), data in sources.items():
         base = service if store == secrets.store else f"{service}-{store}"
         name = f"{base}-files" if is_file else base
-        result.append(SecretSource(name=name, secret=name if is_file else f"{base}-secrets",
+        result.append(SecretSource(name=name, secret=name if is_file else env_secret_name(base),
                                    provider=data[0][1].provider, store=store, files=is_file, data=tuple(data)))
     return tuple(result)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
-_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
+# Not click's checks: a directory (or a FIFO) for FILE is refused by the reader in shipcard's one line.
+_FILE = click.Path(path_type=Path)
 _force = click.option("--force", is_flag=True, help="Overwrite cards (and custom/ files) that exist already.")
-_report = click.option("--report", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+_report = click.option("--report", type=click.Path(path_type=Path), metavar="FILE",
                        help="Also write the report (what could not be expressed) to FILE as JSON.")
 
 
@@ -63,13 +64,13 @@ def eventbridge_command(source: str, image: str | None, name: str | None, time_z
                         report: Path | None) -> None:
     """EventBridge schedules (an expression, or the JSON of `aws events list-rules` or `aws scheduler
     get-schedule`) as Kubernetes cron: printed, or with --image the jobs of one card."""
-    from shipcard.importers.eventbridge import print_schedules, read_eventbridge
+    from shipcard.importers.eventbridge import is_expression, print_schedules, read_eventbridge
     from shipcard.importers.write import write_import
 
     if image is None:
         print_schedules(source, time_zone)
         return
-    inputs = [] if source.lstrip().startswith(("cron(", "rate(", "at(")) else [Path(source)]
+    inputs = [] if is_expression(source) else [Path(source)]
     write_import(read_eventbridge(source, image, name, time_zone), source, force=force, report=report, inputs=inputs)
 
 

@@ -16,12 +16,13 @@ from shipcard.importers.result import (
     ImportResult,
     Origin,
     Source,
+    read_lines,
     read_sources,
     service_name,
     shaped,
     unquote,
 )
-from shipcard.yamlio.read import read_text, real_path
+from shipcard.yamlio.read import real_path
 
 MAPPED = {"image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "healthcheck", "deploy",
           "stop_grace_period", "secrets", "container_name"}
@@ -59,7 +60,7 @@ def _service(source: Source, name: str, service: dict[str, Any], directory: Path
     if "image" not in service:
         result.note(source.at(*where), "has no image (only `build`): not imported; build and push it, add `image`")
         return
-    card = CardBuilder(service_name(name, source.at(*where)), source.at(*where), result)
+    card = CardBuilder(service_name(name, source.at(*where), "rename the service"), source.at(*where), result)
     image = _interpolated(service["image"], source.at(*where, "image"), result)
     if image is None:
         raise source.at(*where, "image").error("the image is interpolated from the environment: write it out")
@@ -68,7 +69,8 @@ def _service(source: Source, name: str, service: dict[str, Any], directory: Path
         if key in service and service[key] is not None:
             words = _words(service[key], source.at(*where, key))
             if words:  # entrypoint is the container's command; Compose's command, its args (the image's CMD)
-                card.set(("command" if key == "entrypoint" else "args",), words, source.at(*where, key))
+                field = "command" if key == "entrypoint" else "args"
+                card.set((field,), card.words(words, source.at(*where, key), field), source.at(*where, key))
     _ports(source, where, service, card)
     _environment(source, where, service, directory, card)
     _healthcheck(source, where, service.get("healthcheck"), card)
@@ -123,21 +125,23 @@ def _ports(source: Source, where: tuple[str, ...], service: dict[str, Any], card
                 raise origin.error("a long-syntax port needs a numeric target")
             exposed = int(str(published)) if str(published or "").isdigit() else None
         else:
-            match = _PORT.match(str(port))
-            if not match:
-                raise origin.error("not a Compose port ([HOST:]CONTAINER[/PROTOCOL])")
-            if match.group(3):
-                card.result.note(origin, "a port range has no card field: not imported")
+            short = _short_port(str(port), origin, card)
+            if short is None:
                 continue
-            target, exposed, protocol = int(match.group(2)), int(match.group(1)) if match.group(1) else None, \
-                match.group(4) or "tcp"
+            target, exposed, protocol = short
         if protocol != "tcp":
             card.result.note(origin, f"a {protocol} port has no card field: not imported")
             continue
+        if not all(1 <= number <= 65535 for number in (target, exposed or 1)):
+            raise origin.error("a port is a number from 1 to 65535")
         entries.append((target, exposed, origin))
     for index, port in enumerate(service.get("expose") or []):
-        if str(port).isdigit():
-            entries.append((int(port), None, source.at(*where, "expose", index)))
+        origin = source.at(*where, "expose", index)
+        short = _short_port(str(port), origin, card)
+        if short is not None and short[1] is None and short[2] == "tcp":
+            entries.append((short[0], None, origin))
+        elif short is not None:
+            card.result.note(origin, "expose takes a container port (tcp): not imported")
     seen: set[int] = set()
     for target, exposed, origin in entries:
         if target in seen:
@@ -147,6 +151,17 @@ def _ports(source: Source, where: tuple[str, ...], service: dict[str, Any], card
         if exposed:
             card.result.note(origin, f"published on the host as {exposed}: the Service port is {exposed} "
                                      "inside the cluster (add `ingress` to reach it from outside)")
+
+
+def _short_port(text: str, origin: Origin, card: CardBuilder) -> tuple[int, int | None, str] | None:
+    """(container port, published port, protocol) of `[HOST:]CONTAINER[/PROTOCOL]`; None for a range (reported)."""
+    match = _PORT.match(text)
+    if not match:
+        raise origin.error("not a Compose port ([HOST:]CONTAINER[/PROTOCOL])")
+    if match.group(3):
+        card.result.note(origin, "a port range has no card field: not imported")
+        return None
+    return int(match.group(2)), int(match.group(1)) if match.group(1) else None, match.group(4) or "tcp"
 
 
 def _environment(source: Source, where: tuple[str, ...], service: dict[str, Any], directory: Path,
@@ -191,7 +206,7 @@ def _env_file(relative: str, directory: Path, origin: Origin, required: bool,
             raise origin.error(f"{relative}: no such file beside the Compose file")
         return {}
     found: dict[str, tuple[Any, Origin]] = {}
-    for number, line in enumerate(read_text(path).splitlines(), 1):
+    for number, line in enumerate(read_lines(path), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

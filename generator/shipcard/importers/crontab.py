@@ -11,9 +11,17 @@ import re
 import shlex
 from pathlib import Path
 
-from shipcard.importers.result import CardBuilder, ImportResult, Origin, commented, job_name, service_name, unquote
+from shipcard.importers.result import (
+    CardBuilder,
+    ImportResult,
+    Origin,
+    commented,
+    job_name,
+    read_lines,
+    service_name,
+    unquote,
+)
 from shipcard.patterns import cron_problem, time_zone_problem
-from shipcard.yamlio.read import read_text
 
 MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
@@ -42,7 +50,7 @@ def read_crontab(path: Path, image: str, name: str | None) -> ImportResult:
     env_lines: dict[str, int] = {}
     taken: set[str] = set()
     first_job_line = 0
-    for number, raw in enumerate(read_text(path).splitlines(), 1):
+    for number, raw in enumerate(read_lines(path), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -92,7 +100,7 @@ def read_crontab(path: Path, image: str, name: str | None) -> ImportResult:
             job.yaml_add_eol_comment("no CRON_TZ: the server's local time zone is not known", "timeZone")
             result.note(origin, "no CRON_TZ or TZ above this line: cron ran it in the server's local time, "
                                 "the job runs in Etc/UTC (set timeZone if they differ)")
-        job["command"] = [shell, "-c", command]
+        job["command"] = [shell, "-c", card.shell(command, Origin(file, number, "command"), f"{job['name']}_command")]
         job.yaml_add_eol_comment(str(Origin(file, number, "command")), "command")
         card.append("jobs", job)
         first_job_line = first_job_line or number
@@ -124,17 +132,24 @@ def _sunday_as_zero(schedule: str, origin: Origin, result: ImportResult) -> str:
     fields = schedule.split()
     if len(fields) != 5:
         return schedule
-    parts = []
-    for part in fields[4].split(","):
-        if part == "7":
-            part = "0"
-        elif re.fullmatch(r"[0-6]-7", part):
-            part = f"{part[0]}-6,0" if part[0] != "0" else "*"
-        parts.append(part)
-    day_of_week = ",".join(parts)
+    day_of_week = ",".join(_without_seven(part) for part in fields[4].split(","))
     if day_of_week != fields[4]:
         result.note(origin, "day of week 7 (Sunday) is written 0, as Kubernetes reads it")
     return " ".join([*fields[:4], day_of_week])
+
+
+def _without_seven(part: str) -> str:
+    """One day-of-week item of cron (0-7) in 0-6: `7` → `0`, `5-7` → `5-6,0`, `1-7/2` → `1-6/2,0`."""
+    found = re.fullmatch(r"([0-7])-7(?:/([0-9]+))?", part)
+    if part == "7" or part == "7-7":
+        return "0"
+    if not found:
+        return part
+    start, step = int(found.group(1)), int(found.group(2) or 1)
+    if step == 0 or start == 7:
+        return part  # refused by the schedule's check, as written
+    days = f"{start}-6" + (f"/{step}" if found.group(2) else "")
+    return days + (",0" if (7 - start) % step == 0 and start != 0 else "")
 
 
 def _command_name(command: str) -> str:

@@ -29,8 +29,10 @@ from shipcard.importers.result import (
 from shipcard.patterns import cron_problem, time_zone_problem
 
 UTC = "Etc/UTC"
-_CRON = re.compile(r"^cron\((.*)\)$", re.DOTALL)
-_RATE = re.compile(r"^rate\(\s*([0-9]+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+# EventBridge writes them in lower case; `CRON(…)` typed by hand is read the same, not taken for a file name.
+_EXPRESSION = re.compile(r"^\s*(cron|rate|at)\(", re.IGNORECASE)
+_CRON = re.compile(r"^cron\((.*)\)$", re.DOTALL | re.IGNORECASE)
+_RATE = re.compile(r"^rate\(\s*([0-9]+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
 _DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
@@ -44,15 +46,20 @@ class Schedule:
     note: str | None = None  # a difference worth reporting (a rate's phase)
 
 
+def is_expression(source: str) -> bool:
+    """Whether the command line gives an expression (`cron(…)`, `rate(…)`, `at(…)`) rather than a FILE."""
+    return bool(_EXPRESSION.match(source))
+
+
 def translate(expression: str) -> Schedule:
     """The Kubernetes cron schedule of an EventBridge expression, or Refused with the reason."""
     text = expression.strip()
     rate = _RATE.match(text)
     if rate:
-        return _rate(int(rate.group(1)), rate.group(2).rstrip("s"))
+        return _rate(int(rate.group(1)), rate.group(2).lower().rstrip("s"))
     cron = _CRON.match(text)
     if not cron:
-        if text.startswith("at("):
+        if text.lower().startswith("at("):
             raise Refused("at(...) is a one-time schedule: a CronJob repeats (run it once with `kubectl create job`)")
         raise Refused("not an EventBridge schedule expression (cron(...) or rate(...))")
     fields = cron.group(1).split()
@@ -127,7 +134,7 @@ def read_rules(source: str, time_zone: str | None) -> tuple[list[Rule], ImportRe
     why = time_zone_problem(time_zone) if time_zone is not None else None
     if why:
         raise Origin("the command line", 0, "--time-zone").error(why)
-    if source.lstrip().startswith(("cron(", "rate(", "at(")):
+    if is_expression(source):
         return [Rule("schedule", source, time_zone or UTC, True, Origin("the command line", 0, "EXPRESSION"),
                      _zone_comment(time_zone, None))], result
     path = Path(source)
@@ -182,8 +189,7 @@ def _zone_comment(option: str | None, origin: Origin | None) -> str:
 def read_eventbridge(source: str, image: str, name: str | None, time_zone: str | None) -> ImportResult:
     """One card whose jobs are the schedules (each refused one reported), running `image`."""
     rules, result = read_rules(source, time_zone)
-    default = name or (Path(source).name.split(".")[0] if not source.lstrip().startswith(("cron(", "rate(", "at("))
-                       else "")
+    default = name or (Path(source).name.split(".")[0] if not is_expression(source) else "")
     card = CardBuilder(service_name(default, Origin("the command line", 0, "--name")),
                        Origin(source if name is None else "the command line", 0, "name" if name is None else "--name"),
                        result)

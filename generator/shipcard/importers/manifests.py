@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipcard.card.model import DEFAULT_RESOURCES
+from shipcard.card.model import DEFAULT_RESOURCES, env_secret_name
 from shipcard.importers.result import (
     CardBuilder,
     ImportResult,
     Origin,
     Source,
+    any_secret,
     commented,
     job_name,
+    looks_secret,
     read_sources,
     service_name,
     shaped,
@@ -54,6 +56,7 @@ class Obj:
 
     data: dict[str, Any]
     source: Source
+    prefix: tuple[str | int, ...] = ()  # where in its document the object is (`items[2]` of a List)
 
     @property
     def kind(self) -> str:
@@ -64,7 +67,7 @@ class Obj:
         return str((self.data.get("metadata") or {}).get("name"))
 
     def at(self, *path: str | int) -> Origin:
-        return self.source.at(*path)
+        return self.source.at(*self.prefix, *path)
 
     def spec(self, *path: str) -> Any:
         node: Any = self.data.get("spec") or {}
@@ -114,12 +117,16 @@ def read_objects(path: Path) -> list[Obj]:
     for file in files:
         for source in read_sources(file):
             data = source.data
-            if not isinstance(data, dict) or not isinstance(data.get("kind"), str) \
-                    or not isinstance((data.get("metadata") or {}).get("name"), str):
-                raise source.at().error("not a Kubernetes object (kind and metadata.name)")
-            if data["kind"].endswith("List") and isinstance(data.get("items"), list):
-                raise source.at("items").error("a List: write its items as separate documents")
-            objects.append(Obj(data, source))
+            items = data.get("items") if isinstance(data, dict) and str(data.get("kind")).endswith("List") else None
+            entries: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+            if isinstance(items, list):  # what `kubectl get -o yaml` prints
+                entries = [(item, ("items", index)) for index, item in enumerate(items)]
+            for item, prefix in entries:
+                if not isinstance(item, dict) or not isinstance(item.get("kind"), str) \
+                        or not isinstance((item.get("metadata") or {}).get("name"), str) \
+                        or (item["kind"].endswith("List") and "items" in item):
+                    raise source.at(*prefix).error("not a Kubernetes object (kind and metadata.name)")
+                objects.append(Obj(item, source, prefix))
     return objects
 
 
@@ -132,6 +139,11 @@ def read_manifests(path: Path, workload: str | None, every: bool) -> ImportResul
         if not chosen:
             raise Origin(str(path), 0, "--workload").error(f"no Deployment or StatefulSet {workload!r} "
                                                            f"(found: {names})")
+        if len(chosen) > 1:  # one name in two namespaces
+            raise chosen[1].at("metadata", "name").error(f"a second workload named {workload!r} (another "
+                                                         f"namespace's; the first: {chosen[0].source.name} line "
+                                                         f"{chosen[0].at('metadata', 'name').line}): import both "
+                                                         "with --all")
     elif len(workloads) == 1 or (every and workloads):
         chosen = workloads
     elif not workloads:
@@ -160,8 +172,8 @@ class _Workload:
         self.result = result
         self.claimed = claimed
         self.alone = alone
-        self.card = CardBuilder(service_name(obj.name, obj.at("metadata", "name")), obj.at("metadata", "name"),
-                                result)
+        self.card = CardBuilder(service_name(obj.name, obj.at("metadata", "name"), "rename the workload"),
+                                obj.at("metadata", "name"), result)
         self.custom = _Custom()
         self.dropped: set[Any] = set()  # volumes not imported (hostPath), whose mounts go too
         self.pod_labels: dict[str, str] = dict((obj.spec("template", "metadata") or {}).get("labels") or {})
@@ -183,6 +195,10 @@ class _Workload:
         if obj.kind == "Secret":
             self.note(obj.at("metadata", "name"), f"Secret {obj.name} is not copied (its values are secret)")
             return
+        for key, value in (obj.data.get("data") or {}).items() if obj.kind == "ConfigMap" else ():
+            if looks_secret(str(key), str(value)):
+                self.note(obj.at("data", key), f"ConfigMap {obj.name} key {key} looks secret (its value is not "
+                                               "shown): it is kept as the source has it; move it to your secret store")
         data = copy.deepcopy(obj.data)
         data.get("metadata", {}).pop("namespace", None)
         self.custom.resources[f"{obj.kind.lower()}-{obj.name}.yaml"] = data
@@ -240,7 +256,8 @@ class _Workload:
         self.card.image(("image",), str(container.get("image")), at(*path, "image"))
         for key in ("command", "args"):
             if container.get(key):
-                self.card.set((key,), [str(v) for v in container[key]], at(*path, key))
+                self.card.set((key,), self.card.words([str(v) for v in container[key]], at(*path, key), key),
+                              at(*path, key))
         self._ports(container, path, service)
         self._env(container, path)
         self._resources(container.get("resources") or {}, path)
@@ -336,6 +353,10 @@ class _Workload:
             extra = {"tcpSocket": {k: v for k, v in probe["tcpSocket"].items() if k != "port"}}
         elif "exec" in probe:
             card = {"exec": [str(v) for v in probe["exec"].get("command") or []]}
+            if any_secret(card["exec"]):
+                self.note(at(*path, "exec"), "a word of it looks secret, and a probe's command cannot take it from a "
+                                             "secret: the probe is not imported (its value was not copied)")
+                return
         else:
             self.note(at(*path), "a probe of no known kind: not imported")
             return
@@ -483,6 +504,25 @@ class _Workload:
         for key, value in CONTAINER_SECURITY.items():
             if key not in security:
                 security[key] = copy.deepcopy(value)
+        hidden: list[str] = []  # variables of the card's Secret this container reads
+        for index, entry in enumerate(result.get("env") or []):
+            if isinstance(entry.get("value"), str) and looks_secret(str(entry.get("name")), entry["value"]):
+                self.card.secret(str(entry["name"]), self.obj.at("spec", "template", "spec", *path, "env", index),
+                                 f"container {container.get('name')}'s value looks secret: it was not copied, the "
+                                 "container reads it from the card's Secret (as the service's own does)")
+                entry.pop("value")
+                hidden.append(str(entry["name"]))
+        result["env"] = [e for e in result.get("env") or [] if e.get("name") not in hidden]
+        for key in ("command", "args"):
+            if isinstance(result.get(key), list):
+                result[key] = self.card.words([str(v) for v in result[key]],
+                                              self.obj.at("spec", "template", "spec", *path, key),
+                                              f"{container.get('name')}_{key}", hidden)
+        result["env"] += [{"name": variable, "valueFrom": {"secretKeyRef": {"name": env_secret_name(self.name),
+                                                                             "key": variable}}}
+                          for variable in hidden]
+        if not result["env"]:
+            del result["env"]
         result["volumeMounts"] = [m for m in result.get("volumeMounts") or [] if m.get("name") not in self.dropped]
         if not result["volumeMounts"]:
             del result["volumeMounts"]
@@ -622,7 +662,8 @@ class _Workload:
             job.yaml_add_eol_comment(str(obj.at(*cpath, "image")), "image")
         for key in ("command", "args"):
             if container.get(key):
-                job[key] = [str(v) for v in container[key]]
+                job[key] = self.card.words([str(v) for v in container[key]], obj.at(*cpath, key),
+                                           f"{job['name']}_{key}")
                 job.yaml_add_eol_comment(str(obj.at(*cpath, key)), key)
         if "backoffLimit" in job_spec:
             job["retries"] = min(int(job_spec["backoffLimit"]), 100)

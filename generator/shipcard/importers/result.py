@@ -26,20 +26,39 @@ SECRET_STORES = {SECRET_PROVIDER: SECRET_STORE, "aws-parameter-store": "fill-in-
 # Well-known ports of protocols that are not HTTP (databases, brokers, caches).
 TCP_PORTS = {5432, 3306, 6379, 27017, 5672, 9092, 11211, 1433, 1521, 9042, 2181, 4222}
 _LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1)(?::([0-9]+))?(/[^\s'\"]*)?")
+# A service's name is also the start of `<name>-<environment>` (an Application, at most 63 characters) and
+# of `<name>-<job>` (a CronJob, at most 52): an imported name leaves room for both.
+MAX_SERVICE_NAME = 40
 
 # A variable whose name says it holds a secret, or whose value has the shape of a credential.
 _SECRET_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth|"
-                          r"access_?key|(^|_)key$|(^|_)dsn$|signing|cookie|session_?key|salt)")
+                          r"access_?key|(^|_)key$|(^|_)dsn$|signing|cookie|session_?key|salt|(^|_)pwd$|"
+                          r"(^|_)creds?($|_)|conn(ection)?_?str(ing)?)")
 _SECRET_VALUE = re.compile(
     r"://[^/\s:@]*:[^/\s@]+@"  # a URL with a password
     r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}"  # AWS access key ids
     r"|-----BEGIN [A-Z ]*PRIVATE KEY"
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abprs]-|\bsk_(live|test)_|\beyJ[A-Za-z0-9_-]{10,}\.")
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abprs]-|\bsk_(live|test)_|\beyJ[A-Za-z0-9_-]{10,}\."
+    r"|(?i:(^|;)\s*(password|pwd)\s*=)")  # a connection string's password (`Server=db;Password=…`)
+
+
+# An option whose value is a credential: `--password`, `--db-pass`, `--api-key`, `-token` (not `--token-file`).
+_SECRET_FLAG = re.compile(r"(?i)^--?([a-z0-9]+[-_])*"
+                          r"(password|passwd|pass|pwd|secret|token|api[-_]?key|access[-_]?key)$")
+
+
+# A shell word: unquoted characters and quoted strings, up to unquoted white space.
+_SHELL_WORD = re.compile(r"""((?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+)""")
 
 
 def looks_secret(name: str, value: str) -> bool:
     """Whether a variable is taken for a secret: by its name, or by the shape of its value."""
     return bool(_SECRET_NAME.search(name) or _SECRET_VALUE.search(value))
+
+
+def any_secret(words: list[str]) -> bool:
+    """Whether any word has the shape of a credential (a probe's command, which no secret can fill in)."""
+    return any(_SECRET_VALUE.search(word) for word in words)
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,11 @@ def read_sources(path: Path) -> list[Source]:
     return [Source(doc, str(path)) for doc in load_documents(text, str(path)) if doc.data is not None]
 
 
+def read_lines(path: Path) -> list[str]:
+    """The lines of a line-based source (a crontab, an env file): CRLF or LF, a leading BOM dropped."""
+    return read_text(path).removeprefix("\ufeff").splitlines()
+
+
 @contextmanager
 def shaped(origin: Origin) -> Iterator[None]:
     """Input of a shape the importer does not expect (a list where a mapping goes, a mapping for a
@@ -131,6 +155,7 @@ class ImportedCard:
 class ImportResult:
     cards: list[ImportedCard] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # the services named so far, each card's own
 
     def note(self, origin: Origin, reason: str) -> None:
         self.notes.append(Note(origin.file, origin.line, origin.field, reason))
@@ -155,13 +180,16 @@ class CardBuilder:
     """A card being imported: every value set with its origin as an end-of-line comment."""
 
     def __init__(self, name: str, origin: Origin, result: ImportResult) -> None:
-        self.name = name
+        self.name = unique_name(name, result.names)
         self.result = result
         self.secret_provider = SECRET_PROVIDER  # the card's `secrets.provider` once it has secrets
+        if self.name != name:  # `My_Service` and `my-service`, or one Deployment name in two namespaces
+            result.note(origin, f"another imported service is named {name}: this one is {self.name} (its clients "
+                                "need the new name)")
         self.doc = CommentedMap()
         self.doc["apiVersion"] = API_VERSION
         self.doc["kind"] = "Service"
-        self.set(("name",), name, origin)
+        self.set(("name",), self.name, origin)
 
     def set(self, path: tuple[str, ...], value: Any, origin: Origin | None) -> None:
         holder = self.doc
@@ -245,6 +273,10 @@ class CardBuilder:
         `exec` (CMD-SHELL through `/bin/sh -c`); `timing` holds the probe's `period`, `initialDelay`, …
         (`origin` is the health check's, `test_origin` its test's)."""
         words = [str(t) for t in test[1:]] if test[0] in ("CMD", "CMD-SHELL") else [str(t) for t in test]
+        if any_secret(words):
+            self.result.note(test_origin, "a word of it looks secret, and a probe's command cannot take it from a "
+                                          "secret: not imported (its value was not copied)")
+            return
         line = " ".join(words)
         url = _LOCAL_URL.search(line)
         probe: dict[str, Any]
@@ -255,6 +287,36 @@ class CardBuilder:
             probe = {"exec": ["/bin/sh", "-c", line] if test[0] == "CMD-SHELL" else words}
         for kind in ("readiness", "liveness"):  # each its own copy: a shared list would be dumped as a YAML alias
             self.set(("health", kind), commented(test_origin, **copy.deepcopy(probe), **timing), origin)
+
+    def words(self, words: list[str], origin: Origin, variable: str, hidden: list[str] | None = None) -> list[str]:
+        """Command words for the card: a credential (a word of a credential's shape, or the value of a
+        `--password`-like option) becomes `$(VARIABLE_N)`, a secret reference to fill in, which
+        Kubernetes expands from the container's env in command and args; `hidden` gets the variables."""
+        found = []
+        for index, word in enumerate(words):
+            found.append(self._hidden(word, words[index - 1] if index else "", origin, f"{variable}_{index}",
+                                      hidden))
+        return found
+
+    def shell(self, command: str, origin: Origin, variable: str) -> str:
+        """A shell command line for the card, each credential hidden as in `words` (the shell of the job
+        sees the value: Kubernetes expands `$(VARIABLE_N)` before running it)."""
+        parts = _SHELL_WORD.split(command)  # [between, word, between, word, …, between]
+        parts[1::2] = self.words(parts[1::2], origin, variable)
+        return "".join(parts)
+
+    def _hidden(self, word: str, previous: str, origin: Origin, variable: str, hidden: list[str] | None) -> str:
+        flag, equals, _ = word.partition("=") if word.startswith("-") else ("", "", word)
+        if equals and _SECRET_VALUE.search(flag):
+            flag, equals = "", ""
+        if not (_SECRET_VALUE.search(word) or (equals and _SECRET_FLAG.match(flag))
+                or (not word.startswith("-") and _SECRET_FLAG.match(previous))):
+            return word
+        variable = re.sub(r"[^A-Z0-9_]", "_", variable.upper())
+        self.secret(variable, origin, f"a word looks secret: its value was not copied, the card passes $({variable})")
+        if hidden is not None:
+            hidden.append(variable)
+        return f"{flag}{equals}$({variable})"
 
     def append(self, key: str, item: CommentedMap) -> None:
         if key not in self.doc:
@@ -290,20 +352,20 @@ def dns_name(text: str, limit: int = 63) -> str:
     return name if re.match(DNS_LABEL, name) else ""
 
 
-def service_name(text: str, origin: Origin) -> str:
-    """A card name from a source's name, or a refusal naming the source."""
+def service_name(text: str, origin: Origin, fix: str = "pass --name") -> str:
+    """A card name from a source's name (at most MAX_SERVICE_NAME characters), or a refusal naming the
+    source and saying how to `fix` it."""
     name = dns_name(text)
     if name and not name[0].isalpha():
         name = dns_name(f"svc-{name}")
+    name = name[:MAX_SERVICE_NAME].rstrip("-")
     if not name or not re.match(SERVICE_NAME, name):
-        raise origin.error("cannot derive a service name (DNS-1035 label): pass --name")
+        raise origin.error(f"cannot derive a service name (DNS-1035 label): {fix}")
     return name
 
 
-def job_name(text: str, service: str, taken: set[str]) -> str:
-    """A unique job name from `text`, short enough that `<service>-<job>` is a valid CronJob name."""
-    limit = MAX_CRONJOB_NAME - len(service) - 1
-    base = dns_name(text, max(limit, 1)) or "job"
+def unique_name(base: str, taken: set[str], limit: int = MAX_SERVICE_NAME) -> str:
+    """`base`, else `base-2`, `base-3`, … (at most `limit` characters), added to `taken`."""
     name, number = base, 2
     while name in taken:
         suffix = f"-{number}"
@@ -311,3 +373,9 @@ def job_name(text: str, service: str, taken: set[str]) -> str:
         number += 1
     taken.add(name)
     return name
+
+
+def job_name(text: str, service: str, taken: set[str]) -> str:
+    """A unique job name from `text`, short enough that `<service>-<job>` is a valid CronJob name."""
+    limit = MAX_CRONJOB_NAME - len(service) - 1
+    return unique_name(dns_name(text, max(limit, 1)) or "job", taken, limit)

@@ -4,11 +4,12 @@ transaction; the report on standard error and, with `--report FILE`, as JSON."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
 
-from shipcard.card.load import load_card_text
+from shipcard.card.load import MAX_CARD_BYTES, load_card_text
 from shipcard.card.network import directory_near, directory_of
 from shipcard.errors import InputError, ShipcardError
 from shipcard.importers.result import ImportResult
@@ -46,16 +47,20 @@ def write_import(result: ImportResult, source: str, *, force: bool, report: Path
     if not result.cards:
         raise ShipcardError(f"{source}: nothing to import")
     root = repository_root()
-    if report is not None and any(_same_file(report, path) for path in inputs):
-        raise ShipcardError(f"{report}: --report names an input of the import; write the report elsewhere")
     result.keep_ports_reachable(source)
     files = card_texts(result, source)
+    if report is not None:
+        _refuse_report(report, root, files, inputs, force)
     repo = load_repo(root)
     cards = {path: text for path, text in files.items() if path.startswith("services/")}
     # the callers a card names: the repository's cards as the import leaves them
     directory = {**directory_near(str(root / "services" / "x.service.yaml"), repo),
                  **directory_of(((text, path) for path, text in cards.items()), repo)}
     for path, text in cards.items():
+        size = len(text.encode("utf-8"))
+        if size > MAX_CARD_BYTES:  # render would refuse to read it
+            raise ShipcardError(f"{source}: the imported card {path} would have {size} bytes, more than the "
+                                f"{MAX_CARD_BYTES} a card may have")
         try:
             load_card_text(text, path, path, repo=repo, services=directory)
         except InputError as exc:  # a value the source had that a card refuses
@@ -77,8 +82,23 @@ def write_import(result: ImportResult, source: str, *, force: bool, report: Path
                "next: `shipcard render`", err=True)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return real_path(a) == real_path(b)
-    except OSError:
-        return False
+def _refuse_report(report: Path, root: Path, files: dict[str, str], inputs: list[Path], force: bool) -> None:
+    """Before anything is written: the report may not replace an input, a file of the import, a directory,
+    or (without `force`) a file of the repository, as the cards may not."""
+    target = real_path(report)
+    if any(target == real_path(path) for path in inputs):
+        raise ShipcardError(f"{report}: --report names an input of the import; write the report elsewhere")
+    if target.is_dir():
+        raise ShipcardError(f"{report}: --report names a directory")
+    if report.is_symlink() and not report.exists():
+        raise ShipcardError(f"{report}: --report is a link that leads nowhere (or to itself)")
+    if target.parent.is_dir() and not os.access(target.parent, os.W_OK):
+        raise ShipcardError(f"{report}: cannot write the report there (permission denied)")
+    real_root = real_path(root)
+    if target.is_relative_to(real_root):
+        inside = target.relative_to(real_root).as_posix()
+        if inside in files:
+            raise ShipcardError(f"{report}: --report names {inside}, which the import writes; write the report "
+                                "elsewhere")
+        if target.exists() and not force:
+            raise ShipcardError(f"{report}: already exists in the repository (rerun with --force to overwrite)")

@@ -46,6 +46,9 @@ WHY_NOT = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,6 +89,9 @@ def plan_run(root: Path, job_name: str, *, card: str | None = None, env_name: st
         if problem:  # the card's checks make this impossible; the command must never carry a bad name
             raise ShipcardError(f"{value!r} {problem}")
     chosen, notes = kube_context(f"{found.card.name}-{env.name}", env.cluster, context)
+    if chosen is not None and _CONTROL.search(chosen):  # the line must stay one line, and not drive the terminal
+        raise ShipcardError(f"context {chosen!r} has a control character (a line break, an escape): rename it "
+                            "in your kubeconfig")
     return RunPlan(cronjob, name, env.namespace, chosen, notes)
 
 
@@ -110,15 +116,21 @@ def run(plan: RunPlan) -> int:
 def run_by(cwd: Path) -> str:
     """Who runs the job, as a DNS label: the local part of git's user.email, else $USER."""
     email = git.user_email(cwd)
-    try:
-        user = email.partition("@")[0] if email else os.environ.get("USER") or getpass.getuser()
-    except (OSError, KeyError):  # no user name anywhere (a container without passwd entry)
-        user = ""
-    label = re.sub(r"[^a-z0-9]+", "-", user.lower()).strip("-")[:MAX_USER].rstrip("-")
+    user = email.partition("@")[0] if email else ""
+    if not _label(user):  # no email, or `@example.com`
+        try:
+            user = os.environ.get("USER") or getpass.getuser()
+        except (OSError, KeyError):  # no user name anywhere (a container without passwd entry)
+            user = email.partition("@")[0] if email else ""
+    label = _label(user)
     if not label:
         raise ShipcardError(f"cannot name the Job after who runs it ({user!r} has no letter or digit): "
                             "set `git config user.email` to an address whose local part has some")
     return label
+
+
+def _label(user: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", user.lower()).strip("-")[:MAX_USER].rstrip("-")
 
 
 def job_run_name(cronjob: str, user: str, when: datetime) -> str:
@@ -264,16 +276,24 @@ def _same_server(url: str) -> str:
 
 def _context_servers(config: dict[str, Any]) -> tuple[dict[str, str], str | None]:
     """context name → its cluster's server URL, and the current context, from `kubectl config view` JSON."""
-    clusters = {entry.get("name"): (entry.get("cluster") or {}).get("server")
-                for entry in config.get("clusters") or [] if isinstance(entry, dict)}
+    clusters = {entry["name"]: entry["cluster"].get("server") for entry in _entries(config, "clusters")
+                if isinstance(entry.get("cluster"), dict)}
     servers = {}
-    for entry in config.get("contexts") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            url = clusters.get((entry.get("context") or {}).get("cluster"))
-            if isinstance(url, str):
-                servers[entry["name"]] = _same_server(url)
+    for entry in _entries(config, "contexts"):
+        cluster = entry["context"].get("cluster") if isinstance(entry.get("context"), dict) else None
+        url = clusters.get(cluster) if isinstance(cluster, str) else None
+        if isinstance(url, str):
+            servers[entry["name"]] = _same_server(url)
     current = config.get("current-context")
     return servers, current if isinstance(current, str) else None
+
+
+def _entries(config: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The named entries of a kubeconfig list (`clusters`, `contexts`); an entry of another shape is skipped."""
+    entries = config.get(key)
+    if not isinstance(entries, list):
+        return []
+    return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("name"), str)]
 
 
 def read_kubeconfig() -> dict[str, Any]:
