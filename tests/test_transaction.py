@@ -262,11 +262,32 @@ def test_a_second_writer_waits_for_the_first(sandbox: Path) -> None:
 
 
 def test_the_lock_file_of_a_killed_run_does_not_block(sandbox: Path) -> None:
+    """It is taken as it is; a run that changes nothing leaves it, the next run that changes the repository
+    removes it."""
     repo = sandbox / "repo"
-    (repo / STATE_DIR / "lock").write_text("pid 999999, shipcard pin, since 01:02:03 UTC\n")
+    lock = repo / STATE_DIR / "lock"
+    lock.write_text("pid 999999, shipcard pin, since 01:02:03 UTC\n")
     result = run_cli("render", cwd=repo)
     assert result.exit_code == 0, result.output
-    assert not (repo / STATE_DIR / "lock").exists()
+    assert lock.read_text() == "pid 999999, shipcard pin, since 01:02:03 UTC\n"
+    card = repo / "services" / "small.service.yaml"
+    card.write_text(card.read_text().replace("port: 8080", "port: 8081"))
+    result = run_cli("render", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert not lock.exists()
+
+
+def test_a_lock_file_that_came_with_the_repository_is_left_as_it_is_by_a_refused_run(sandbox: Path) -> None:
+    """Found by the file-system layout campaign: a committed `.shipcard/lock` was rewritten and removed by a
+    render that a card linked out of the repository made refuse (exit 2): the tree had changed."""
+    repo = sandbox / "repo"
+    lock = repo / STATE_DIR / "lock"
+    lock.write_text("just: a file\n")
+    card = next((repo / "services").glob("*.service.yaml"))
+    card.write_text(card.read_text() + "bogus: field\n")
+    result = run_cli("render", cwd=repo)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+    assert lock.read_bytes() == b"just: a file\n"
 
 
 def test_a_refused_render_leaves_nothing_not_even_the_lock(tmp_path: Path) -> None:

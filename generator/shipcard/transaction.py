@@ -130,17 +130,23 @@ def state_directory(root: Path) -> Path:
 
 
 @contextmanager
-def _locked(root: Path, command: str) -> Iterator[None]:
-    """Hold the repository's lock; on release remove the lock file and the directories made for it, if empty."""
+def _locked(root: Path, command: str) -> Iterator[list[bool]]:
+    """Hold the repository's lock; on release remove the lock file and the directories made for it, if empty.
+
+    A lock file that was there before (a stale one, or one that came with the repository) is locked as it
+    is and not rewritten; it is removed only when the caller sets the yielded flag (its run changed the
+    repository): a run that is refused leaves the repository byte for byte as it was."""
     made = _missing_directories(root / STATE_DIR)
-    fd = _acquire(root, command)
+    fd, found = _acquire(root, command)
+    changed = [False]
     try:
-        yield
+        yield changed
     finally:
-        try:
-            os.unlink(root / STATE_DIR / LOCK_FILE)  # still ours: a waiting run sees it gone and starts again
-        except OSError:
-            pass
+        if not found or changed[0]:
+            try:
+                os.unlink(root / STATE_DIR / LOCK_FILE)  # still ours: a waiting run sees it gone and starts again
+            except OSError:
+                pass
         os.close(fd)
         for directory in made:
             try:
@@ -158,14 +164,19 @@ def _missing_directories(path: Path) -> list[Path]:
     return missing
 
 
-def _acquire(root: Path, command: str) -> int:
+def _acquire(root: Path, command: str) -> tuple[int, bool]:
+    """The locked lock file, and whether it was there before this run (then it is left as it is)."""
     path = root / STATE_DIR / LOCK_FILE
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         state_directory(root)
+        flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:  # a finishing run removed the empty state directory meanwhile
+            try:
+                fd, found = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644), False
+            except FileExistsError:  # another run's lock, a stale one, or one that came with the repository
+                fd, found = os.open(path, flags), True
+        except FileNotFoundError:  # a finishing run removed the lock or the empty state directory meanwhile
             if time.monotonic() >= deadline:
                 raise ShipcardError(f"{path}: cannot be created; is another program removing {root / STATE_DIR}?") \
                     from None
@@ -188,8 +199,9 @@ def _acquire(root: Path, command: str) -> int:
             time.sleep(LOCK_POLL_SECONDS)
             continue
         if _is_file_at(fd, path):
-            _write_holder(fd, command)
-            return fd
+            if not found:
+                _write_holder(fd, command)
+            return fd, found
         os.close(fd)  # the lock of a run that has finished and removed it: take the new one
 
 
@@ -323,13 +335,14 @@ def begin(root: Path, command: str) -> Iterator[Transaction]:
     Read the run's inputs inside this block: they are then what no other run is changing.
     """
     root = Path(os.path.abspath(root))  # messages name the repository, not `.`
-    with _locked(root, command):
-        recover(root)
+    with _locked(root, command) as changed:
+        changed[0] = recover(root)
         txn = Transaction(root)
         try:
             yield txn
         finally:
             txn.abort()
+            changed[0] = changed[0] or txn.committed
 
 
 def pending(root: Path) -> bool:
