@@ -164,3 +164,10 @@ def test_no_import_error_fallbacks_around_shipcards_own_modules() -> None:
                     for h in node.handlers):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test modules by basename (no packages under tests/): two of one name stop the run at
+    collection, as tests/importers/test_bad_input.py beside tests/hardening/'s did."""
+    names = [path.name for path in Path(__file__).parent.rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
