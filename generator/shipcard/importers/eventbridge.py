@@ -11,6 +11,7 @@ in UTC; an EventBridge Scheduler schedule in its ScheduleExpressionTimezone. A F
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,20 @@ def _zone_comment(option: str | None, origin: Origin | None) -> str:
     return "from the command line --time-zone" if option else "EventBridge schedules are in UTC unless they name a zone"
 
 
+def _translated(rules: list[Rule], result: ImportResult, refused: str = "") -> Iterator[tuple[Rule, Schedule]]:
+    """Each rule with its Kubernetes schedule; a rule without one is the error when it is the only rule,
+    else a note (its reason, then `refused`)."""
+    for rule in rules:
+        try:
+            schedule = translate(rule.expression)
+        except Refused as exc:
+            if len(rules) == 1:
+                raise rule.origin.error(str(exc)) from None
+            result.note(rule.origin, f"{rule.name}: {exc}{refused}")
+            continue
+        yield rule, schedule
+
+
 def read_eventbridge(source: str, image: str, name: str | None, time_zone: str | None) -> ImportResult:
     """One card whose jobs are the schedules (each refused one reported), running `image`."""
     rules, result = read_rules(source, time_zone)
@@ -195,14 +210,7 @@ def read_eventbridge(source: str, image: str, name: str | None, time_zone: str |
                        result)
     card.image(("image",), image, Origin("the command line", 0, "--image"))
     taken: set[str] = set()
-    for rule in rules:
-        try:
-            schedule = translate(rule.expression)
-        except Refused as exc:
-            if len(rules) == 1:
-                raise rule.origin.error(str(exc)) from None
-            result.note(rule.origin, f"{rule.name}: {exc}: not imported")
-            continue
+    for rule, schedule in _translated(rules, result, refused=": not imported"):
         job = commented(rule.origin, name=job_name(rule.name, card.name, taken), schedule=schedule.cron,
                         timeZone=rule.time_zone)
         job.yaml_add_eol_comment(rule.zone_origin, "timeZone")
@@ -226,14 +234,7 @@ def print_schedules(source: str, time_zone: str | None) -> None:
 
     rules, result = read_rules(source, time_zone)
     translated = 0
-    for rule in rules:
-        try:
-            schedule = translate(rule.expression)
-        except Refused as exc:
-            if len(rules) == 1:
-                raise rule.origin.error(str(exc)) from None
-            result.note(rule.origin, f"{rule.name}: {exc}")
-            continue
+    for rule, schedule in _translated(rules, result):
         translated += 1
         click.echo(f"{rule.name + ': ' if rule.origin.line else ''}schedule {schedule.cron!r}, "
                    f"timeZone {rule.time_zone}")
