@@ -6,11 +6,15 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 
 from shipcard.cli import cli
+
+if TYPE_CHECKING:
+    import git
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
@@ -57,3 +61,25 @@ def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> Re
         return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
     finally:
         os.chdir(old)
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Each `files` entry (a path relative to `root` → its text), directories made as needed."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def feature_branch_repo(root: Path, files: dict[str, str]) -> git.Repo:
+    """A git repository at `root` whose `main` commits `files`, checked out on a new branch `feature`."""
+    import git
+
+    repository = git.Repo.init(root, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    write_files(root, files)
+    repository.index.add(sorted(files))
+    repository.index.commit("initial")
+    repository.git.checkout("-b", "feature")
+    return repository

@@ -18,6 +18,7 @@ from shipcard.check.base import changed_files, select_changed
 from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.inputs.targets import Plan
+from tests.conftest import feature_branch_repo, write_files
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -75,29 +76,15 @@ FILES = {
 }
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> git.Repo:
     monkeypatch.chdir(tmp_path)  # paths in messages are relative to the working directory
-    repository = git.Repo.init(tmp_path, initial_branch="main")
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    write(tmp_path, FILES)
-    repository.index.add(sorted(FILES))
-    repository.index.commit("initial")
-    repository.git.checkout("-b", "feature")
-    return repository
+    return feature_branch_repo(tmp_path, FILES)
 
 
 def commit(repository: git.Repo, files: dict[str, str], message: str = "change") -> None:
     root = Path(repository.working_tree_dir)
-    write(root, files)
+    write_files(root, files)
     repository.index.add(sorted(files))
     repository.index.commit(message)
 

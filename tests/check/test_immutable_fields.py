@@ -11,6 +11,7 @@ import pytest
 from shipcard.check.base import base_contents
 from shipcard.check.engine import CheckOptions, engine_rule_infos, run_check
 from shipcard.check.immutable import ID
+from tests.conftest import feature_branch_repo, write_files
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -122,28 +123,14 @@ FILES = {"k8s/deployment.yaml": DEPLOYMENT, "k8s/statefulset.yaml": STATEFULSET,
          "k8s/secret.yaml": SECRET}
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> git.Repo:
     monkeypatch.chdir(tmp_path)  # paths in findings are relative to the working directory
-    repository = git.Repo.init(tmp_path, initial_branch="main")
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    write(tmp_path, FILES)
-    repository.index.add(sorted(FILES))
-    repository.index.commit("initial")
-    repository.git.checkout("-b", "feature")
-    return repository
+    return feature_branch_repo(tmp_path, FILES)
 
 
 def commit(repository: git.Repo, files: dict[str, str]) -> None:
-    write(Path(str(repository.working_tree_dir)), files)
+    write_files(Path(str(repository.working_tree_dir)), files)
     repository.index.add(sorted(files))
     repository.index.commit("change")
 
@@ -233,7 +220,7 @@ def test_a_change_the_api_server_accepts_is_no_finding_from_a_mutable_base(repo)
 
 
 def test_uncommitted_changes_are_compared_too(repo):
-    write(Path(str(repo.working_tree_dir)), {"k8s/service.yaml": SERVICE.replace("10.0.0.10", "10.0.0.12")})
+    write_files(Path(str(repo.working_tree_dir)), {"k8s/service.yaml": SERVICE.replace("10.0.0.10", "10.0.0.12")})
     assert immutable() == [("k8s/service.yaml", 6, said("Service/web", "spec.clusterIP"))]
 
 
