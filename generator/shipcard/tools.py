@@ -7,6 +7,9 @@ import shutil
 import sys
 from pathlib import Path
 
+KUBECTL_ENV = "SHIPCARD_KUBECTL"  # the kubectl binary to run, when not the one on PATH
+HELM_ENV = "SHIPCARD_HELM"
+
 
 def find_tool(name: str, env_var: str) -> str | None:
     """`$ENV_VAR`, else PATH, else next to the running Python (a venv's bin directory)."""

@@ -30,12 +30,11 @@ from shipcard.k8s.objects import job_object_name
 from shipcard.patterns import MAX_LABEL_VALUE, name_problem
 from shipcard.render import card_source, find_cards
 from shipcard.settings import refuse_link_out_of, settings_for_card
-from shipcard.tools import find_tool
+from shipcard.tools import KUBECTL_ENV, find_tool
 from shipcard.validation import field_name
 from shipcard.yamlio.read import PathKey, read_text
 from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
-KUBECTL_ENV = "SHIPCARD_KUBECTL"
 KUBECTL_TIMEOUT_SECONDS = 30
 APPLY_TIMEOUT_SECONDS = 300  # creating a Job is quick; a credential plugin may wait for a login first
 STAMP_FORMAT = "%Y%m%d%H%M"  # minutes: the same person starting the same job twice in a minute is refused

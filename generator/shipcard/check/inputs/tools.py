@@ -17,7 +17,7 @@ from pathlib import Path
 from shipcard.check.inputs.paths import display, kustomization_file
 from shipcard.check.inputs.targets import Target
 from shipcard.check.model import Finding
-from shipcard.tools import find_tool
+from shipcard.tools import HELM_ENV, KUBECTL_ENV, find_tool
 
 RENDER_TIMEOUT_SECONDS = float(os.environ.get("SHIPCARD_RENDER_TIMEOUT", "120"))
 
@@ -71,20 +71,20 @@ def render_target(target: Target) -> RenderResult:
         command = kustomize_command(target)
         if target.broken or target.remote:
             return RenderResult(None, [*target.broken, *target.remote], command)
-        tool = find_tool("kubectl", "SHIPCARD_KUBECTL")
+        tool = find_tool("kubectl", KUBECTL_ENV)
         if tool is None:
             return RenderResult(None, [Finding("render-failed", "error", "kubectl not found: install it or set "
-                                               "SHIPCARD_KUBECTL to render this Kustomize tree", display(file))],
+                                               f"{KUBECTL_ENV} to render this Kustomize tree", display(file))],
                                 command)
         return _run([tool, "kustomize", str(target.path)], command, display(file), offline=target.offline)
     chart_file = target.path / "Chart.yaml"
-    tool = find_tool("helm", "SHIPCARD_HELM")
+    tool = find_tool("helm", HELM_ENV)
     command = helm_command(target)
     if target.broken or target.remote:
         return RenderResult(None, [*target.broken, *target.remote], command)
     if tool is None:
         return RenderResult(None, [Finding("render-failed", "error", "helm not found: install it or set "
-                                           "SHIPCARD_HELM to render this chart", display(chart_file))], command)
+                                           f"{HELM_ENV} to render this chart", display(chart_file))], command)
     argv = [tool, "template", target.release, str(target.path)]
     if target.namespace:
         argv += ["--namespace", target.namespace]
