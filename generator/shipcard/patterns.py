@@ -39,6 +39,9 @@ URL_PATH = "^/" + _VISIBLE + "*" + END
 # Why a card accepts a finding (health.liveness.none, singleReplica): one line, since it becomes one
 # clause of a `shipcard.io/ignore` annotation, which reads a line per clause.
 REASON = "^" + _VISIBLE + r"[^\x00-\x1f\x7f-\x9f\ufffe\uffff]*" + END
+# The annotation `shipcard check` reads suppressions from (check.suppress): `<rule>[,<rule>]: <reason>` a
+# line, `.<container>` appended for one container's findings. Cards write it too (k8s.objects).
+IGNORE_ANNOTATION = "shipcard.io/ignore"
 KUBERNETES_VERSION = r"^v?[0-9]+\.[0-9]+" + END
 DIGEST = r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})" + END
 # An IAM role for IRSA (serviceAccount.awsRole): the three partitions EKS runs in, a 12-digit account,

@@ -29,7 +29,7 @@ from typing import Any
 from shipcard.check.inputs.paths import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
 from shipcard.errors import ShipcardError
-from shipcard.k8s.objects import IGNORE_ANNOTATION
+from shipcard.patterns import IGNORE_ANNOTATION
 from shipcard.settings import FAIL_ON_CHOICES, REPO_FILE, IgnoreSetting, RepoSettings
 from shipcard.yamlio.read import real_path
 

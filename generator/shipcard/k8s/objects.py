@@ -29,6 +29,7 @@ from shipcard.card.model import (
     secret_sources,
 )
 from shipcard.card.network import NAME_LABEL, NAMESPACE_LABEL
+from shipcard.patterns import IGNORE_ANNOTATION
 
 Obj = dict[str, Any]
 
@@ -68,7 +69,6 @@ RUN_ANNOTATION = "shipcard.io/run"
 # What a card accepts on purpose (docs/cards.md, "Findings a card accepts") reaches `shipcard check` as
 # its suppression annotation (shipcard.check.suppress), the rule and the card's reason: the finding is
 # kept, marked suppressed with the reason, unless shipcard.yaml's `check.required` lists the rule.
-IGNORE_ANNOTATION = "shipcard.io/ignore"
 SINGLE_REPLICA_RULE = "single-replica"
 LIVENESS_RULE = "liveness-probe-missing"
 
