@@ -114,6 +114,7 @@ gitops:
 EDGE = "edge.service.yaml"
 # Issue 17: an IAM role per environment (none in staging), remote keys with placeholders, values from
 # three stores of three providers (one only in prod), and files in two directories from two stores.
+# In dev, what a card accepts on purpose: one pod and no liveness probe, each with its reason (quoted).
 LEDGER_CARD = """\
 apiVersion: shipcard/v1
 kind: Service
@@ -141,7 +142,9 @@ jobs:
     schedule: "0 3 * * *"
     script: "./sweep --all"
 environments:
-  dev: {}
+  dev:
+    singleReplica: "dev: one pod is enough"
+    health: {liveness: {none: "dev's \\"pods\\" restart on every push"}}
   staging:
     serviceAccount: null
   prod:

@@ -31,6 +31,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from shipcard.check.schema import SchemaValidator, structural_to_json_schema
+from shipcard.schemas import crd_schema
 from shipcard.yamlio.read import load_plain_all
 from tests.conftest import ROOT, example_cards, run_cli
 from tests.test_crd_schemas import (
@@ -606,6 +607,48 @@ PROBES: list[tuple[str, dict[str, Any], bool]] = [
         "path": "approle", "roleId": "r", "secretRef": {"name": "vault", "key": "secret-id"}}}}}), VALID),
     ("store webhook ntlm", provider(SECRETSTORE, {"webhook": {"url": "https://h", "auth": {"ntlm": {
         "usernameSecret": {"name": "n", "key": "u"}, "passwordSecret": {"name": "n", "key": "p"}}}}}), VALID),
+    # The providers typed field by field since issue 14's last stop: gitlab, doppler, onepassword.
+    ("store gitlab groups", provider(SECRETSTORE, {"gitlab": {
+        "url": "https://gitlab.example.com", "groupIDs": ["7"], "inheritFromGroups": True, "environment": "prod",
+        "auth": {"SecretRef": {"accessToken": {"name": "gl", "key": "token"}}}}}), VALID),
+    ("store gitlab caProvider", provider(CLUSTERSECRETSTORE, {"gitlab": {
+        "projectID": "1", "caProvider": {"type": "Secret", "name": "ca", "key": "ca.crt", "namespace": "gitlab"},
+        "auth": {"SecretRef": {"accessToken": {"name": "gl", "key": "token"}}}}}), VALID),
+    ("store doppler project and config", provider(SECRETSTORE, {"doppler": {
+        "project": "billing", "config": "prd", "nameTransformer": "lower-snake", "format": "json",
+        "auth": {"secretRef": {"dopplerToken": {"name": "doppler", "key": "token"}}}}}), VALID),
+    ("store doppler oidc", provider(CLUSTERSECRETSTORE, {"doppler": {"auth": {"oidcConfig": {
+        "identity": "sa-1", "serviceAccountRef": {"name": "eso", "namespace": "eso"},
+        "expirationSeconds": 600}}}}), VALID),
+    ("store onepassword", provider(SECRETSTORE, {"onepassword": {
+        "connectHost": "https://op.example.com", "vaults": {"production": 1, "shared": 2},
+        "auth": {"secretRef": {"connectTokenSecretRef": {"name": "op", "key": "token"}}}}}), VALID),
+    ("store gitlab without auth", provider(SECRETSTORE, {"gitlab": {"projectID": "1"}}), INVALID),
+    ("store gitlab auth secretRef lower case", provider(SECRETSTORE, {"gitlab": {"projectID": "1", "auth": {
+        "secretRef": {"accessToken": {"name": "gl", "key": "token"}}}}}), INVALID),
+    ("store typo gitlab.projectId", provider(CLUSTERSECRETSTORE, {"gitlab": {"projectId": "1", "auth": {
+        "SecretRef": {"accessToken": {"name": "gl", "key": "token"}}}}}), INVALID),
+    ("store gitlab groupIDs string", provider(SECRETSTORE, {"gitlab": {"groupIDs": "7", "auth": {
+        "SecretRef": {"accessToken": {"name": "gl", "key": "token"}}}}}), INVALID),
+    ("store doppler without auth", provider(SECRETSTORE, {"doppler": {"project": "billing"}}), INVALID),
+    ("store doppler nameTransformer bogus", provider(SECRETSTORE, {"doppler": {"nameTransformer": "snake", "auth": {
+        "secretRef": {"dopplerToken": {"name": "doppler"}}}}}), INVALID),
+    ("store doppler format bogus", provider(CLUSTERSECRETSTORE, {"doppler": {"format": "toml", "auth": {
+        "secretRef": {"dopplerToken": {"name": "doppler"}}}}}), INVALID),
+    ("store doppler secretRef without token", provider(SECRETSTORE, {"doppler": {"auth": {"secretRef": {}}}}),
+     INVALID),
+    ("store doppler oidc without identity", provider(SECRETSTORE, {"doppler": {"auth": {"oidcConfig": {
+        "serviceAccountRef": {"name": "eso"}}}}}), INVALID),
+    ("store onepassword without vaults", provider(SECRETSTORE, {"onepassword": {"connectHost": "https://op", "auth": {
+        "secretRef": {"connectTokenSecretRef": {"name": "op", "key": "token"}}}}}), INVALID),
+    ("store onepassword vault order string", provider(CLUSTERSECRETSTORE, {"onepassword": {
+        "connectHost": "https://op", "vaults": {"production": "1"},
+        "auth": {"secretRef": {"connectTokenSecretRef": {"name": "op", "key": "token"}}}}}), INVALID),
+    ("store onepassword without connectHost", provider(SECRETSTORE, {"onepassword": {"vaults": {"production": 1},
+        "auth": {"secretRef": {"connectTokenSecretRef": {"name": "op", "key": "token"}}}}}), INVALID),
+    ("store typo onepassword connectToken", provider(SECRETSTORE, {"onepassword": {
+        "connectHost": "https://op", "vaults": {"production": 1},
+        "auth": {"secretRef": {"connectToken": {"name": "op", "key": "token"}}}}}), INVALID),
     ("store kubernetes two auth methods", provider(SECRETSTORE, {"kubernetes": {"auth": {
         "serviceAccount": {"name": "a"}, "token": {"bearerToken": {"name": "t", "key": "k"}}}}}), INVALID),
     ("store vault appRole without secretRef", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {
@@ -667,6 +710,38 @@ def test_the_bundled_schema_agrees_with_the_real_crd(bundled: SchemaValidator, n
     found = bundled.schema_for(doc["apiVersion"], doc["kind"])
     assert found is not None and found.origin == "bundled"
     assert bundled.verdict(doc) == ("valid" if valid else "invalid"), json.dumps(doc)
+
+
+def _field_names(real: dict[str, Any], bundled: dict[str, Any], defs: dict[str, Any], prefix: str) -> set[str]:
+    """The field paths one schema names and the other does not, wherever the bundled one is strict."""
+    while "$ref" in bundled:
+        bundled = defs[bundled["$ref"].rsplit("/", 1)[1]]
+    if real.get("type") == "array":
+        return _field_names(real.get("items", {}), bundled.get("items", {}), defs, prefix + "[]")
+    if "properties" not in bundled:
+        return set()  # a loose object: anything goes, as the test of verdicts shows
+    real_fields, bundled_fields = real.get("properties", {}), bundled["properties"]
+    differ = {f"{prefix}{name} (only {'the real CRD' if name in real_fields else 'bundled'})"
+              for name in set(real_fields) ^ set(bundled_fields)}
+    for name in set(real_fields) & set(bundled_fields):
+        differ |= _field_names(real_fields[name], bundled_fields[name], defs, f"{prefix}{name}.")
+    return differ
+
+
+@pytest.mark.parametrize("kind", ["SecretStore", "ClusterSecretStore"])
+def test_every_provider_typed_field_by_field_names_the_real_crds_fields(kind: str) -> None:
+    """Only the verdicts of the probes are compared above; this compares the field names of every provider the
+    bundled schema types strictly with the real CRD's (their types are the probes' business)."""
+    real = openapi_schemas()[("external-secrets.io/v1", kind)]
+    bundled = crd_schema("external-secrets.io/v1", kind)
+    assert real is not None and bundled is not None
+    real_providers = real["properties"]["spec"]["properties"]["provider"]["properties"]
+    typed = {name: schema for name, schema in bundled["$defs"]["provider"]["properties"].items()
+             if "properties" in schema}
+    assert {"aws", "vault", "gcpsm", "azurekv", "kubernetes", "fake", "webhook", "gitlab", "doppler",
+            "onepassword"} == set(typed)
+    assert {name: sorted(_field_names(real_providers[name], schema, bundled["$defs"], ""))
+            for name, schema in typed.items()} == {name: [] for name in typed}
 
 
 # --------------------------------------------------------------------------- (c) versions not served

@@ -36,6 +36,12 @@ CLUSTER_URL = "^https://" + _VISIBLE + "+" + END
 # (and read an escaped NEL, U+0085, as something else).
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$"
 URL_PATH = "^/" + _VISIBLE + "*" + END
+# Why a card accepts a finding (health.liveness.none, singleReplica): one line, since it becomes one
+# clause of a `shipcard.io/ignore` annotation, which reads a line per clause.
+REASON = "^" + _VISIBLE + r"[^\x00-\x1f\x7f-\x9f\ufffe\uffff]*" + END
+# The annotation `shipcard check` reads suppressions from (check.suppress): `<rule>[,<rule>]: <reason>` a
+# line, `.<container>` appended for one container's findings. Cards write it too (k8s.objects).
+IGNORE_ANNOTATION = "shipcard.io/ignore"
 KUBERNETES_VERSION = r"^v?[0-9]+\.[0-9]+" + END
 DIGEST = r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})" + END
 # An IAM role for IRSA (serviceAccount.awsRole): the three partitions EKS runs in, a 12-digit account,
@@ -63,6 +69,7 @@ MEANING = {
     AWS_ROLE_ARN: "an IAM role ARN, arn:aws|aws-cn|aws-us-gov:iam::<12-digit account>:role/[<path>/]<name>",
     SECRET_FILE_PATH: "an absolute file path at least two directories deep, such as /etc/app/key.pem "
                       "(letters, digits, '.', '_' and '-')",
+    REASON: "one line of text that starts with a visible character",
 }
 
 

@@ -3,7 +3,9 @@
 An example is a YAML stream of complete manifests. A document may start with a comment
 `# file: <path>`: the object then comes from that repository-relative file, and the file
 is created (with the document's text) in the temporary repository root the example runs
-in — how the GitOps rules' examples show an Application whose source path exists.
+in — how the GitOps rules' examples show an Application whose source path exists. A comment
+`# origin: <command>` makes the object one that command rendered (`helm template RELEASE CHART
+--namespace NS`, `kubectl kustomize DIR`), as `check` reads a chart or an overlay.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from shipcard.check.rules import RuleSet
 from shipcard.yamlio.read import load_documents
 
 FILE_HEADER = re.compile(r"^#\s*file:\s*(\S+)\s*$")
+ORIGIN_HEADER = re.compile(r"^#\s*origin:\s*(\S.*?)\s*$")
 EXAMPLE_FILE = "example.yaml"
 
 
@@ -37,7 +40,10 @@ def example_objects(text: str, filename: str = EXAMPLE_FILE) -> tuple[list[K8sOb
             end += 1
         body = "\n".join(lines[first:end]).strip("\n") + "\n"
         file = filename
+        origin = None
         for line in lines[first:start]:
+            if found := ORIGIN_HEADER.match(line.strip()):
+                origin = found.group(1)
             match = FILE_HEADER.match(line.strip())
             if match:
                 file = match.group(1)
@@ -46,7 +52,7 @@ def example_objects(text: str, filename: str = EXAMPLE_FILE) -> tuple[list[K8sOb
                     raise ValueError(f"example file path must stay inside the repository: {file}")
                 files[file] = body
         if isinstance(document.data, dict):
-            objects.append(K8sObject(document.data, file, document))
+            objects.append(K8sObject(document.data, file, document, origin=origin))
     return objects, files
 
 

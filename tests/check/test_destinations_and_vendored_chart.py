@@ -13,6 +13,7 @@ from shipcard.check.inputs.paths import display
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import K8sObject
 from shipcard.check.rules.cross import duplicate_object, ingress_backend_missing
+from shipcard.check.rules.cross._destinations import fill_template, generated_applications
 from shipcard.writers.chart import CHART_DIR, chart_files
 from tests.conftest import example_cards, run_cli
 from tests.lifecycle.helpers import init_repository
@@ -82,6 +83,94 @@ def test_an_overlay_deployed_to_two_clusters_is_not_a_duplicate() -> None:
                _config_map(KUSTOMIZE, "apps/web/base/configmap.yaml")]
     assert _duplicates(objects) == []
     assert len(_duplicates(objects[1:])) == 1
+
+
+def _appset(generator: dict[str, Any], server: str, *, go_template: bool | None = None,
+            release: str = "notifier", **spec: Any) -> K8sObject:
+    """An ApplicationSet of `generator` deploying the chart's release `release`; `server` as its template says it."""
+    data = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": "notifier", "namespace": "argocd"},
+            "spec": {**({} if go_template is None else {"goTemplate": go_template}), "generators": [generator],
+                     "template": {"metadata": {"name": "notifier"}, "spec": {
+                         "project": "default",
+                         "source": {"repoURL": "https://github.com/example/gitops.git", "path": "charts/service",
+                                    "helm": {"releaseName": release}},
+                         "destination": {"server": server, "namespace": "notifier"}}}, **spec}}
+    return K8sObject(data, "argocd/notifier-set.yaml")
+
+
+TWO_CLUSTERS = {"list": {"elements": [{"env": "staging", "url": "https://staging.k8s.example.com"},
+                                      {"env": "prod", "url": "https://prod.k8s.example.com"}]}}
+ONE_CLUSTER = {"list": {"elements": [{"env": "staging", "url": "https://prod.k8s.example.com"},
+                                     {"env": "prod", "url": "https://prod.k8s.example.com"}]}}
+DUPLICATE = "ConfigMap/notifier/notifier-env is already defined at charts/service/templates/configmap-env.yaml"
+
+
+@pytest.mark.parametrize("appset", [
+    pytest.param(_appset(TWO_CLUSTERS, "{{url}}"), id="fasttemplate"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{ url }}", go_template=False), id="fasttemplate-spaces"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{.url}}", go_template=True), id="go-template"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{- .url -}}", go_template=True), id="go-template-trimmed"),
+    pytest.param(_appset({"list": {"elements": [{"values": {"url": "https://staging.k8s.example.com"}},
+                                                {"values": {"url": "https://prod.k8s.example.com"}}]}},
+                         "{{values.url}}"), id="fasttemplate-values"),
+    pytest.param(_appset({"list": {"elements": [{"cluster": {"url": "https://staging.k8s.example.com"}},
+                                                {"cluster": {"url": "https://prod.k8s.example.com"}}]}},
+                         "{{ .cluster.url }}", go_template=True), id="go-template-nested"),
+    pytest.param(_appset({"list": {"elements": [{"env": "staging"}, {"env": "prod"}]}},
+                         "https://{{env}}.k8s.example.com"), id="part-of-the-url"),
+])
+def test_an_applicationsets_list_elements_on_two_clusters_are_two_destinations(appset: K8sObject) -> None:
+    """Argo CD's list generator (docs operator-manual/applicationset/Generators-List.md and Template.md;
+    applicationset/utils Replace): one Application per element, the template's strings filled by
+    fasttemplate (`{{key}}`, spaces trimmed, `values` flattened to `values.key`) or by Go's text/template
+    with `goTemplate: true` (`{{.key}}`, the element as it is)."""
+    assert _duplicates([appset, _config_map(RELEASE), _config_map(RELEASE)]) == []
+
+
+@pytest.mark.parametrize("appset", [
+    pytest.param(_appset(ONE_CLUSTER, "{{url}}"), id="both-elements-on-one-cluster"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{.url}}"), id="go-syntax-without-goTemplate-stays-unfilled"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{url}}", go_template=True), id="fasttemplate-syntax-under-goTemplate"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{ .url | lower }}", go_template=True), id="go-pipeline-not-evaluated"),
+    pytest.param(_appset({"list": {"elements": [{"url": "https://staging.k8s.example.com", "replicas": 2},
+                                                {"url": "https://prod.k8s.example.com"}]}}, "{{url}}"),
+                 id="a-non-string-value-fails-the-generator"),
+    pytest.param(_appset({"clusters": {}}, "{{server}}"), id="clusters-generator-not-expanded"),
+    pytest.param(_appset({"list": {"elementsYaml": "- url: https://prod.k8s.example.com"}}, "{{url}}"),
+                 id="elementsYaml-not-expanded"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{.url}}", go_template=True, templatePatch="spec: {}"),
+                 id="templatePatch-not-expanded"),
+    pytest.param(_appset(TWO_CLUSTERS, "{{url}}", release="mailer"), id="another-release"),
+])
+def test_what_cannot_be_told_offline_is_no_destination(appset: K8sObject) -> None:
+    assert _duplicates([appset, _config_map(RELEASE), _config_map(RELEASE)]) == [DUPLICATE]
+
+
+def test_a_generated_application_is_the_template_filled_from_its_element() -> None:
+    appset = _appset(TWO_CLUSTERS, "{{url}}")
+    appset.data["spec"]["template"]["metadata"]["name"] = "notifier-{{env}}-{{unknown}}"
+    generated = generated_applications(appset)
+    assert [(app.kind, app.name, app.data["spec"]["destination"], app.file) for app in generated] == [
+        ("Application", "notifier-staging-{{unknown}}", {"server": "https://staging.k8s.example.com",
+                                                         "namespace": "notifier"}, "argocd/notifier-set.yaml"),
+        ("Application", "notifier-prod-{{unknown}}", {"server": "https://prod.k8s.example.com",
+                                                      "namespace": "notifier"}, "argocd/notifier-set.yaml")]
+
+
+@pytest.mark.parametrize("text,params,go_template,expected", [
+    ("a-{{x}}-{{ y }}", {"x": "1", "y": "2"}, False, "a-1-2"),
+    ("{{x}}{{missing}}", {"x": "1"}, False, "1{{missing}}"),
+    ("{{}}", {"": "no"}, False, "{{}}"),
+    ("a {{- .x -}} b", {"x": "1"}, True, "a1b"),
+    ("{{.n}}/{{.f}}/{{.b}}", {"n": 3, "f": 3.0, "b": True}, True, "3/3/true"),
+    ("{{.x}} {{ normalize .x }}", {"x": "A"}, True, "{{.x}} {{ normalize .x }}"),
+    ("{{.missing}}", {}, True, "{{.missing}}"),
+    ("{{" * 50000, {}, True, "{{" * 50000),
+])
+def test_template_filling_as_argo_cd_renders_it(text: str, params: dict[str, Any], go_template: bool,
+                                                expected: str) -> None:
+    assert fill_template(text, params, go_template) == expected
 
 
 def _alb_ingress(annotation: str, port: dict[str, Any]) -> K8sObject:

@@ -154,7 +154,6 @@ CODE_REGEXES = [
     pytest.param("shipcard.check.rules.cross._api_ports", "_PORT_NAME_CHARSET", "fullmatch", id="port-name"),
     pytest.param("shipcard.check.rules.cross._api_ports", "_DNS_LABEL", "fullmatch", id="port-dns-label"),
     pytest.param("shipcard.check.rules.cross.hook_dependency_order", "_GO_INT", "fullmatch", id="hook-int"),
-    pytest.param("shipcard.check.rules.cross.cronjob_on_several_clusters", "TEMPLATE", "search", id="template"),
 ]
 
 

@@ -403,6 +403,14 @@ def _check_autoscaling(fields: dict[str, Any], where: _Locator, prefix: PathKey)
     autoscaling = fields.get("autoscaling")
     if autoscaling and autoscaling.get("min", 2) > autoscaling["max"]:
         where.report(prefix + ("autoscaling", "min"), "min is larger than max")
+    if "singleReplica" not in fields:
+        return
+    if autoscaling:
+        where.report(prefix + ("autoscaling",), "singleReplica says one pod is enough: remove autoscaling "
+                     "or singleReplica")
+    elif fields.get("replicas", 1) != 1:
+        where.report(prefix + ("replicas",), "singleReplica says one pod is enough: set replicas to 1 "
+                     "(its default with singleReplica) or remove singleReplica")
 
 
 def _check_jobs(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:

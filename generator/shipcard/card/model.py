@@ -176,6 +176,9 @@ class ServiceSpec:
     suspend_schedules: bool = False  # every CronJob suspended: the side of a cut-over that does not run them
     ingress_rules: tuple[TrafficRule, ...] = ()  # who may connect to the server's ports; none: nobody
     egress_rules: tuple[TrafficRule, ...] | None = None  # where the pods may connect; None: anywhere
+    # Findings the card accepts on purpose, each with its reason (docs/cards.md, "Findings a card accepts").
+    liveness_none: str | None = None  # health.liveness: {none: reason}
+    single_replica: str | None = None  # singleReplica: reason
 
     @property
     def ingress_port(self) -> Port:
@@ -294,7 +297,7 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
         env=tuple((k, env_literal(v)) for k, v in (fields.get("env") or {}).items()),
         resources=resources,
         secrets=resolve_secrets(fields.get("secrets"), {"name": name, "env": environment} if environment else None),
-        replicas=int(fields.get("replicas", DEFAULT_REPLICAS)),
+        replicas=int(fields.get("replicas", 1 if "singleReplica" in fields else DEFAULT_REPLICAS)),
         autoscaling=autoscaling,
         liveness=_probe(health.get("liveness"), first_port),
         readiness=readiness,
@@ -305,6 +308,8 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
         jobs=tuple(_job(j, image, resources) for j in fields.get("jobs") or ()),
         kubernetes_version=kubernetes_version,
         service_account=ServiceAccount(aws_role=(fields.get("serviceAccount") or {}).get("awsRole")),
+        liveness_none=liveness.get("none") if isinstance(liveness := health.get("liveness"), dict) else None,
+        single_replica=fields.get("singleReplica"),
     )
 
 
@@ -428,7 +433,7 @@ def secret_sources(service: str, secrets: Secrets | None) -> tuple[SecretSource,
 
 
 def _probe(raw: Any, first_port: str | None) -> Probe | None:
-    if raw is None:
+    if raw is None or isinstance(raw, dict) and "none" in raw:
         return None
     if isinstance(raw, str):
         return Probe(kind="http", port=first_port, path=raw)

@@ -31,6 +31,7 @@ from shipcard.patterns import (
     NO_SPACE,
     PORT_NAME,
     QUANTITY,
+    REASON,
     SECRET_FILE_PATH,
     SERVICE_NAME,
     TEXT,
@@ -67,9 +68,10 @@ _probe_path = {"type": "string", "pattern": URL_PATH, "maxLength": 1024}
 # Env variable names are ConfigMap and Secret keys, which the API server limits to 253 characters.
 _env_names = {"pattern": ENV_VAR, "maxLength": 253}
 
-PROBE = {
-    "description": "A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, "
-                   "{tcp: port}, {exec: [...]}.",
+_PROBE_SHAPES = ("A path string probes HTTP on the first port; or one of {http: port, path}, {grpc: port}, "
+                 "{tcp: port}, {exec: [...]}.")
+PROBE: dict[str, Any] = {
+    "description": _PROBE_SHAPES,
     "anyOf": [
         _probe_path,
         _obj({"http": {"type": ["integer", "string"]}, "path": _probe_path,
@@ -85,6 +87,14 @@ PROBE = {
               "initialDelay": _seconds, "period": _count,
               "failureThreshold": _count}, ["exec"]),
     ],
+}
+# A finding the card accepts on purpose says why, in one line (docs/cards.md, "Findings a card accepts").
+_reason = {"type": "string", "pattern": REASON, "maxLength": 1024}
+# Liveness may also be none, with the reason: `liveness-probe-missing` is then suppressed with it.
+LIVENESS = {
+    "description": _PROBE_SHAPES + " Or {none: reason}: no liveness probe, on purpose.",
+    "anyOf": [*PROBE["anyOf"], _obj({"none": {**_reason, "description": "Why the process needs no liveness "
+                                                                         "probe, in one line."}}, ["none"])],
 }
 
 # A provider's value: `remote-key[#property]` ({env} and {name} expand per environment), read from the
@@ -162,12 +172,14 @@ SERVICE_FIELDS: dict[str, Any] = {
                     "description": "IRSA: the IAM role the pods assume (eks.amazonaws.com/role-arn)."},
     }),
     "replicas": {"type": "integer", "minimum": 0, "maximum": 1000},
+    "singleReplica": {**_reason, "description": "Why one pod is enough, in one line: replicas is 1 (its "
+                                                "default then) and `single-replica` is suppressed with it."},
     "autoscaling": _obj({
         "min": {"type": "integer", "minimum": 1, "maximum": 100000},
         "max": {"type": "integer", "minimum": 1, "maximum": 100000},
         "cpu": {"type": "integer", "minimum": 1, "maximum": 100},
     }, ["max"]),
-    "health": _obj({"liveness": PROBE, "readiness": PROBE, "startup": PROBE}),
+    "health": _obj({"liveness": LIVENESS, "readiness": PROBE, "startup": PROBE}),
     "shutdown": _obj({
         "preStopSleep": {"type": "integer", "minimum": 0, "maximum": 3600},
         "gracePeriod": {"type": "integer", "minimum": 0, "maximum": 86400},

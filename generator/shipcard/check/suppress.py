@@ -29,10 +29,10 @@ from typing import Any
 from shipcard.check.inputs.paths import display
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo, Suppression, finding_for
 from shipcard.errors import ShipcardError
+from shipcard.patterns import IGNORE_ANNOTATION
 from shipcard.settings import FAIL_ON_CHOICES, REPO_FILE, IgnoreSetting, RepoSettings
 from shipcard.yamlio.read import real_path
 
-IGNORE_ANNOTATION = "shipcard.io/ignore"
 CONTAINER_ANNOTATION_PREFIX = IGNORE_ANNOTATION + "."
 # Findings no suppression can hide: broken input and dishonest suppressions.
 ALWAYS_REQUIRED = frozenset({"yaml-invalid", "input-unreadable", "suppression-without-reason",

@@ -29,6 +29,7 @@ from shipcard.card.model import (
     secret_sources,
 )
 from shipcard.card.network import NAME_LABEL, NAMESPACE_LABEL
+from shipcard.patterns import IGNORE_ANNOTATION
 
 Obj = dict[str, Any]
 
@@ -64,6 +65,12 @@ MANUAL_LABEL = "shipcard.io/manual"
 OWNER_ANNOTATION = "shipcard.io/owner"
 DESCRIPTION_ANNOTATION = "shipcard.io/description"
 RUN_ANNOTATION = "shipcard.io/run"
+
+# What a card accepts on purpose (docs/cards.md, "Findings a card accepts") reaches `shipcard check` as
+# its suppression annotation (shipcard.check.suppress), the rule and the card's reason: the finding is
+# kept, marked suppressed with the reason, unless shipcard.yaml's `check.required` lists the rule.
+SINGLE_REPLICA_RULE = "single-replica"
+LIVENESS_RULE = "liveness-probe-missing"
 
 
 @dataclass(frozen=True)
@@ -269,7 +276,18 @@ def deployment(spec: ServiceSpec) -> Obj:
         "template": _pod_template(spec, "server", _server_container(spec), restart_policy=None,
                                   grace_period=spec.grace_period),
     })
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(spec.name, spec, "server"), "spec": body}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": _meta(spec.name, spec, "server", accepted_findings(spec)), "spec": body}
+
+
+def accepted_findings(spec: ServiceSpec) -> dict[str, str]:
+    """The Deployment's suppression annotations for what the card accepts: one pod, no liveness probe."""
+    annotations = {}
+    if spec.single_replica:
+        annotations[IGNORE_ANNOTATION] = f"{SINGLE_REPLICA_RULE}: {spec.single_replica}"
+    if spec.liveness_none:
+        annotations[f"{IGNORE_ANNOTATION}.{spec.name}"] = f"{LIVENESS_RULE}: {spec.liveness_none}"
+    return annotations
 
 
 def horizontal_pod_autoscaler(spec: ServiceSpec) -> Obj:

@@ -148,10 +148,14 @@ def values_for(spec: ServiceSpec) -> Values:
         values["serviceAccount"] = {"awsRole": spec.service_account.aws_role}
     values["resources"] = _resources(spec.resources)
     values["replicas"] = spec.replicas
+    if spec.single_replica:
+        values["singleReplica"] = spec.single_replica
     if spec.autoscaling:
         values["autoscaling"] = {"min": spec.autoscaling.min, "max": spec.autoscaling.max, "cpu": spec.autoscaling.cpu}
     probes = {kind: _probe(probe) for kind, probe in (("liveness", spec.liveness), ("readiness", spec.readiness),
                                                        ("startup", spec.startup)) if probe}
+    if spec.liveness_none:
+        probes["liveness"] = {"type": "none", "reason": spec.liveness_none}
     if probes:
         values["probes"] = probes
     values["shutdown"] = {"preStopSleep": spec.pre_stop_sleep, "gracePeriod": spec.grace_period}

@@ -264,7 +264,6 @@ spec:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -277,6 +276,7 @@ from shipcard.check.rules.cross._destinations import (
     application_places,
     cluster_of,
     deployed_by,
+    generated_applications,
     places,
 )
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
@@ -297,7 +297,6 @@ Application deploys, or suspend it (`spec.suspend: true`) in the overlay of all 
 but one. During a shipcard cut-over, `cutover.schedules` in shipcard.yaml names the one side
 that runs them (docs/cutover.md)."""
 
-TEMPLATE = re.compile(r"\{\{\s*\.?([\w.-]+)\s*\}\}")
 MAX_VISITED_FILES = 5000
 SKIPPED_DIRS = {"node_modules", "vendor", "__pycache__", "venv"}
 EVERY_CLUSTER = "every cluster the generator selects"
@@ -317,27 +316,6 @@ class Deployment:
     cronjobs: set[CronJobKey] = field(default_factory=set)  # the active ones it deploys
 
 
-def _fill(text: Any, params: dict[str, Any]) -> Any:
-    if not isinstance(text, str):
-        return text
-
-    def value(match: re.Match[str]) -> str:
-        node: Any = params
-        for part in match.group(1).split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        return str(node) if node is not None else match.group(0)
-
-    return TEMPLATE.sub(value, text)
-
-
-def _fill_all(value: Any, params: dict[str, Any]) -> Any:
-    if isinstance(value, dict):
-        return {k: _fill_all(v, params) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill_all(v, params) for v in value]
-    return _fill(value, params)
-
-
 def _groups(app: Prepared, repo: str, path: str, helm: Any) -> list[tuple[tuple[str, ...], str]]:
     """What an Application deploys, described: the environment shipcard's labels name, and its source
     (which a hand-written Application of the same path shares)."""
@@ -355,40 +333,34 @@ def _deployments(context: Context) -> list[Deployment]:
     found: list[Deployment] = []
 
     def add(app: Prepared, source: dict[str, Any], destination: dict[str, Any], where: tuple[str | int, ...],
-            params: dict[str, Any] | None, every_cluster: bool = False) -> None:
-        params = params or {}
-        path = _fill(source.get("path"), params)
+            every_cluster: bool = False) -> None:
+        path = source.get("path")
         if not isinstance(path, str) or "chart" in source or "{{" in path:
             return
-        filled = {k: _fill(v, params) for k, v in destination.items()}
-        cluster = EVERY_CLUSTER if every_cluster else cluster_of(filled)
+        cluster = EVERY_CLUSTER if every_cluster else cluster_of(destination)
         if cluster is None or "{{" in cluster:
             return
         path = str(PurePosixPath(path.strip().strip("/") or "."))
-        filled_source = {**_fill_all(source, params), "path": path}
+        filled_source = {**source, "path": path}
         groups = _groups(app, normalise_repo_url(str(filled_source.get("repoURL", ""))), path,
                          filled_source.get("helm"))
         deployment = Deployment(app, cluster, where, groups)
-        deployment.cronjobs = _deployed_cronjobs(context, app, filled_source, filled)
+        deployment.cronjobs = _deployed_cronjobs(context, app, filled_source, destination)
         found.append(deployment)
 
     for app in context.of_kind("Application"):
         spec = as_dict(app.obj.data.get("spec"))
         for _where, source in sources(app.obj):
-            add(app, source, as_dict(spec.get("destination")), ("spec", "destination"), None)
+            add(app, source, as_dict(spec.get("destination")), ("spec", "destination"))
+    where = ("spec", "template", "spec", "destination")
     for appset in context.of_kind("ApplicationSet"):
-        template_spec = as_dict(dig(appset.obj.data, "spec", "template", "spec"))
-        destination = as_dict(template_spec.get("destination"))
-        where = ("spec", "template", "spec", "destination")
-        for generator in as_list(dig(appset.obj.data, "spec", "generators")):
-            generator = as_dict(generator)
-            if "list" in generator:
-                for element in as_list(as_dict(generator["list"]).get("elements")):
-                    for _, source in sources(appset.obj):
-                        add(appset, source, destination, where, as_dict(element))
-            elif "clusters" in generator:
-                for _, source in sources(appset.obj):
-                    add(appset, source, destination, where, None, every_cluster=True)
+        for generated in generated_applications(appset.obj):
+            for _, source in sources(generated):
+                add(appset, source, as_dict(dig(generated.data, "spec", "destination")), where)
+        if any("clusters" in as_dict(generator) for generator in as_list(dig(appset.obj.data, "spec", "generators"))):
+            destination = as_dict(dig(appset.obj.data, "spec", "template", "spec", "destination"))
+            for _, source in sources(appset.obj):
+                add(appset, source, destination, where, every_cluster=True)
     return found
 
 

@@ -8,6 +8,14 @@ one chart, or of one overlay, with the same namespace and other value files), ea
 gets its own copy: an object is reported only when it occurs more often than the number of
 clusters deploying it. A render no Application deploys is one destination.
 
+An ApplicationSet's list generator deploys like the Applications it makes, one per literal
+element: the template's `destination` (`server`, `name`, `namespace`), source `path` and Helm
+release filled from the element, in Argo CD's default fasttemplate syntax (`{{url}}`) or with
+`goTemplate: true` (`{{.url}}`). Other generators (clusters, git, matrix, merge, SCM and
+pull-request providers, plugins), a list's `elementsYaml` or own `template`, and `templatePatch`
+are not expanded: what they yield only the ApplicationSet controller knows. In the examples, `# origin:` marks what a
+command rendered.
+
 ```yaml pass
 apiVersion: v1
 kind: ConfigMap
@@ -24,6 +32,55 @@ metadata:
   namespace: web-staging
 data:
   LOG_LEVEL: debug
+```
+
+```yaml pass
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: notifier
+  namespace: argocd
+spec:
+  goTemplate: true
+  goTemplateOptions: ["missingkey=error"]
+  generators:
+    - list:
+        elements:
+          - {env: staging, url: https://staging.k8s.example.com}
+          - {env: prod, url: https://prod.k8s.example.com}
+  template:
+    metadata:
+      name: 'notifier-{{.env}}'
+    spec:
+      project: notifier
+      source:
+        repoURL: https://github.com/example/gitops.git
+        targetRevision: main
+        path: charts/service
+        helm:
+          releaseName: notifier
+          valueFiles: ['../../apps/notifier/values/{{.env}}.yaml']
+      destination:
+        server: '{{.url}}'
+        namespace: notifier
+---
+# origin: helm template notifier charts/service --namespace notifier
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notifier-env
+  namespace: notifier
+data:
+  LOG_LEVEL: debug
+---
+# origin: helm template notifier charts/service --namespace notifier
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notifier-env
+  namespace: notifier
+data:
+  LOG_LEVEL: info
 ```
 
 ```yaml fail
@@ -43,6 +100,53 @@ metadata:
 data:
   LOG_LEVEL: debug
 ```
+
+```yaml fail
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: notifier
+  namespace: argocd
+spec:
+  generators:
+    - list:
+        elements:
+          - {env: staging, url: https://prod.k8s.example.com}
+          - {env: prod, url: https://prod.k8s.example.com}
+  template:
+    metadata:
+      name: 'notifier-{{env}}'
+    spec:
+      project: notifier
+      source:
+        repoURL: https://github.com/example/gitops.git
+        targetRevision: main
+        path: charts/service
+        helm:
+          releaseName: notifier
+          valueFiles: ['../../apps/notifier/values/{{env}}.yaml']
+      destination:
+        server: '{{url}}'
+        namespace: notifier
+---
+# origin: helm template notifier charts/service --namespace notifier
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notifier-env
+  namespace: notifier
+data:
+  LOG_LEVEL: debug
+---
+# origin: helm template notifier charts/service --namespace notifier
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notifier-env
+  namespace: notifier
+data:
+  LOG_LEVEL: info
+```
 '''
 
 from __future__ import annotations
@@ -52,7 +156,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.check.rules.cross._destinations import Place, application_places, cluster_of, deployed_by, places
+from shipcard.check.rules.cross._destinations import (
+    Place,
+    application_places,
+    cluster_of,
+    deployed_by,
+    deploying_applications,
+    places,
+)
 from shipcard.check.rules.cross.argocd_source_path_missing import sources
 from shipcard.check.rules.kube import Context, as_dict, dig, finding
 
@@ -81,16 +192,17 @@ def _clusters(origin: str, context: Context) -> set[str]:
 
 
 def _applications(context: Context) -> dict[Place, list[tuple[K8sObject, dict[str, Any], str]]]:
-    """(Application, source, cluster) by the places of the renders it may deploy."""
+    """(Application, source, cluster) by the places of the renders it may deploy; an Application an
+    ApplicationSet's list generator makes counts like a written one."""
     index: dict[Place, list[tuple[K8sObject, dict[str, Any], str]]] = {}
-    for app in context.of_kind("Application"):
-        destination = as_dict(dig(app.obj.data, "spec", "destination"))
+    for app in deploying_applications(context):
+        destination = as_dict(dig(app.data, "spec", "destination"))
         cluster = cluster_of(destination)
-        if not cluster:
-            continue
-        for _, source in sources(app.obj):
-            for place in application_places(app.obj, source, destination):
-                index.setdefault(place, []).append((app.obj, source, cluster))
+        if not cluster or "{{" in cluster:
+            continue  # a parameter no generator filled: the cluster is not known offline
+        for _, source in sources(app):
+            for place in application_places(app, source, destination):
+                index.setdefault(place, []).append((app, source, cluster))
     return index
 
 

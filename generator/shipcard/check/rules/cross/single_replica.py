@@ -78,7 +78,8 @@ TITLE = "Workload runs a single replica"
 RATIONALE = """With one pod, every rollout, node drain, eviction or crash is an outage of the service,
 and a PodDisruptionBudget cannot protect it without blocking node maintenance."""
 FIX = """Run at least 2 replicas (`spec.replicas`, or the HPA's `minReplicas`) spread over nodes,
-or suppress the finding with the reason (a dev environment, a singleton by design)."""
+or suppress the finding with the reason (a dev environment, a singleton by design); a service
+card says it with `singleReplica: <reason>`."""
 
 
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:

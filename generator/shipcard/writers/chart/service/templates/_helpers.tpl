@@ -48,6 +48,11 @@ NetworkPolicies): applied and healthy before the migration Job (wave -1), which 
 argocd.argoproj.io/sync-wave: "-2"
 {{- end }}
 
+{{/* Why the server has no liveness probe (probes.liveness {type: none, reason}), or nothing; the argument is $. */}}
+{{- define "service.livenessNone" -}}
+{{- with .Values.probes }}{{ with .liveness }}{{ if eq .type "none" }}{{ .reason }}{{ end }}{{ end }}{{ end -}}
+{{- end }}
+
 {{/* "true" when the service runs a long-lived process: it has ports or a command, or it has no jobs. */}}
 {{- define "service.hasServer" -}}
 {{- if or .Values.ports .Values.command (not .Values.jobs) }}true{{ end -}}
@@ -199,8 +204,10 @@ ports:
 {{- $probes := $values.probes | default dict }}
 {{- range $kind := list "startup" "readiness" "liveness" }}
 {{- with index $probes $kind }}
+{{- if ne .type "none" }}
 {{ $kind }}Probe:
   {{- include "service.probe" (dict "probe" . "ports" $values.ports) | nindent 2 }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $values.shutdown.preStopSleep }}
