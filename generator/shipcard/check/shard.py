@@ -33,7 +33,6 @@ from shipcard.check.inputs.targets import Plan, Target
 from shipcard.check.inputs.tools import helm_command, kustomize_command
 from shipcard.check.model import Finding, K8sObject
 from shipcard.errors import ShipcardError, one_line
-from shipcard.writers.argocd import application_path
 
 _SPEC = re.compile(r"([1-9][0-9]{0,5})/([1-9][0-9]{0,5})")
 
@@ -89,6 +88,8 @@ class Ownership:
 
     def _services(self, plan: Plan) -> dict[Path, str]:
         """Each card's file, rendered tree and Application files, by the group key of its service."""
+        from shipcard.writers.argocd import application_path  # ruamel: only for a sharded check
+
         places: dict[Path, str] = {}
         for target in plan.targets:
             if target.kind != "card" or target.path.parent.name != "services":
