@@ -172,6 +172,21 @@ def test_a_service_its_overlays_applications_and_card_are_one_group(fleet: Path,
     assert groups["argocd"] == {"argocd/root.yaml", "argocd/projects/platform.yaml"}
 
 
+@pytest.mark.kubectl
+def test_checking_some_directories_groups_by_service_as_well(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check apps/ argocd/` reads no card as a target; the repository's cards still name the groups."""
+    monkeypatch.chdir(fleet)
+    plan = plan_inputs(["apps", "argocd"])
+    ownership = Ownership(plan, fleet)
+    assert [ownership.key_of_input(d) for d in ("apps/web/overlays/prod (kustomize)", "argocd/dev/nightly.yaml",
+                                                 "apps/billing/values/prod.yaml", "argocd/root.yaml")] == [
+        "service:web", "service:nightly", "charts", "argocd"]
+    whole = run_check(CheckOptions(paths=["apps", "argocd"]))
+    union = [f for index in (1, 2, 3) for f in as_set(run_check(CheckOptions(paths=["apps", "argocd"],
+                                                                             shard=Shard(index, 3))))]
+    assert sorted(union) == sorted(as_set(whole)) and len(union) == 17
+
+
 def test_the_shard_of_a_group_is_a_fixed_hash_of_its_key() -> None:
     """sha256 of the key, not Python's salted hash: these numbers are the same on every runner."""
     assert [shard_of(key, 4) for key in ("service:web", "service:api", "charts", "legacy")] == [4, 3, 3, 3]

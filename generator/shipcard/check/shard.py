@@ -1,12 +1,13 @@
 """`shipcard check --shard K/N`: a deterministic 1/N of the targets, for a CI matrix of N runners.
 
-Targets are grouped by the service they belong to: a card `services/<name>.service.yaml`, every
-target under its rendered tree (`apps/<name>/` or its `gitops.path`) and its Argo CD Applications
-(`argocd/<env>/<name>.yaml`) are the group `service:<name>`. A target of no service (a hand-written
-tree, a plain manifest) is grouped by its top-level directory under the repository root (a file at
-the root by its name; a path outside the root by itself). Targets that share a file or directory (a
-Kustomize base two overlays include, the vendored chart every helmfile release renders, one
-helmfile) are one group, since a finding at a shared line is reported once, listing every render.
+Targets are grouped by the service they belong to: a card `services/<name>.service.yaml` of the
+repository (checked or not), every target under its rendered tree (`apps/<name>/` or its
+`gitops.path`) and its Argo CD Applications (`argocd/<env>/<name>.yaml`) are the group
+`service:<name>`. A target of no service (a hand-written tree, a plain manifest) is grouped by its
+top-level directory under the repository root (a file at the root by its name; a path outside the
+root by itself). Targets that share a file or directory (a Kustomize base two overlays include, the
+vendored chart every helmfile release renders, one helmfile) are one group, since a finding at a
+shared line is reported once, listing every render.
 Each group goes to shard `sha256(key) mod N + 1` (the smallest key of a merged group): the same
 assignment on every machine and run.
 
@@ -91,17 +92,17 @@ class Ownership:
         from shipcard.writers.argocd import application_path  # ruamel: only for a sharded check
 
         places: dict[Path, str] = {}
-        for target in plan.targets:
-            if target.kind != "card" or target.path.parent.name != "services":
-                continue
-            key = "service:" + target.path.name.removesuffix(CARD_SUFFIX)
-            places[target.path] = key
-            tree = plan.cards.tree(target.path)
+        # The repository's cards too, so that `check apps/ --shard K/N` groups by service as well.
+        cards = [t.path for t in plan.targets if t.kind == "card" and t.path.parent.name == "services"]
+        for path in dict.fromkeys([*cards, *sorted(self._root.glob("services/*" + CARD_SUFFIX))]):
+            key = "service:" + path.name.removesuffix(CARD_SUFFIX)
+            places[path] = key
+            tree = plan.cards.tree(path)
             if tree is not None:
                 places[tree] = key
-            card = plan.cards.card(target.path)
+            card = plan.cards.card(path)
             if card is not None:
-                out = Path(os.path.realpath(target.path.parent.parent))
+                out = Path(os.path.realpath(path.parent.parent))
                 for env in card.environments:
                     places[out / application_path(card, env)] = key
         return places
