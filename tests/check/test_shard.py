@@ -252,7 +252,10 @@ def test_sarif_of_a_shard_names_its_category_and_unsharded_sarif_is_unchanged(
     analysis per category of a commit; the category is `automationDetails.id` up to its last `/`,
     so each shard's upload stands beside the others' instead of replacing them."""
     monkeypatch.chdir(fleet)
-    sharded = json.loads(run_cli("check", "--shard", "2/3", "--format", "sarif").stdout)["runs"][0]
+    text = run_cli("check", "--shard", "2/3", "--format", "sarif").stdout
+    assert '"columnKind": "unicodeCodePoints", "automationDetails": {"id": "shipcard/shard-2-of-3/"}, ' \
+           '"invocations": ' in text
+    sharded = json.loads(text)["runs"][0]
     whole = json.loads(run_cli("check", "--format", "sarif").stdout)["runs"][0]
     assert sharded["automationDetails"] == {"id": "shipcard/shard-2-of-3/"}
     assert list(sharded) == ["tool", "originalUriBaseIds", "columnKind", "automationDetails", "invocations",
