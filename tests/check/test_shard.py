@@ -170,6 +170,10 @@ def test_a_service_its_overlays_applications_and_card_are_one_group(fleet: Path,
     assert {"services/notifier.service.yaml", "services/billing.service.yaml", "argocd/prod/billing.yaml",
             "charts/service (helm release notifier)"} <= groups["charts"]
     assert groups["argocd"] == {"argocd/root.yaml", "argocd/projects/platform.yaml"}
+    # A file no target reads (a drift finding's missing file) goes with its service, as merged.
+    assert [ownership.key_of_file(f) for f in ("apps/web/overlays/qa/kustomization.yaml",
+                                               "apps/billing/values/qa.yaml", "shipcard.yaml")] == [
+        "service:web", "charts", "shipcard.yaml"]
 
 
 @pytest.mark.kubectl

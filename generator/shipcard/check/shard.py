@@ -75,7 +75,7 @@ class Ownership:
         self._root = Path(os.path.realpath(root))
         services = self._services(plan)
         keys = {id(t): self._key(t, services) for t in plan.targets}
-        self._merge_shared(plan.targets, keys)
+        merged = self._merge_shared(plan.targets, keys)
         self._by_path: dict[Path, str] = {}
         self._by_render: dict[str, str] = {}
         for target in plan.targets:
@@ -85,7 +85,7 @@ class Ownership:
             self._by_render[self._render(target)] = key
             self._by_render[target.describe()] = key
         for place, key in services.items():
-            self._by_path.setdefault(place, key)
+            self._by_path.setdefault(place, merged.get(key, key))
 
     def _services(self, plan: Plan) -> dict[Path, str]:
         """Each card's file, rendered tree and Application files, by the group key of its service."""
@@ -124,8 +124,9 @@ class Ownership:
         return parts[0] if parts else "."
 
     @staticmethod
-    def _merge_shared(targets: list[Target], keys: dict[int, str]) -> None:
-        """Targets sharing an input take one key, the smallest of theirs (a union-find over inputs)."""
+    def _merge_shared(targets: list[Target], keys: dict[int, str]) -> dict[str, str]:
+        """Targets sharing an input take one key, the smallest of theirs (a union-find over inputs);
+        returns what each key became."""
         parent = {key: key for key in keys.values()}
 
         def find(key: str) -> str:
@@ -143,6 +144,7 @@ class Ownership:
                     parent[max(first, second)] = min(first, second)
         for target_id, key in keys.items():
             keys[target_id] = find(key)
+        return {key: find(key) for key in parent}
 
     @staticmethod
     def _render(target: Target) -> str:
