@@ -2,7 +2,8 @@
 
 The repository is made by the real `shipcard init`, `new` and `render`: three Kustomize-format
 cards, two helmfile-format cards (both rendered through the vendored chart), a hand-written
-Kustomize tree, a plain manifest file, and a hand-written Application deploying the `nightly`
+Kustomize tree, a hand-written chart two Applications deploy (rendered by the real helm), a plain
+manifest file, and a hand-written Application deploying the `nightly`
 card's prod overlay to a second cluster: a cronjob-on-several-clusters finding across two groups.
 """
 
@@ -77,7 +78,33 @@ spec:
     - name: stray
       image: busybox
 """
+PLATFORM_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: platform
+  source:
+    repoURL: https://github.com/example/gitops.git
+    targetRevision: v1.0.0
+    path: platform/charts/svc
+    helm:
+      releaseName: {name}
+      valueFiles: [values-{name}.yaml]
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {name}
+"""
 HAND_WRITTEN = {
+    "platform/charts/svc/Chart.yaml": "apiVersion: v2\nname: svc\nversion: 0.1.0\n",
+    "platform/charts/svc/values.yaml": "replicas: 1\n",
+    "platform/charts/svc/values-alpha.yaml": "replicas: 2\n",
+    "platform/charts/svc/values-beta.yaml": "replicas: 3\n",
+    "platform/charts/svc/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+    "platform/apps/alpha.yaml": PLATFORM_APP.format(name="alpha"),
+    "platform/apps/beta.yaml": PLATFORM_APP.format(name="beta"),
     "standby/nightly-standby.yaml": STANDBY,
     "legacy/base/kustomization.yaml": "resources: [deployment.yaml]\n",
     "legacy/base/deployment.yaml": LEGACY,
@@ -119,6 +146,7 @@ def as_set(result: CheckResult) -> list[str]:
 
 
 @pytest.mark.kubectl
+@pytest.mark.helm
 @pytest.mark.parametrize("total", [1, 2, 3, 4])
 def test_the_union_of_n_shards_is_the_unsharded_run_each_finding_once(
         fleet: Path, monkeypatch: pytest.MonkeyPatch, total: int) -> None:
@@ -126,11 +154,15 @@ def test_the_union_of_n_shards_is_the_unsharded_run_each_finding_once(
     shards = [check(fleet, monkeypatch, Shard(index, total)) for index in range(1, total + 1)]
     union = [finding for result in shards for finding in as_set(result)]
     assert sorted(union) == sorted(as_set(whole))
-    assert len(set(union)) == len(union) == len(whole.findings) == 52
-    assert sum(result.objects for result in shards) == whole.objects == 108
+    assert len(set(union)) == len(union) == len(whole.findings) == 53
+    assert sum(result.objects for result in shards) == whole.objects == 112
     assert sorted(file for result in shards for file in result.files) == sorted(whole.files)
     cross = [(f.file, f.line) for f in whole.findings if f.rule == "cronjob-on-several-clusters"]
     assert cross == [("argocd/prod/nightly.yaml", 20), ("standby/nightly-standby.yaml", 12)]
+    # One finding of the hand-written chart's template, through both releases: one shard has both.
+    chart = [f for result in shards for f in result.findings if f.file == "platform/charts/svc/templates/cm.yaml"]
+    assert [[v.origin for v in f.via] for f in chart] == [["helm template alpha platform/charts/svc --namespace alpha",
+                                                          "helm template beta platform/charts/svc --namespace beta"]]
     # Each side of the cross-service finding is reported by the shard of its own Application.
     reported_by = {f.file: index for index, result in enumerate(shards, start=1) for f in result.findings
                    if f.rule == "cronjob-on-several-clusters"}
@@ -140,6 +172,7 @@ def test_the_union_of_n_shards_is_the_unsharded_run_each_finding_once(
 
 
 @pytest.mark.kubectl
+@pytest.mark.helm
 def test_each_shard_exits_on_its_own_findings(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(fleet)
     codes = [run_cli("check", "--shard", f"{index}/3").exit_code for index in (1, 2, 3)]
@@ -162,7 +195,7 @@ def test_a_service_its_overlays_applications_and_card_are_one_group(fleet: Path,
         groups.setdefault(ownership.key_of_input(target.describe()), set()).add(target.describe())
     assert {key: len(members) for key, members in groups.items()} == {
         "service:api": 7, "service:nightly": 7, "service:web": 7, "charts": 18,
-        "argocd": 2, "legacy": 1, "misc": 1, "standby": 1}
+        "argocd": 2, "legacy": 1, "misc": 1, "platform": 4, "standby": 1}
     assert groups["service:web"] == {"apps/web/overlays/dev (kustomize)", "apps/web/overlays/prod (kustomize)",
                                      "apps/web/overlays/staging (kustomize)", "argocd/dev/web.yaml",
                                      "argocd/prod/web.yaml", "argocd/staging/web.yaml",
@@ -177,6 +210,7 @@ def test_a_service_its_overlays_applications_and_card_are_one_group(fleet: Path,
 
 
 @pytest.mark.kubectl
+@pytest.mark.helm
 def test_checking_some_directories_groups_by_service_as_well(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`check apps/ argocd/` reads no card as a target; the repository's cards still name the groups."""
     monkeypatch.chdir(fleet)
@@ -198,6 +232,7 @@ def test_the_shard_of_a_group_is_a_fixed_hash_of_its_key() -> None:
 
 
 @pytest.mark.kubectl
+@pytest.mark.helm
 def test_the_same_assignment_under_any_python_hash_seed(fleet: Path) -> None:
     outputs = []
     for seed in ("0", "1", "4242"):
@@ -213,6 +248,7 @@ def test_the_same_assignment_under_any_python_hash_seed(fleet: Path) -> None:
 
 
 @pytest.mark.kubectl
+@pytest.mark.helm
 def test_shards_of_a_pull_request_split_what_base_selects(fleet: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "gitops"
@@ -250,6 +286,7 @@ def test_a_bad_shard_is_one_line_and_exit_2(tmp_path: Path, value: str, problem:
 
 
 @pytest.mark.kubectl
+@pytest.mark.helm
 def test_sarif_of_a_shard_names_its_category_and_unsharded_sarif_is_unchanged(
         fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GitHub code scanning (docs: "SARIF support for code scanning", runAutomationDetails) keeps one
