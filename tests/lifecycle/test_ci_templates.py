@@ -21,7 +21,7 @@ import pytest
 from shipcard import __version__
 from shipcard.yamlio.read import load_plain
 from tests.conftest import ROOT, run_cli
-from tests.lifecycle.helpers import DIGEST, IDENTITY, commit_all
+from tests.lifecycle.helpers import DIGEST, IDENTITY, commit_all, init_repository, with_origin
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +65,14 @@ def pull_request(repository: Path) -> None:
     commit_all(repo, "api")
 
 
-@pytest.mark.parametrize("platform", ["github", "gitlab"])
+@pytest.mark.parametrize(("platform", "shards"), [("github", 1), ("gitlab", 1), ("github", 2), ("gitlab", 2)])
 def test_the_generated_ci_installs_every_tool_it_calls_and_passes(repository: Path, wheel_dir: Path,
-                                                                  tmp_path: Path, platform: str) -> None:
+                                                                  tmp_path: Path, platform: str, shards: int) -> None:
+    """With `ci_shards=2`, the lines after the install run once per shard, as each runner of the matrix
+    (GitHub: `${{ matrix.shard }}` substituted; GitLab `parallel`: CI_NODE_INDEX, CI_NODE_TOTAL) runs them."""
+    if shards > 1:
+        repository = init_repository(tmp_path / "sharded", "--set", f"ci_shards={shards}")
+        with_origin(repository, tmp_path / "sharded-origin.git")
     pull_request(repository)
     lines = ci_lines(repository)[platform]
     assert lines[0] == f'pip install "shipcard[tools]=={__version__}"'
@@ -76,10 +81,15 @@ def test_the_generated_ci_installs_every_tool_it_calls_and_passes(repository: Pa
     environment = {**{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}, **IDENTITY,
                    "PATH": f"{runner / 'bin'}{os.pathsep}{SYSTEM_PATH}", "PIP_FIND_LINKS": str(wheel_dir),
                    "SHIPCARD_BASE": "main"}
-    for line in lines:
-        done = subprocess.run(["bash", "-ec", line], cwd=repository, env=environment, capture_output=True,
-                              text=True, timeout=900)
-        assert done.returncode == 0, f"{platform}: {line}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    runs = [(lines[:1], {})] + [([line.replace("${{ matrix.shard }}", str(shard)) for line in lines[1:]],
+                                 {"CI_NODE_INDEX": str(shard), "CI_NODE_TOTAL": str(shards)} if shards > 1 and platform == "gitlab" else {})
+                                for shard in range(1, shards + 1)]
+    assert any("--shard" in line for line in lines) == (shards > 1)
+    for run, node in runs:
+        for line in run:
+            done = subprocess.run(["bash", "-ec", line], cwd=repository, env={**environment, **node},
+                                  capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, f"{platform}: {line}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     for tool in ("shipcard", "kubectl", "helm"):
         where = subprocess.run(["bash", "-c", f"command -v {tool}"], env=environment, capture_output=True, text=True)
         assert where.stdout.strip() == str(runner / "bin" / tool)

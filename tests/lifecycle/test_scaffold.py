@@ -18,7 +18,15 @@ from shipcard.schemas import crd_schema
 from shipcard.settings import load_repo
 from shipcard.yamlio.read import load_plain, load_plain_all
 from tests.conftest import ROOT, run_cli
-from tests.lifecycle.helpers import DIGEST, SHIPCARD, commit_all, init_repository, shipcard, snapshot
+from tests.lifecycle.helpers import (
+    DIGEST,
+    SHIPCARD,
+    commit_all,
+    init_repository,
+    shipcard,
+    snapshot,
+    with_origin,
+)
 
 EXPECTED_FILES = {"shipcard.yaml", "services/README.md", "argocd/root.yaml", "argocd/projects/platform.yaml",
                   ".github/workflows/shipcard.yml",
@@ -79,18 +87,24 @@ def test_each_blueprint_writes_a_short_valid_card(repository: Path, kind: str) -
     assert not list((repository / ".shipcard").glob("blueprint-*"))  # the staging directory is gone
 
 
-def test_init_new_render_check_and_the_ci_commands_pass(repository: Path, tmp_path: Path) -> None:
+def pull_request(repository: Path) -> None:
+    """A service of each blueprint on main, and a pull request adding one more, as CI checks it."""
     for kind in SERVICE_KINDS:
         new_service(repository, f"my-{kind}", kind)
     assert run_cli("render", cwd=repository).exit_code == 0
     repo = git.Repo(repository)
     commit_all(repo, "four services")
     repo.remote("origin").push("main")
-    # A pull request: one more service on a branch, checked against main as CI checks it.
     repo.create_head("add-api").checkout()
     new_service(repository, "api", "web", "--set", "host=api.example.com")
     assert run_cli("render", cwd=repository).exit_code == 0
     commit_all(repo, "api")
+
+
+def test_init_new_render_check_and_the_ci_commands_pass(repository: Path, tmp_path: Path) -> None:
+    pull_request(repository)
+    assert "strategy" not in load_plain((repository / ".github/workflows/shipcard.yml").read_text())["jobs"]["shipcard"]
+    assert "parallel" not in load_plain((repository / ".gitlab-ci.yml").read_text())["shipcard"]  # one job
     checked = shipcard("check", cwd=repository)
     assert "ok:" in checked.stdout + checked.stderr
     commands = ci_commands(repository)
@@ -107,6 +121,55 @@ def test_init_new_render_check_and_the_ci_commands_pass(repository: Path, tmp_pa
     sarif = json.loads((repository / "shipcard.sarif").read_text())
     assert sarif["runs"][0]["tool"]["driver"]["name"] == "shipcard"
     assert "api" in (repository / "shipcard.junit.xml").read_text()  # --base saw the branch's change
+
+
+def test_a_sharded_ci_runs_n_jobs_that_together_check_what_one_job_does(tmp_path: Path) -> None:
+    """`init --set ci_shards=3`. GitHub Actions substitutes `${{ matrix.shard }}` with each value of
+    `strategy.matrix.shard` before the shell sees the line; GitLab's `parallel: 3` runs the job three
+    times with CI_NODE_INDEX 1..3 and CI_NODE_TOTAL 3 (both platforms' documented behaviour, not
+    runnable here). Each shard's lines are run as the platform would; upload-sarif keeps a SARIF
+    run's own `automationDetails` (its `category` input only fills one in), and each shard's names
+    the category of its upload step. The three shards' SARIF results are one unsharded run's."""
+    repository = init_repository(tmp_path / "gitops", "--set", "ci_shards=3")
+    with_origin(repository, tmp_path / "origin.git")
+    pull_request(repository)
+    job = load_plain((repository / ".github/workflows/shipcard.yml").read_text())["jobs"]["shipcard"]
+    assert job["strategy"] == {"fail-fast": False, "matrix": {"shard": [1, 2, 3]}}
+    upload = next(step for step in job["steps"] if step.get("uses", "").startswith("github/codeql-action/upload-sarif"))
+    assert load_plain((repository / ".gitlab-ci.yml").read_text())["shipcard"]["parallel"] == 3
+    commands = ci_commands(repository)
+    assert commands["github"][2] == ('shipcard check --base "origin/${SHIPCARD_BASE:-main}" --shard '
+                                     '${{ matrix.shard }}/3 --format text --format sarif=shipcard.sarif')
+    assert commands["gitlab"][2] == ('shipcard check --base "origin/${SHIPCARD_BASE:-main}" --shard '
+                                     '"$CI_NODE_INDEX/$CI_NODE_TOTAL" --format text --format sarif=shipcard.sarif '
+                                     '--format junit=shipcard.junit.xml')
+    environment = {**os.environ, "PATH": f"{SHIPCARD.parent}{os.pathsep}{os.environ['PATH']}", "SHIPCARD_BASE": "main"}
+    whole = shipcard("check", "--base", "origin/main", "--format", "sarif", cwd=repository)
+    expected = sorted(json.dumps(r, sort_keys=True) for r in json.loads(whole.stdout)["runs"][0]["results"])
+    assert expected  # the pull request has findings to share out
+    for platform, lines in commands.items():
+        results = []
+        for shard in (1, 2, 3):
+            node = {"CI_NODE_INDEX": str(shard), "CI_NODE_TOTAL": "3"} if platform == "gitlab" else {}
+            for line in lines:
+                line = line.replace("${{ matrix.shard }}", str(shard))
+                done = subprocess.run(["bash", "-c", line], cwd=repository, env={**environment, **node},
+                                      capture_output=True, text=True, timeout=300)
+                assert done.returncode == 0, f"{platform} shard {shard}: {line}\n{done.stdout}\n{done.stderr}"
+            run = json.loads((repository / "shipcard.sarif").read_text())["runs"][0]
+            assert run["automationDetails"] == {"id": f"shipcard/shard-{shard}-of-3/"}
+            assert upload["with"]["category"].replace("${{ matrix.shard }}", str(shard)) + "/" == \
+                run["automationDetails"]["id"]
+            results += run["results"]
+        assert sorted(json.dumps(r, sort_keys=True) for r in results) == expected, platform
+
+
+@pytest.mark.parametrize("value", ["0", "100", "3 ", "-1", "two"])
+def test_init_refuses_a_ci_shards_that_is_no_job_count(tmp_path: Path, value: str) -> None:
+    result = run_cli("init", str(tmp_path / "gitops"), "--no-input", "--no-git", "--set", f"ci_shards={value}")
+    assert result.exit_code == 2
+    assert result.stderr == f"shipcard: ci_shards {value!r}: expected a number of CI jobs from 1 to 99\n"
+    assert not (tmp_path / "gitops").exists()
 
 
 def test_example_cards_render_in_an_initialised_repository_unchanged(repository: Path) -> None:

@@ -38,6 +38,9 @@ _PATH = click.Path(path_type=Path)
               help="Lowest severity that fails the run (default error, or shipcard.yaml's check.fail-on).")
 @click.option("--base", metavar="REF", help="Check only what changed since the merge base of REF and HEAD.")
 @click.option("--config", type=_PATH, help="Repository config (default: the nearest shipcard.yaml).")
+@click.option("--shard", metavar="K/N",
+              help="Report only shard K of N (1 <= K <= N): the findings of a fixed 1/N of the services, "
+                   "for a CI matrix of N jobs; together, the N shards report what one run does.")
 @click.option("--allow-remote", is_flag=True,
               help="Render Kustomize trees and charts that name remote resources, and fetch policies' remote "
                    "$refs (default: report them, fetch nothing).")
@@ -47,7 +50,7 @@ _PATH = click.Path(path_type=Path)
 def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict_kinds: bool,
                   crd_dirs: tuple[Path, ...], policy_dirs: tuple[Path, ...], values: tuple[Path, ...],
                   formats: tuple[str, ...], fail_on: str | None, base: str | None, config: Path | None,
-                  allow_remote: bool, jobs: int | None, verbose: bool) -> None:
+                  shard: str | None, allow_remote: bool, jobs: int | None, verbose: bool) -> None:
     """Validate manifests, Kustomize trees, charts, Argo CD Applications and cards.
 
     PATH defaults to the repository root; `-` reads manifests from standard input.
@@ -55,15 +58,17 @@ def check_command(paths: tuple[str, ...], kubernetes_version: str | None, strict
     """
     from shipcard.check.engine import CheckOptions, run_check
     from shipcard.check.report import parse_formats, write_outputs
+    from shipcard.check.shard import Shard
     from shipcard.errors import ShipcardError
 
     specs = parse_formats(formats)
+    chosen = Shard.parse(shard) if shard is not None else None
     if config is not None and not config.is_file():
         raise ShipcardError(f"--config {config}: no such file")
     options = CheckOptions(paths=list(paths), kubernetes_version=kubernetes_version, strict_kinds=strict_kinds,
                            crd_dirs=[real_path(p) for p in crd_dirs], policy_dirs=[real_path(p) for p in policy_dirs],
                            values=list(values), fail_on=fail_on, base=base, config=config,
-                           allow_remote=allow_remote, jobs=jobs)
+                           allow_remote=allow_remote, jobs=jobs, shard=chosen)
 
     def log(line: str) -> None:
         click.echo(line, err=True)

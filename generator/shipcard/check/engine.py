@@ -31,6 +31,7 @@ from shipcard.check.once import report_once
 from shipcard.check.rules import DataRule, RuleSet, load_rules
 from shipcard.check.rules.cross import schema_remote_ref
 from shipcard.check.schema import SchemaValidator, parse_version, schema_rule_infos
+from shipcard.check.shard import Ownership, Shard, own_findings, own_inputs, own_objects
 from shipcard.check.suppress import (
     ALWAYS_REQUIRED,
     apply_suppressions,
@@ -59,6 +60,7 @@ class CheckOptions:
     allow_remote: bool = False  # render what names remote locations, fetch remote `$ref`s
     jobs: int | None = None  # kubectl and helm processes at a time (default: the number of cores)
     in_process: bool = True  # build intact generated overlays here; False: every one by kubectl (tests)
+    shard: Shard | None = None  # `--shard K/N`: report only the findings of this shard's targets
 
 
 @dataclass
@@ -76,6 +78,7 @@ class CheckResult:
     config_file: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)
+    shard: Shard | None = None
 
     def counts(self) -> dict[str, int]:
         out = {"error": 0, "warning": 0, "info": 0, "suppressed": 0}
@@ -132,6 +135,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     plan = plan_inputs(paths, values=options.values)
     if options.allow_remote:
         plan.allow_remote()
+    # Groups from the whole plan: a target's shard is the same with and without --base.
+    ownership = Ownership(plan, root) if options.shard else None
     selection: list[str] = []
     if options.base:
         from shipcard.check.base import select_changed
@@ -146,18 +151,20 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     loaded = load_targets(plan, stdin_text=stdin_text, jobs=options.jobs, in_process=options.in_process)
     findings = list(loaded.findings)
     objects = loaded.objects
+    # Sharded, the per-object layers check this shard's objects; the cross-object ones see them all.
+    own = own_objects(objects, ownership, options.shard) if ownership and options.shard else objects
     lap("read and render")
 
     crd_findings, crds = _crds(objects, options.crd_dirs + list(settings.check.crd_dirs))
     findings += crd_findings
     validator.register_crds(crds)
-    for done, obj in enumerate(objects):
-        progress("schemas", done, len(objects))
+    for done, obj in enumerate(own):
+        progress("schemas", done, len(own))
         if not is_removed(obj, validator.target):
             findings += validator.validate(obj)
     lap("schema")
 
-    findings += check_deprecations(objects, validator.target)
+    findings += check_deprecations(own, validator.target)
     if options.base:
         findings += check_immutable(objects, root, options.base)
     lap("deprecations")
@@ -165,7 +172,7 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     progress("policy pack", 0, 0)
     findings += _remote_schemas(ruleset, fetch=options.allow_remote)
     kube_objects = [o for o in objects if o.api_version and o.kind]
-    findings += _evaluate(ruleset, kube_objects, root, validator)
+    findings += _evaluate(ruleset, kube_objects, root, validator, None if own is objects else own)
     lap("policy pack")
 
     infos = all_rule_infos(ruleset)
@@ -176,10 +183,14 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
             finding.origin = source.origin if source is not None else None
     findings = apply_suppressions(findings, objects, settings, {i.id for i in infos} | ruleset.disabled)
     findings = report_once(_sorted_unique(findings))
+    files = loaded.files
+    if ownership and options.shard:
+        findings = own_findings(findings, ownership, options.shard)
+        files = own_inputs(files, ownership, options.shard)
     lap("suppression")
 
     return CheckResult(
-        findings=findings, objects=len(objects), files=loaded.files, rules=infos,
+        findings=findings, objects=len(own), files=files, rules=infos, shard=options.shard,
         kubernetes_version=validator.version, fail_on=fail_on, exit_code=exit_code(findings, fail_on),
         skipped=loaded.skipped, notes=loaded.notes, selection=selection,
         config_file=display(settings.file) if settings.file else None, timings=timings, root=root)
@@ -219,16 +230,18 @@ def _is_crd(data: dict[str, Any]) -> bool:
         and str(data.get("apiVersion", "")).startswith("apiextensions.k8s.io/")
 
 
-def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: SchemaValidator) -> list[Finding]:
-    """Every rule over every object; if a rule trips over an object the schema already rejected,
-    evaluate again without the schema-invalid objects (their schema findings stand)."""
+def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: SchemaValidator,
+              local: list[K8sObject] | None = None) -> list[Finding]:
+    """Every rule over every object (the per-object rules over `local` only, when given); if a rule
+    trips over an object the schema already rejected, evaluate again without the schema-invalid
+    objects (their schema findings stand)."""
     try:
-        return list(ruleset.evaluate(objects, root=root))
+        return list(ruleset.evaluate(objects, root=root, local=local))
     except Exception:
         valid = [o for o in objects if validator.verdict(o.data) != "invalid"]
         if len(valid) == len(objects):
             raise
-        return list(ruleset.evaluate(valid, root=root))
+        return list(ruleset.evaluate(valid, root=root, local=local))
 
 
 def _remote_schemas(ruleset: RuleSet, *, fetch: bool) -> list[Finding]:

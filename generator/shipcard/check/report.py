@@ -269,7 +269,9 @@ def summary_line(result: CheckResult, style: Callable[..., str] = _plain) -> str
     found = ", ".join(parts) if parts else "no findings"
     suppressed = f" ({counts['suppressed']} suppressed)" if counts["suppressed"] else ""
     scope = (f"{result.objects} object{'s' if result.objects != 1 else ''} from {len(result.files)} "
-             f"input{'s' if len(result.files) != 1 else ''}, Kubernetes {result.kubernetes_version}")
+             f"input{'s' if len(result.files) != 1 else ''}"
+             f"{f' of shard {result.shard.index}/{result.shard.total}' if result.shard else ''}, "
+             f"Kubernetes {result.kubernetes_version}")
     mark = style("FAIL", fg="red", bold=True) if result.exit_code else style("ok", fg="green", bold=True)
     return f"{mark}: {found}{suppressed} in {scope} (fail-on {result.fail_on})"
 
@@ -362,6 +364,8 @@ def to_sarif(result: CheckResult) -> str:
                                 "informationUri": INFORMATION_URI, "rules": [_sarif_rule(i) for i in ordered]}},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": real_path(result.root).as_uri() + "/"}},
             "columnKind": "unicodeCodePoints",
+            # One category per shard: GitHub code scanning keeps each shard's upload beside the others'.
+            **({"automationDetails": {"id": result.shard.category}} if result.shard else {}),
             "invocations": [{"executionSuccessful": result.exit_code != 2,
                              "properties": {"exitCode": result.exit_code}}],
             "results": results,

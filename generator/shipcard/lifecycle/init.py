@@ -45,6 +45,7 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "ingress_namespace": (rf"^{_LABEL}$", "a namespace name"),
     "vpc_cidr": (rf"^({_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9]))?$",
                  "an IPv4 address block such as 10.0.0.0/16, or nothing"),
+    "ci_shards": (r"^([1-9]|[1-9][0-9])$", "a number of CI jobs from 1 to 99"),
 }
 
 

@@ -58,10 +58,14 @@ class Cards:
         if path.parent.name != "services":
             return None
         out = path.parent.parent
-        card = self._load(path).card
+        card = self.card(path)
         if card is not None:
             return real_path(out / card.gitops.path)
         return real_path(out / "apps" / path.name.removesuffix(CARD_SUFFIX))
+
+    def card(self, path: Path) -> Card | None:
+        """The card at `path` as this run reads it; None when it does not load."""
+        return self._load(path).card
 
     def text(self, path: Path) -> str | None:
         """The text of `path` when this run read it already as a card."""

@@ -147,15 +147,20 @@ class RuleSet:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, objects: list[K8sObject], root: Path | None = None) -> list[Finding]:
+    def evaluate(self, objects: list[K8sObject], root: Path | None = None, *,
+                 local: Iterable[K8sObject] | None = None) -> list[Finding]:
         """Every rule over every object: data rules per object, then the Python rules over all of them.
 
         `root` (default: `self.root`) is the repository root the Argo CD source paths are relative to;
-        without it, argocd-source-path-missing does not run.
+        without it, argocd-source-path-missing does not run. With `local`, the data rules check only
+        those of `objects` (one shard's, `check --shard`); the Python rules still see all of them.
         """
         prepared = [prepare(o) for o in objects]
         findings: list[Finding] = []
+        chosen = None if local is None else {id(o) for o in local}
         for p in prepared:
+            if chosen is not None and id(p.obj) not in chosen:
+                continue
             object_rules, pod_rules, container_rules, job_rules = self._rules_for(p.kind)
             for rule in object_rules:
                 rule.check_object(p, findings)
