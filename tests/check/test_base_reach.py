@@ -1,9 +1,13 @@
 """Issue 16 item 2 and issue 13 class 12: `check --base` plans only what the change reaches, never
-less than planning everything and filtering would check."""
+less than planning everything and filtering would check, and a card changed without `render`
+is checked as it renders now."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import git
@@ -14,7 +18,7 @@ from shipcard.check.inputs import kustomize
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.inputs.targets import Plan
 from tests.check.test_engine_base import APP, CONFIGMAP, DEPLOYMENT, FILES, commit
-from tests.conftest import feature_branch_repo, write_files
+from tests.conftest import feature_branch_repo, run_cli, write_files
 
 OVERLAY_ELSEWHERE = "resources: [../../../../shared/base]\nnamespace: team\n"
 HELMFILE = """\
@@ -125,3 +129,101 @@ def test_a_symbolic_link_plans_everything_then_filters(repo):
     assert names(reached, resolved) == ["kustomize:teams/a/overlays/prod", "kustomize:teams/b/overlays/prod"]
     assert reached.notes[-1] == ("--base: every target planned, then filtered: teams/b/linked is a symbolic link, "
                                  "so paths are not what they say")
+
+
+# --------------------------------------------------------------------------- a card changed without `render`
+
+SETTINGS = """\
+apiVersion: shipcard/v1
+kind: Repository
+repoURL: https://github.com/example/gitops.git
+targetRevision: main
+project: platform
+environments:
+  prod: {}
+"""
+PINNED = "ghcr.io/example/web@sha256:" + "0123456789abcdef" * 4
+CARD = """\
+# The storefront.
+apiVersion: shipcard/v1
+kind: Service
+name: web
+team: shop
+image: {image}
+ports:
+  - {{name: http, port: 8080, servicePort: 80}}
+health:
+  liveness: /healthz
+  readiness: /ready
+gitops:
+  format: {format}
+"""
+NOW = "services/web.service.yaml as it renders now for prod (its tree is stale: run `shipcard render`)"
+
+
+def rendered_repository(root: Path, fmt: str) -> git.Repo:
+    """A repository whose main holds one card, rendered; checked out on `feature`."""
+    write_files(root, {"shipcard.yaml": SETTINGS, "services/web.service.yaml": CARD.format(image=PINNED, format=fmt)})
+    assert run_cli("render", cwd=root).exit_code == 0
+    repository = git.Repo.init(root, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    repository.git.add("-A")
+    repository.index.commit("initial")
+    repository.git.checkout("-b", "feature")
+    return repository
+
+
+def check_base(root: Path, kubectl: str = "kubectl", helm: str = "helm") -> tuple[int, list[tuple[str, str, int, int,
+                                                                                                 str | None]]]:
+    """`check --base main` as a user runs it: its exit code and error findings (rule, file, line, column, origin)."""
+    done = subprocess.run([sys.executable, "-m", "shipcard", "check", "--base", "main", "--format", "json"],
+                          cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "SHIPCARD_KUBECTL": kubectl, "SHIPCARD_HELM": helm})
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    return done.returncode, [(f["rule"], f["file"], f["line"], f["column"], f["origin"])
+                             for f in report["findings"] if f["severity"] == "error"]
+
+
+@pytest.mark.kubectl
+@pytest.mark.helm
+@pytest.mark.parametrize("fmt", ["kustomize", "helmfile"])
+def test_a_card_changed_without_render_fails_with_what_it_renders_now(tmp_path, monkeypatch, kubectl, helm, fmt):
+    """Only the card changes (an image by tag `latest`): its stale tree does not hold the Deployment that
+    the rule rejects, the card's current output does, placed at the card's first line."""
+    monkeypatch.chdir(tmp_path)
+    repository = rendered_repository(tmp_path, fmt)
+    commit(repository, {"services/web.service.yaml": CARD.format(image="ghcr.io/example/web:latest", format=fmt)})
+    code, errors = check_base(tmp_path, kubectl, helm)
+    assert code == 1
+    assert ("image-latest-or-untagged", "services/web.service.yaml", 2, 1, NOW) in errors
+    assert [e for e in errors if e[1] == "services/web.service.yaml"] == [
+        ("image-latest-or-untagged", "services/web.service.yaml", 2, 1, NOW)]
+
+
+@pytest.mark.kubectl
+@pytest.mark.helm
+@pytest.mark.parametrize("fmt", ["kustomize", "helmfile"])
+def test_a_card_rendered_with_its_change_is_checked_through_its_tree_only(tmp_path, monkeypatch, kubectl, helm, fmt):
+    monkeypatch.chdir(tmp_path)
+    repository = rendered_repository(tmp_path, fmt)
+    (tmp_path / "services/web.service.yaml").write_text(CARD.format(image="ghcr.io/example/web:latest", format=fmt))
+    assert run_cli("render", cwd=tmp_path).exit_code == 0
+    repository.git.add("-A")
+    repository.index.commit("change")
+    code, errors = check_base(tmp_path, kubectl, helm)
+    assert code == 1
+    assert [e[0] for e in errors] == ["image-latest-or-untagged"]
+    assert errors[0][1] != "services/web.service.yaml" and errors[0][4] != NOW
+
+
+@pytest.mark.parametrize("fmt", ["kustomize", "helmfile"])
+def test_a_new_card_never_rendered_is_checked_as_it_renders_now(tmp_path, monkeypatch, fmt):
+    monkeypatch.chdir(tmp_path)
+    feature_branch_repo(tmp_path, {"shipcard.yaml": SETTINGS})
+    write_files(tmp_path, {"services/web.service.yaml": CARD.format(image="ghcr.io/example/web:latest", format=fmt)})
+    code, errors = check_base(tmp_path)
+    assert code == 1
+    assert errors == [("image-latest-or-untagged", "services/web.service.yaml", 2, 1, NOW)]

@@ -12,13 +12,19 @@ one of its inputs changed:
   values files, or the Argo CD Application / helmfile that declares it;
 * a changed card `services/<name>.service.yaml`: the card (schema and drift against its
   rendered tree) and every target under its rendered tree (`apps/<name>/` or the card's
-  `gitops.path`);
+  `gitops.path`); when that tree is stale or missing, also the objects the card renders now
+  (`Cards.check_current_output`), placed at the card's first content line with an origin naming
+  the card and environment (the card changed; what `render` would write does not exist yet), and
+  never when the tree is intact (it is checked through the tree then);
 * a changed symbolic link or submodule: every target reading anything below it.
 
 Everything is checked instead when the change can affect every target or when what changed cannot be
 known exactly: a changed `shipcard.yaml`, a file under a policy or CRD directory, a changed file
 holding a CustomResourceDefinition, or git failing (an unknown REF, a shallow clone without the merge
 base, no commit yet, no repository). One line on standard error says why.
+
+`plan_changed` plans only what the change reaches (`check.inputs.reach.Reach`), then filters it the
+same way, so it selects what planning everything would; git is asked once (`Changes`).
 """
 
 from __future__ import annotations
@@ -187,6 +193,8 @@ def select_changed(plan: Plan, ref: str, repo_root: Path, decisive: Iterable[Pat
                 used.add(card)
         if reasons:
             selected.add(target)
+            if target.kind == "card" and target.path in trees:
+                selected.cards.check_current_output(target.path)
             lines.append(f"selected {one_line(target.describe())}: {'; '.join(dict.fromkeys(reasons))}")
     for path in changed:
         if path not in used:
