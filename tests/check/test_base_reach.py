@@ -227,3 +227,28 @@ def test_a_new_card_never_rendered_is_checked_as_it_renders_now(tmp_path, monkey
     code, errors = check_base(tmp_path)
     assert code == 1
     assert errors == [("image-latest-or-untagged", "services/web.service.yaml", 2, 1, NOW)]
+
+
+def test_on_the_users_examples_every_single_file_change_selects_what_planning_everything_does(tmp_path, monkeypatch):
+    """Each file of the examples' rendered repository changed alone (uncommitted), and one deleted: the
+    planned-by-reach selection is the full plan's, target for target and line for line."""
+    from tests.check.test_in_process import examples_repository
+
+    monkeypatch.chdir(tmp_path)
+    root = examples_repository(tmp_path)
+    repository = git.Repo.init(root, initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    repository.git.add("-A")
+    repository.index.commit("examples")
+    files = sorted(path for path in root.rglob("*") if path.is_file() and ".git" not in path.parts)
+    selections = 0
+    for path in files[::3]:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        selections += len(both_ways(repository)[0])
+        path.unlink()
+        selections += len(both_ways(repository)[0])
+        path.write_bytes(original)
+    assert selections > 0
