@@ -12,7 +12,9 @@ parsing every YAML file the check reads (cards, trees, Applications, the vendore
 with PyYAML's CSafeLoader, in this process. Prints the median wall time and peak RSS of each (the
 peak is wait4's: the largest of shipcard and the kubectl/helm processes it waited for), the
 median ratio to the floor of the same round, and whether both packages report the same findings
-(rule, file, line, column, message) as JSON.
+(rule, file, line, column, message) as JSON. Last, the pull-request row: the repository committed in
+git (once), one card changed (a variable added to its env, `render` not run), and `shipcard check
+--base HEAD` timed the same way (target: at most 1 s, the changed card's output checked).
 """
 
 from __future__ import annotations
@@ -72,12 +74,36 @@ def floor(repo: Path) -> float:
     return time.perf_counter() - start
 
 
-def check(source_root: Path, repo: Path, jobs: int | None) -> Run:
+def check(source_root: Path, repo: Path, jobs: int | None, *extra: str) -> Run:
     env = {**os.environ, "PYTHONPATH": str(source_root)}
-    argv = [sys.executable, "-m", "shipcard", "check", "--format", "json"]
+    argv = [sys.executable, "-m", "shipcard", "check", "--format", "json", *extra]
     if jobs is not None:
         argv += ["--jobs", str(jobs)]
     return run_child(argv, env=env, cwd=repo)
+
+
+def pull_request(repo: Path, packages: dict[str, Path], runs: int, jobs: int | None) -> None:
+    """The `check --base HEAD` row: one card changed in the committed repository, restored afterwards."""
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    if not (repo / ".git").exists():
+        subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+        subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "fleet"], cwd=repo, check=True)
+    card = sorted((repo / "services").glob("*.service.yaml"))[0]
+    text = card.read_text()
+    card.write_text(text.replace("\nenv:\n", "\nenv:\n  BENCH_CHANGED: \"1\"\n", 1))
+    try:
+        times: dict[str, list[Run]] = {name: [] for name in packages}
+        for _ in range(runs):
+            for name, source in packages.items():
+                times[name].append(check(source, repo, jobs if name == "after" else None, "--base", "HEAD"))
+        for name, done in times.items():
+            seconds = ", ".join(f"{r.seconds:.1f}" for r in done)
+            print(f"  --base HEAD, {card.name} changed: {name:<6} median "
+                  f"{statistics.median(r.seconds for r in done):6.2f} s (runs {seconds}), "
+                  f"{json.loads(done[0].stdout)['summary']['objects']} objects checked")
+    finally:
+        card.write_text(text)
 
 
 def findings(run: Run) -> list[tuple[str, str, int, int, str]]:
@@ -128,6 +154,7 @@ def main() -> None:
         if "before" in runs:
             same = findings(runs["before"][0]) == findings(runs["after"][0])
             print(f"  findings (rule, file, line, column, message) identical before/after: {same}")
+        pull_request(repo, packages, args.runs, args.jobs)
     finally:
         if args.keep is None:
             shutil.rmtree(repo, ignore_errors=True)

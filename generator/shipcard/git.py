@@ -86,12 +86,21 @@ def work_tree_top(path: Path) -> Path | None:
 def changed_since_merge_base(top: Path, ref: str) -> list[Path]:
     """Absolute paths that differ between the merge base of `ref` and HEAD and the working tree:
     committed, staged, unstaged and untracked changes; both names of a rename, deleted files too."""
+    return changed_since(top, merge_base_with_head(top, ref))
+
+
+def merge_base_with_head(top: Path, ref: str) -> str:
+    """The merge base of `ref` and HEAD, after making sure both name commits; ToolError saying why not."""
     if not _succeeds(top, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
         raise ToolError("HEAD has no commit yet")
     if not _succeeds(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"):
         raise ToolError("not a revision git knows")
-    base = merge_base(top, ref)
-    names = _paths(_git(top, "diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", base, "--"))
+    return merge_base(top, ref)
+
+
+def changed_since(top: Path, revision: str) -> list[Path]:
+    """Absolute paths that differ between commit `revision` and the working tree, untracked files included."""
+    names = _paths(_git(top, "diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", revision, "--"))
     names += _paths(_git(top, "ls-files", "-z", "--others", "--exclude-standard"))
     return sorted({top / name for name in names})
 

@@ -132,19 +132,24 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     # Before any planning: a bad policy file or `check.rules` entry is the one line a run prints.
     ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
         settings.check.rules, ALWAYS_REQUIRED | settings.check.required, {i.id for i in engine_rule_infos()})
-    plan = plan_inputs(paths, values=options.values)
+    selection: list[str] = []
+    changes = None
+    if options.base:
+        from shipcard.check.base import Changes, plan_changed
+        decisive = [*options.policy_dirs, *options.crd_dirs, *settings.check.policy_dirs, *settings.check.crd_dirs,
+                    *(file for file in (settings.file, options.config) if file is not None)]
+        changes = Changes.find(root, options.base)
+        plan, selection = plan_changed(paths, options.values, changes, decisive)
+        for line in selection:
+            log(line)
+    else:
+        plan = plan_inputs(paths, values=options.values)
     if options.allow_remote:
         plan.allow_remote()
     # Groups from the whole plan: a target's shard is the same with and without --base.
-    ownership = Ownership(plan, root) if options.shard else None
-    selection: list[str] = []
-    if options.base:
-        from shipcard.check.base import select_changed
-        decisive = [*options.policy_dirs, *options.crd_dirs, *settings.check.policy_dirs, *settings.check.crd_dirs,
-                    *(file for file in (settings.file, options.config) if file is not None)]
-        plan, selection = select_changed(plan, options.base, root, decisive)
-        for line in selection:
-            log(line)
+    ownership = None
+    if options.shard:
+        ownership = Ownership(plan if changes is None else plan_inputs(paths, values=options.values), root)
     lap("plan")
 
     progress("reading and rendering", 0, 0)
@@ -165,8 +170,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     lap("schema")
 
     findings += check_deprecations(own, validator.target)
-    if options.base:
-        findings += check_immutable(objects, root, options.base)
+    if changes is not None:
+        findings += check_immutable(objects, changes)
     lap("deprecations")
 
     progress("policy pack", 0, 0)

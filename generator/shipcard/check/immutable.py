@@ -29,14 +29,16 @@ is repository content too: it is only parsed, never rendered, followed out of th
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipcard.check.inputs.paths import CARD_SUFFIX, MANIFEST_SUFFIXES, display
 from shipcard.check.model import Finding, K8sObject, RuleInfo
 from shipcard.check.rules.kube import as_dict, without_nulls
 from shipcard.errors import InputError, ToolError
 from shipcard.yamlio.read import PathKey, load_documents
+
+if TYPE_CHECKING:
+    from shipcard.check.base import Changes
 
 ID = "api-immutable-field-changed"
 FIX = ("Keep the field as it was, or give the object a new name (the old one is pruned and the new one "
@@ -69,21 +71,17 @@ def immutable_rule_infos() -> list[RuleInfo]:
         FIX, source="shipcard/check/immutable.py")]
 
 
-def check_immutable(objects: list[K8sObject], repo_root: Path, ref: str) -> list[Finding]:
+def check_immutable(objects: list[K8sObject], changes: Changes) -> list[Finding]:
     """Findings for objects of changed plain manifest files whose immutable fields differ from the base."""
-    from shipcard.check.base import base_contents, changed_files
-
-    try:
-        changed = changed_files(repo_root, ref)
-    except ToolError:
+    if changes.unknown:
         return []  # select_changed already said why everything is checked
-    manifests = [p for p in changed if p.name.endswith(MANIFEST_SUFFIXES) and not p.name.endswith(CARD_SUFFIX)]
+    manifests = [p for p in changes.paths if p.name.endswith(MANIFEST_SUFFIXES) and not p.name.endswith(CARD_SUFFIX)]
     shown = {display(p) for p in manifests}
     current = [o for o in objects if o.origin is None and o.document is not None and o.file in shown]
     if not current:
         return []
     try:
-        contents = base_contents(repo_root, ref, manifests)
+        contents = changes.base_contents(manifests)
     except ToolError:
         return []  # select_changed already said why everything is checked
     before: dict[Identity, dict[str, Any]] = {}

@@ -197,6 +197,13 @@ class Document:
         """1-based (line, column) of the deepest existing element of `path`."""
         return node_position(self.node, path)
 
+    def at_start(self) -> Document:
+        """This document with every path placed at its start (for objects built from it, not read from it)."""
+        if self.node is None:
+            return self
+        return Document(self.data, yaml.ScalarNode("tag:yaml.org,2002:null", "", self.node.start_mark,
+                                                   self.node.end_mark), self.file, self.index)
+
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag (depends on the text only)

@@ -28,6 +28,7 @@ from shipcard.yamlio.read import read_text, real_path
 
 if TYPE_CHECKING:
     from shipcard.card.model import Card
+    from shipcard.yamlio.read import Document
 
 # Cards are loaded and their collisions judged by the modules `render` uses, imported where they are
 # used so that a check with no card does not import the card model, its schemas and the writers.
@@ -52,6 +53,8 @@ class Cards:
     _checked: list[Path] = field(default_factory=list)
     _verified: dict[Path, tuple[Card, frozenset[Path]]] = field(default_factory=dict)
     _charts: dict[Path, frozenset[Path]] = field(default_factory=dict)
+    _current: set[Path] = field(default_factory=set)  # `--base`: changed cards, checked as they render now
+    _stale: dict[Path, Card] = field(default_factory=dict)  # of those, the ones whose tree is not what they render
 
     def tree(self, path: Path) -> Path | None:
         """The rendered tree of a card in `services/`: its `gitops.path` when it loads, else `apps/<name>`."""
@@ -86,6 +89,24 @@ class Cards:
         files of that tree found exactly as it renders them; None for any other card."""
         return self._verified.get(path)
 
+    def check_current_output(self, path: Path) -> None:
+        """`check --base` of a changed card: when its tree is stale or missing, also check the objects it
+        renders now (`current_output`), as the tree `render` would write holds them."""
+        self._current.add(path)
+
+    def current_output(self) -> list[tuple[Path, Document, Card]]:
+        """The cards `check_current_output` named whose tree `drift_findings` found stale or missing, each
+        with the card's document (the objects it renders now are placed at its start)."""
+        from shipcard.yamlio.read import load_documents
+
+        found = []
+        for path, card in self._stale.items():
+            text = self._read[path].text or ""
+            document = next(load_documents(text, display(path)), None)
+            if document is not None:
+                found.append((path, document.at_start(), card))
+        return found
+
     def verified_chart(self, out: Path) -> frozenset[Path] | None:
         """The files of the vendored chart of repository `out`, when `drift_findings` found each of them as
         `render` vendors it; None when it did not compare the chart or found it different."""
@@ -101,6 +122,8 @@ class Cards:
             out = path.parent.parent
             if path.parent.name == "services" and card is not None and (out / card.gitops.path).is_dir():
                 groups.setdefault(out, []).append(path)
+            elif path in self._current and path.parent.name == "services" and card is not None:
+                self._stale[path] = card  # no tree: nothing rendered yet
         for out, paths in groups.items():
             findings += self._group_drift(out, paths)
         return findings
@@ -174,6 +197,9 @@ class Cards:
                 differ = {*service.plan.added, *service.plan.modified, *service.plan.conflicts}
                 self._verified[path] = (built[path], frozenset(out / rel for rel in service.files if rel not in differ))
             findings += _drift_findings(out, path, changes)
+            card = built.get(path) or self._read[path].card
+            if changes and path in self._current and card is not None:
+                self._stale[path] = card
         shared = [change for change in changes_of(outcome.plan) if change not in service_changes]  # the vendored chart
         if any(service.format == "helmfile" for service in outcome.services) \
                 and not any(rel.startswith(f"{CHART_DIR}/") for rel, _, _ in shared):

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from shipcard.check.inputs.cards import Cards
 from shipcard.check.inputs.kustomize import KustomizeTree
-from shipcard.check.inputs.paths import kustomization_file
+from shipcard.check.inputs.paths import display, kustomization_file
 from shipcard.check.inputs.targets import Target
+from shipcard.check.model import K8sObject
 from shipcard.errors import InputError
 from shipcard.settings import leads_out_of
 from shipcard.writers.tree import header_source
@@ -147,6 +148,19 @@ class GeneratedTrees:
             return None
         verified = self.cards.verified_tree(out / source)
         return (out, *verified) if verified is not None else None
+
+
+def current_output(cards: Cards) -> list[K8sObject]:
+    """The objects each card `Cards.current_output` names renders now, every environment's (what `render`
+    would write, and kubectl or helm would build from it), placed at the start of the card: the card is
+    what changed, and its tree does not hold them yet. Their origin says so."""
+    objects = []
+    for path, document, card in cards.current_output():
+        shown = display(path)
+        for env in card.environments:
+            origin = f"{shown} as it renders now for {env.name} (its tree is stale: run `shipcard render`)"
+            objects += [K8sObject(data, shown, document, origin) for data in _plain(_environment_objects(env))]
+    return objects
 
 
 def _environment_objects(env: Environment) -> list[dict[str, Any]]:

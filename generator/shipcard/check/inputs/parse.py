@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.check.inputs.cards import Cards
-from shipcard.check.inputs.generated import GeneratedTrees
+from shipcard.check.inputs.generated import GeneratedTrees, current_output
 from shipcard.check.inputs.kustomize import KustomizeTree, SourceIndex
 from shipcard.check.inputs.paths import STDIN_NAME, display, kustomization_file
 from shipcard.check.inputs.targets import Plan, Target
@@ -92,6 +92,7 @@ def load_targets(plan: Plan, *, stdin_text: str | None = None, jobs: int | None 
         loaded.files.extend(piece.files)
         loaded.skipped.extend(piece.skipped)
     loaded.findings.extend(drift)
+    loaded.objects.extend(current_output(plan.cards))
     return loaded
 
 

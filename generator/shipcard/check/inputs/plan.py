@@ -26,9 +26,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from shipcard.check.inputs.cards import Cards
 from shipcard.check.inputs.kustomize import KustomizeTree
 from shipcard.check.inputs.paths import (
     CARD_SUFFIX,
@@ -41,6 +42,7 @@ from shipcard.check.inputs.paths import (
     display,
     kustomization_file,
 )
+from shipcard.check.inputs.reach import Reach
 from shipcard.check.inputs.sources import add_argocd_sources, helmfile_releases
 from shipcard.check.inputs.targets import Plan, Target, add_chart, add_kustomize
 from shipcard.errors import InputError, ShipcardError, one_line
@@ -48,9 +50,13 @@ from shipcard.writers.tree import is_generated
 from shipcard.yamlio.read import read_text
 
 
-def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
-    """Targets for the PATH arguments (see the module docstring); ShipcardError for a missing path."""
-    plan = Plan()
+def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = (), reach: Reach | None = None,
+                cards: Cards | None = None) -> Plan:
+    """Targets for the PATH arguments (see the module docstring); ShipcardError for a missing path.
+
+    With `reach` (`check --base`), what the walk finds becomes a target only when it may read a changed
+    path (`Reach`): the plan holds every target the change affects, and few others."""
+    plan = Plan(cards=cards) if cards is not None else Plan()
     values = tuple(_values_file(Path(v)) for v in values)
     walked: list[Path] = []
     for raw in paths:
@@ -80,9 +86,9 @@ def plan_inputs(paths: Iterable[str], *, values: Iterable[Path] = ()) -> Plan:
             kind = "card" if path.name.endswith(CARD_SUFFIX) else "manifest"
             plan.add(Target(kind, path, ["named on the command line"], explicit=True, inputs=frozenset({path})))
     for directory in walked:
-        _walk(plan, directory, values)
-    add_argocd_sources(plan)
-    _place_found_charts(plan)
+        _walk(plan, directory, values, reach)
+    add_argocd_sources(plan, reach)
+    _place_found_charts(plan, reach)
     plan.targets.sort(key=lambda t: (str(t.path), t.kind, t.release))
     return plan
 
@@ -106,12 +112,38 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
-def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
+def _listing(top: Path, reach: Reach | None) -> Iterator[tuple[str, list[str], list[str]]]:
+    """`os.walk(top)`, top-down; with `reach`, the symbolic links of every directory listed are noted."""
+    if reach is None:
+        yield from os.walk(top)
+        return
+    pending = [str(top)]
+    while pending:
+        root = pending.pop()
+        try:
+            with os.scandir(root) as listing:
+                found = list(listing)
+        except OSError:
+            continue
+        reach.met(Path(root), found)
+        dirs: list[str] = []
+        names: list[str] = []
+        for entry in found:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            (dirs if is_dir else names).append(entry.name)
+        yield root, dirs, names
+        pending += [os.path.join(root, d) for d in reversed(dirs) if not os.path.islink(os.path.join(root, d))]
+
+
+def _walk(plan: Plan, top: Path, values: tuple[Path, ...], reach: Reach | None) -> None:
     kustomize_dirs: list[Path] = []
     chart_dirs: list[Path] = []
     helmfiles: list[Path] = []
     files: list[Path] = []
-    for root, dirs, names in os.walk(top):
+    for root, dirs, names in _listing(top, reach):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         if here.name == "services":  # a directory where `render` expects a card is a card that cannot be read
@@ -130,6 +162,8 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
             continue
         if "Chart.yaml" in names:
             chart_dirs.append(here)
+            if reach is not None:
+                reach.scan(here)
             dirs[:] = []  # templates, subcharts and values belong to the chart
             continue
         if any(n in names for n in KUSTOMIZATION_NAMES):
@@ -147,9 +181,12 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
             else:
                 plan.skip(here / name, "not a manifest file")
 
+    if reach is not None:
+        reaching = reach.reaching_kustomizations(kustomize_dirs)
+        kustomize_dirs = [d for d in kustomize_dirs if d in reaching]
     trees = {d: KustomizeTree.read(d) for d in kustomize_dirs}
-    included: set[Path] = set()
-    consumed: set[Path] = set()
+    included: set[Path] = set(reach.included) if reach is not None else set()
+    consumed: set[Path] = set(reach.consumed) if reach is not None else set()
     for tree in trees.values():
         included |= tree.included_dirs
         consumed |= tree.files
@@ -163,7 +200,7 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
             plan.notes.append(f"{display(directory)}: Kustomize base, checked through {', '.join(users)}")
         else:
             add_kustomize(plan, directory, "Kustomize root found under " + display(top), tree=tree)
-    kustomize_homes = set(trees) | included
+    kustomize_homes = set(trees) | included | (reach.homes if reach is not None else set())
     for path in files:
         if path in consumed:
             continue
@@ -171,19 +208,27 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...]) -> None:
             plan.skip(path, "inside a Kustomize tree but not referenced by its kustomization")
             continue
         kind = "card" if path.name.endswith(CARD_SUFFIX) else "manifest"
+        if reach is not None and not reach.touches(path):
+            if kind == "manifest":
+                plan.unchanged.append(path)  # read only if it may be an Application deploying what changed
+            continue
         plan.add(Target(kind, path, [f"found under {display(top)}"], inputs=frozenset({path})))
     for chart in chart_dirs:
         plan.found_charts.append((chart, values, f"Helm chart found under {display(top)}"))
     for path in helmfiles:
+        if reach is not None and not reach.helmfile_may_reach(path):
+            continue
         for release in helmfile_releases(path):
             add_chart(plan, release.chart, release.values, f"helmfile release {release.name} in {display(path)}",
                       release=release.name, namespace=release.namespace, extra_inputs={path})
 
 
-def _place_found_charts(plan: Plan) -> None:
+def _place_found_charts(plan: Plan, reach: Reach | None) -> None:
     """Charts found by walking are rendered standalone only when no release in the plan uses them."""
     used = {t.path for t in plan.targets if t.kind == "helm"}
     for chart, values, reason in plan.found_charts:
+        if reach is not None and not reach.touches(chart) and not any(reach.touches(v) for v in values):
+            continue
         if chart in used:
             plan.notes.append(f"{display(chart)}: Helm chart, checked through the releases that use it")
         elif _vendored(chart):

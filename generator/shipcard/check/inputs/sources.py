@@ -8,6 +8,7 @@ from typing import Any
 
 from shipcard.check.inputs.kustomize import strings
 from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display, kustomization_file
+from shipcard.check.inputs.reach import Reach
 from shipcard.check.inputs.targets import Plan, Target, add_chart, add_kustomize
 from shipcard.errors import InputError
 from shipcard.git import normalise_repo_url, remote_urls
@@ -47,26 +48,29 @@ def helmfile_releases(path: Path) -> list[Release]:
     return releases
 
 
-def add_argocd_sources(plan: Plan) -> None:
-    """Render the in-repository source of every Argo CD Application among the manifests."""
-    for target in list(plan.targets):
-        if target.kind != "manifest":
-            continue
+def add_argocd_sources(plan: Plan, reach: Reach | None = None) -> None:
+    """Render the in-repository source of every Argo CD Application among the manifests (with `reach`,
+    also of those found without a target, when they may deploy what changed)."""
+    remotes: dict[Path, set[str]] = {}  # each repository's config read once
+    files = [target.path for target in plan.targets if target.kind == "manifest"]
+    for path in files + (plan.unchanged if reach is not None else []):
         try:
-            text = read_text(target.path)
+            text = read_text(path)
         except InputError:
             continue
         if "argoproj.io" not in text or "Application" not in text:
             continue
+        if reach is not None and not reach.application_may_reach(path, text, _root_of(path)):
+            continue
         try:
-            documents = list(load_documents(text, str(target.path)))
+            documents = list(load_documents(text, str(path)))
         except InputError:
             continue
         for document in documents:
             data = document.data
             if isinstance(data, dict) and data.get("kind") == "Application" \
                     and str(data.get("apiVersion", "")).startswith("argoproj.io/"):
-                _add_application_sources(plan, target.path, data)
+                _add_application_sources(plan, path, data, remotes)
 
 
 def _root_holding(app_file: Path, sources: list[dict[str, Any]]) -> Path | None:
@@ -80,14 +84,22 @@ def _root_holding(app_file: Path, sources: list[dict[str, Any]]) -> Path | None:
     return None
 
 
-def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any]) -> None:
+def _root_of(app_file: Path) -> Path:
+    """The repository an Application's source paths are relative to (see `_add_application_sources`)."""
+    return repository_root(app_file) or real_path(Path.cwd())
+
+
+def _add_application_sources(plan: Plan, app_file: Path, app: dict[str, Any],
+                             remotes_of: dict[Path, set[str]]) -> None:
     spec: dict[str, Any] = app["spec"] if isinstance(app.get("spec"), dict) else {}
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
     sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
     name = str((app.get("metadata") or {}).get("name") or app_file.stem)
     namespace = str((spec.get("destination") or {}).get("namespace") or "")
     root = repository_root(app_file) or _root_holding(app_file, sources) or real_path(Path.cwd())
-    remotes = remote_urls(root)
+    if root not in remotes_of:
+        remotes_of[root] = remote_urls(root)
+    remotes = remotes_of[root]
     for source in sources:
         path = source.get("path")
         if not isinstance(path, str) or source.get("chart"):

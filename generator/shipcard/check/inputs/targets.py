@@ -56,7 +56,20 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     found_charts: list[tuple[Path, tuple[Path, ...], str]] = field(default_factory=list)  # walked, not yet placed
     cards: Cards = field(default_factory=Cards)  # the cards this run reads, each once
+    unchanged: list[Path] = field(default_factory=list)  # `--base`: manifests found, no target (Applications?)
     _by_key: dict[tuple[Any, ...], Target] = field(default_factory=dict, repr=False)
+    _charts: dict[Path, tuple[frozenset[Path], tuple[Finding, ...]]] = field(default_factory=dict, repr=False)
+
+    def tree(self, directory: Path) -> KustomizeTree | None:
+        """The tree of a Kustomize target already planned for `directory` (read once, whoever names it)."""
+        target = self._by_key.get(("kustomize", directory, (), "", "", ""))
+        return target.tree if target is not None else None
+
+    def chart(self, chart: Path) -> tuple[frozenset[Path], tuple[Finding, ...]]:
+        """Where a chart's symbolic links lead and what it would fetch, found once per chart."""
+        if chart not in self._charts:
+            self._charts[chart] = (frozenset(_links_out_of(chart)), _remote_dependencies(chart))
+        return self._charts[chart]
 
     def add(self, target: Target) -> Target:
         existing = self._by_key.get(target.key)
@@ -81,7 +94,7 @@ class Plan:
 
 def add_kustomize(plan: Plan, directory: Path, reason: str, *, explicit: bool = False,
                   tree: KustomizeTree | None = None) -> Target:
-    tree = tree or KustomizeTree.read(directory)
+    tree = tree or plan.tree(directory) or KustomizeTree.read(directory)
     return plan.add(Target("kustomize", directory, [reason], explicit=explicit,
                            inputs=frozenset(tree.files | tree.included_dirs | tree.named | {directory}),
                            remote=tuple(tree.remote), broken=tuple(tree.broken), tree=tree))
@@ -90,10 +103,10 @@ def add_kustomize(plan: Plan, directory: Path, reason: str, *, explicit: bool = 
 def add_chart(plan: Plan, chart: Path, values: tuple[Path, ...], reason: str, *, explicit: bool = False,
               release: str = "", namespace: str = "", inline_values: str = "",
               extra_inputs: Iterable[Path] = ()) -> Target:
+    links, remote = plan.chart(chart)
     return plan.add(Target("helm", chart, [reason], values=values, inline_values=inline_values,
                            release=release or _release_name(chart.name), namespace=namespace, explicit=explicit,
-                           inputs=frozenset({chart, *values, *extra_inputs, *_links_out_of(chart)}),
-                           remote=_remote_dependencies(chart)))
+                           inputs=frozenset({chart, *values, *extra_inputs, *links}), remote=remote))
 
 
 def _remote_dependencies(chart: Path) -> tuple[Finding, ...]:
