@@ -1,11 +1,14 @@
 """Issue 16: start-up imports no heavy module a run does not use (guarded without timing).
 
 Each case runs the CLI in a fresh interpreter with `-X importtime` and reads the names of every
-module imported from its stderr; the heavy ones listed must be absent.
+module imported from its stderr; the heavy ones listed must be absent. A check that reads nothing
+does not load the policy pack either (its rules find nothing in no objects, which is tested too),
+yet a report that lists the rules still lists every one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +17,13 @@ from pathlib import Path
 import pytest
 
 # kubernetes_validate is only a schema folder (found by path); jsonschema only explains a rejection;
-# ruamel reads shipcard.yaml and cards, of which an empty repository has none; cookiecutter (init),
-# git (gitpython, tests), rich and the render worker pool are for other commands.
-HEAVY = frozenset({"cookiecutter", "git", "jinja2", "jsonschema", "kubernetes_validate", "multiprocessing", "rich",
-                   "ruamel"})
+# fastjsonschema and re2 validate, of which a run reading nothing does none; ruamel reads shipcard.yaml
+# and cards, of which an empty repository has none; cookiecutter (init), git (gitpython, tests), rich
+# and the render worker pool are for other commands.
+HEAVY = frozenset({"cookiecutter", "fastjsonschema", "git", "jinja2", "jsonschema", "kubernetes_validate",
+                   "multiprocessing", "re2", "rich", "ruamel"})
+# What a run that reads nothing still must not load of shipcard: the policy pack and its loaders.
+PACK = frozenset({"shipcard.check.rules.pack", "shipcard.check.rules.data", "shipcard.check.rules.python"})
 
 
 def imported_modules(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -55,6 +61,26 @@ def test_start_up_imports_no_heavy_module(empty_repo: Path, args: list[str], std
     assert (result.returncode, result.stdout, said) == (0, stdout, stderr)
     assert "shipcard.cli" in modules
     assert heavy_in(modules) == []
+    assert modules & PACK == set()
+
+
+def test_the_pack_finds_nothing_in_no_objects(empty_repo: Path) -> None:
+    """Why `check` may skip the pack when it read nothing: every rule over no objects finds nothing."""
+    from shipcard.check.rules import load_rules
+
+    assert load_rules().evaluate([], root=empty_repo) == []
+
+
+def test_a_report_of_nothing_still_lists_every_rule(empty_repo: Path) -> None:
+    """SARIF's rule list is the pack's, loaded for the report when the run itself did not need it."""
+    listed = subprocess.run([sys.executable, "-m", "shipcard", "rules", "--format", "json"], cwd=empty_repo,
+                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run([sys.executable, "-m", "shipcard", "check", ".", "--format", "sarif"], cwd=empty_repo,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rules = json.loads(result.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    assert sorted(r["id"] for r in rules) == sorted(r["id"] for r in json.loads(listed.stdout))
+    assert len(rules) > 100
 
 
 def test_the_probe_sees_a_heavy_import(empty_repo: Path) -> None:
