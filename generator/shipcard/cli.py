@@ -20,6 +20,7 @@ import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import yaml
@@ -86,11 +87,44 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point of the `shipcard` console script."""
+    """The command line, ending with SystemExit as click does (what tests call in-process)."""
     try:
         cli(prog_name="shipcard")
     except BrokenPipeError:
         sys.exit(1)
+
+
+def run() -> NoReturn:
+    """Entry point of the `shipcard` console script and of `python -m shipcard`: `main`, then the process
+    ends without tearing down its heap.
+
+    Once a command is done, freeing what it built one object at a time (a check's parsed documents, a
+    render's trees) and the interpreter's finalisation buy nothing. So the process ends with `os._exit`,
+    its status the command's, once standard output and error are flushed, while the SystemExit's
+    traceback still holds the command's frames (nothing of theirs is freed first). Everything else that
+    must last is done before a command returns: reports are written with os.write, the transaction
+    commits and closes its journal inside the command, and the kernel releases the lock with the process.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        _end(exc.code)
+    _end(0)
+
+
+def _end(code: object) -> NoReturn:
+    """`os._exit` with the status `sys.exit(code)` gives, standard output and error flushed first (1 if
+    that fails: a closed pipe or a full disk, unless the command already failed)."""
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # sys.exit("message") prints it and exits 1
+        code = 1
+    status = code or 0
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 1
+    os._exit(status)
 
 
 # --------------------------------------------------------------------------- internal errors

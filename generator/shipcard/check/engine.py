@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -80,6 +81,9 @@ class CheckResult:
     timings: dict[str, float] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)
     shard: Shard | None = None
+    # What the run read (objects, their documents and positions), freed with the result rather than when the
+    # run returns: the console script ends the process before that, freeing nothing (shipcard.cli.run).
+    inputs: object = field(default=None, repr=False, compare=False)
 
     @cached_property
     def rules(self) -> list[RuleInfo]:
@@ -104,14 +108,22 @@ def run_check(options: CheckOptions, *, stdin_text: str | None = None,
 
     The cyclic garbage collector is paused meanwhile: parsing builds millions of acyclic
     objects that stay alive until the end, and repeated full collections over them would
-    triple the run time (reference counting still frees everything).
+    triple the run time (reference counting still frees everything). They stay alive with the
+    result (`CheckResult.inputs`), so before the collector runs again they are frozen out of its
+    collections (`gc.freeze`): the first one would otherwise walk every object the run made. They
+    rejoin the collector's care when the result is freed (the console script exits first).
     """
     was_enabled = gc.isenabled()
     gc.disable()
+    result = None
     try:
-        return _run_check(options, stdin_text=stdin_text, log=log, progress=progress)
+        result = _run_check(options, stdin_text=stdin_text, log=log, progress=progress)
+        return result
     finally:
         if was_enabled:
+            gc.freeze()
+            if result is not None:
+                weakref.finalize(result, gc.unfreeze)
             gc.enable()
 
 
@@ -212,7 +224,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
         shard=options.shard,
         kubernetes_version=validator.version, fail_on=fail_on, exit_code=exit_code(findings, fail_on),
         skipped=loaded.skipped, notes=loaded.notes, selection=selection,
-        config_file=display(settings.file) if settings.file else None, timings=timings, root=root)
+        config_file=display(settings.file) if settings.file else None, timings=timings, root=root,
+        inputs=(plan, loaded))
 
 
 def policy_pack(policy_dirs: list[Path], settings: RepoSettings, root: Path) -> RuleSet:
