@@ -41,6 +41,7 @@ from shipcard.settings import POD_LABELS
 
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
+FORMATS = ("kustomize", "helmfile")  # what `gitops.format` names: the trees a card renders into
 # The AWS Load Balancer Controller's IngressGroup names: lower-case alphanumerics, '-' and '.', at most 63.
 ALB_GROUP = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
 
@@ -219,7 +220,7 @@ ENVIRONMENT_ONLY: dict[str, Any] = {
 }
 
 GITOPS = _obj({
-    "format": {"enum": ["kustomize", "helmfile"]},
+    "format": {"enum": list(FORMATS)},
     "repoURL": {"type": "string", "pattern": NO_SPACE},
     "targetRevision": {"type": "string", "pattern": NO_SPACE},
     "path": {"type": "string", "minLength": 1},
