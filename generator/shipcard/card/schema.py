@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from shipcard.patterns import (
@@ -285,5 +284,7 @@ def service_schema() -> dict[str, Any]:
 @cache
 def shipped_schema() -> dict[str, Any]:
     """The schema file shipped inside the package (what editors and `check` use)."""
+    from importlib import resources
+
     text = resources.files("shipcard.card").joinpath("card-v1.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
