@@ -144,15 +144,17 @@ def test_a_closed_pipe_is_status_1_either_way(manifests: Path) -> None:
         assert process.wait(timeout=300) == 1, way
 
 
-def test_render_leaves_the_same_repository_and_no_lock_or_journal(tmp_path: Path) -> None:
+def test_init_new_and_render_leave_the_same_repository_and_no_lock_or_journal(tmp_path: Path) -> None:
     trees = {}
     for way in ("console script", "ordinary exit"):
         repo = tmp_path / way.replace(" ", "-")
         done = run(way, ["init", str(repo), "--no-input", "--no-git", "--set", "project=platform"], tmp_path)
         assert done.returncode == 0, done.stderr
+        done = run(way, ["new", "queue-worker", "--blueprint", "worker", "--no-input"], repo)
+        assert done.returncode == 0, done.stderr
         for card in sorted((ROOT / "examples").glob("*.service.yaml")):
             shutil.copy(card, repo / "services" / card.name)
-        done = run(way, ["render"], repo)
+        done = run(way, ["render", "--jobs", "2"], repo)
         assert done.returncode == 0, done.stderr
         state = repo / STATE_DIR
         assert not (state / LOCK_FILE).exists() and not (state / JOURNAL_DIR).exists()
