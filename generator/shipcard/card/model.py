@@ -58,12 +58,14 @@ class Resources:
 
 @dataclass(frozen=True)
 class SecretValue:
-    """One value a provider holds: `key` (placeholders expanded) and its `property`, in ClusterSecretStore `store`."""
+    """One value a provider holds: `key` (placeholders expanded) and its `property`, in ClusterSecretStore `store`,
+    at the provider's `version` of it (None: the current one)."""
 
     key: str
     property: str | None
     provider: str
     store: str
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -394,7 +396,9 @@ def resolve_secrets(raw: dict[str, Any] | None, placeholders: dict[str, str] | N
             if provider == "none" or store is None:
                 continue  # a card error (load.py), or no provider at all
             key, _, prop = expand(remote, placeholders).partition("#")
-            resolved.append((str(name), SecretValue(key=key, property=prop or None, provider=provider, store=store)))
+            version = entry.get("version") if isinstance(entry, dict) else None
+            resolved.append((str(name), SecretValue(key=key, property=prop or None, provider=provider, store=store,
+                                                    version=version)))
         return tuple(resolved)
 
     env, files = values("env"), values("files")

@@ -238,13 +238,16 @@ class CardBuilder:
                                  f"{self.doc['secrets']['store']!r} (provider {provider}): "
                                  "store the value there and fill in the key and store")
 
-    def remote_secret(self, variable: str, key: str, provider: str, origin: Origin) -> str:
-        """`secrets.env.VARIABLE` read from `key` of `provider`: a string for the card's own provider,
-        else `{key, provider, store}`; the store is the provider's placeholder, which is returned."""
+    def remote_secret(self, variable: str, key: str, provider: str, origin: Origin, version: str | None = None) -> str:
+        """`secrets.env.VARIABLE` read from `key` of `provider` (at `version`, if any): a string for the card's
+        own provider, else `{key, provider, store}` (with `version`, a mapping either way); the store is the
+        provider's placeholder, which is returned."""
         self._secrets_section()
         store = SECRET_STORES[provider]
-        value: Any = key if provider == self.doc["secrets"]["provider"] else \
-            commented(None, key=key, provider=provider, store=store)
+        own = provider == self.doc["secrets"]["provider"]
+        value: Any = key if own and version is None else commented(
+            None, key=key, **({} if own else {"provider": provider, "store": store}),
+            **({"version": version} if version else {}))
         self.set(("secrets", "env", variable), value, origin)
         return store
 

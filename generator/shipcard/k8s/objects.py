@@ -218,6 +218,8 @@ def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
         ref: Obj = {"key": value.key}
         if value.property:
             ref["property"] = value.property
+        if value.version:
+            ref["version"] = value.version
         data.append({"secretKey": secret_key, "remoteRef": {**ref, **_REMOTE_REF_DEFAULTS}})
     return {
         "apiVersion": "external-secrets.io/v1",

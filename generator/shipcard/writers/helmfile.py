@@ -252,6 +252,8 @@ def _secret(field: str, name: str, value: SecretValue, secrets: Secrets) -> Valu
     values: Values = {field: name, "key": value.key}
     if value.property:
         values["property"] = value.property
+    if value.version:
+        values["version"] = value.version
     if value.provider != secrets.provider:
         values["provider"] = value.provider
     if value.store != secrets.store:

@@ -83,7 +83,7 @@ files go to <name>[-S]-files. As secret_sources in shipcard/card/model.py.
 {{- end -}}
 {{- $source := get $seen $id -}}
 {{- $key := ternary (base (.path | default "")) (.name | default "") $files -}}
-{{- $_ := set $source "data" (append $source.data (dict "secretKey" $key "key" .key "property" (.property | default ""))) -}}
+{{- $_ := set $source "data" (append $source.data (dict "secretKey" $key "key" .key "property" (.property | default "") "version" (.version | default ""))) -}}
 {{- end -}}
 {{- end -}}
 {{- $sources | toJson -}}
