@@ -38,7 +38,7 @@ from shipcard.patterns import (
     TEXT,
     URL_PATH,
 )
-from shipcard.settings import POD_LABELS
+from shipcard.settings import POD_LABELS, SECRET_PROVIDERS, STORE_NAME
 
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
@@ -100,8 +100,7 @@ LIVENESS = {
 
 # A provider's value: `remote-key[#property]` ({env} and {name} expand per environment), read from the
 # secrets' own provider and store, or (the mapping) from a provider and store of its own.
-SECRET_PROVIDERS = ["aws-secrets-manager", "aws-parameter-store", "vault"]
-_store = {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253}
+_store = STORE_NAME
 _remote_key = {"type": "string", "minLength": 1, "pattern": TEXT}
 # One schema for both forms rather than anyOf, so that an error names what is wrong in the form written
 # (string keywords apply to strings only, object keywords to mappings only).
@@ -113,7 +112,7 @@ _version = {"type": "string", "pattern": SECRET_VERSION, "maxLength": 256,
                            "uuid/<version id>; Parameter Store: a version number or label); the current one "
                            "when left out."}
 _secret_value = {
-    **_obj({"key": _remote_key, "provider": {"enum": SECRET_PROVIDERS}, "store": _store, "version": _version},
+    **_obj({"key": _remote_key, "provider": {"enum": list(SECRET_PROVIDERS)}, "store": _store, "version": _version},
            ["key"]),
     "type": ["string", "object"], "minLength": 1, "pattern": TEXT,
     "description": "A remote key[#property], or {key, provider, store, version} to read it from another store "

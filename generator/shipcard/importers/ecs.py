@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.importers.result import (
-    SECRET_STORES,
     CardBuilder,
     ImportResult,
     Origin,
@@ -25,6 +24,7 @@ from shipcard.importers.result import (
     shaped,
 )
 from shipcard.patterns import AWS_ROLE_ARN, MEANING, PORT_NAME
+from shipcard.settings import REPO_FILE
 
 PARAMETER_STORE = "aws-parameter-store"
 SECRETS_MANAGER = "aws-secrets-manager"
@@ -223,17 +223,19 @@ def _secret_refs(source: Source, here: tuple[str | int, ...], secrets: list[dict
 
 
 def _secrets(refs: list[tuple[str, SecretRef, Origin]], card: CardBuilder) -> None:
-    places: dict[str, tuple[Origin, set[str]]] = {}
+    places: dict[str, tuple[Origin, set[str]]] = {}  # provider → where its first value is, the regions read
     for variable, ref, origin in refs:
-        store = card.remote_secret(variable, ref.key, ref.provider, origin, ref.version)
-        places.setdefault(store, (origin, set()))[1].add(ref.place)
+        card.remote_secret(variable, ref.key, ref.provider, origin, ref.version)
+        places.setdefault(ref.provider, (origin, set()))[1].add(ref.place)
         for reason in ref.notes:
             card.result.note(origin, f"{variable}: {reason}")
-    for store, (origin, regions) in places.items():
-        provider = next(p for p, s in SECRET_STORES.items() if s == store)
+    for provider, (origin, regions) in places.items():
         several = " (one store reads one region: give some values a store of their own)" if len(regions) > 1 else ""
-        card.result.note(origin, f"store {store!r} stands for the ClusterSecretStore ({provider}) that reads "
-                                 f"{' and '.join(sorted(regions))}: write its name{several}")
+        store, placeholder = card.store(provider)
+        read = " and ".join(sorted(regions))
+        card.result.note(origin, f"store {store!r} stands for the ClusterSecretStore ({provider}) that reads {read}: "
+                                 f"write its name{several}" if placeholder else
+                                 f"store {store!r} ({REPO_FILE} secrets.stores.{provider}) must read {read}{several}")
 
 
 def secret_ref(value_from: str, origin: Origin, region: str = "the task's region") -> SecretRef:

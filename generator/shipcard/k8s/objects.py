@@ -227,7 +227,7 @@ def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
         "metadata": _meta(source.name, spec, "secrets", {"shipcard.io/provider": source.provider, **_setup_wave()}),
         "spec": {
             "refreshInterval": spec.secrets.refresh,
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": source.store},
+            "secretStoreRef": {"kind": source.store_kind, "name": source.store},
             "target": {"name": source.secret, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "data": data,
         },

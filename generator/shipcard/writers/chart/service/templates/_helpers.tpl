@@ -78,7 +78,8 @@ files go to <name>[-S]-files. As secret_sources in shipcard/card/model.py.
 {{- $base := ternary $values.name (printf "%s-%s" $values.name $store) (eq $store ($secrets.store | default "")) -}}
 {{- $name := ternary (printf "%s-files" $base) $base $files -}}
 {{- $_ := set $seen $id (dict "name" $name "secret" (ternary $name (printf "%s-secrets" $base) $files)
-    "provider" (.provider | default $secrets.provider) "store" $store "files" $files "data" list) -}}
+    "provider" (.provider | default $secrets.provider) "store" $store "files" $files "data" list
+    "kind" (get ($secrets.storeKinds | default dict) $store | default "ClusterSecretStore")) -}}
 {{- $sources = append $sources (get $seen $id) -}}
 {{- end -}}
 {{- $source := get $seen $id -}}
