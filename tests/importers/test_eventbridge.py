@@ -186,3 +186,9 @@ def test_an_invalid_rate_in_a_file_of_rules_is_exit_2_at_its_line(repo: Path) ->
                                   f"{_RATE}a value over 1 takes the plural unit: rate(15 minutes), not "
                                   "rate(15 minute)\n")
     assert written(repo) == before
+
+
+def test_printed_schedules_report_their_notes_in_the_order_of_the_file(repo: Path) -> None:
+    result = shipcard_import(repo, "eventbridge", "../legacy/list-rules.json")
+    lines = [int(line.split(":")[2]) for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert lines == sorted(lines) and len(lines) > 3

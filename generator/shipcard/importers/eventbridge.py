@@ -270,7 +270,7 @@ def print_schedules(source: str, time_zone: str | None) -> None:
                    f"timeZone {rule.time_zone}")
         if schedule.note:
             result.note(rule.origin, f"{rule.name}: {schedule.note}")
-    for note in result.notes:
+    for note in sorted(result.notes, key=lambda note: note.line):  # in the order of the file
         click.echo(f"note: {note}", err=True)
     if not translated:
         raise Origin(source, 1, "").error("no schedule has a Kubernetes equivalent (see the notes above)")
