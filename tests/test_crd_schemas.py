@@ -771,6 +771,23 @@ def test_store_mistakes_fail(doc_text, path, value, needle):
     assert_invalid(edit(load(doc_text), path, value), needle)
 
 
+def test_the_two_store_schemas_differ_only_in_their_header():
+    """SecretStore and ClusterSecretStore share one spec (ESO's CRDs do): one schema, written twice."""
+    namespaced = crd_schema("external-secrets.io/v1", "SecretStore")
+    cluster = crd_schema("external-secrets.io/v1", "ClusterSecretStore")
+    assert namespaced is not None and cluster is not None
+    header = ("$id", "$comment", "title", "description")
+    assert [(namespaced[k], cluster[k]) for k in header] == [
+        ("urn:shipcard:crd:external-secrets.io:SecretStore", "urn:shipcard:crd:external-secrets.io:ClusterSecretStore"),
+        *[(namespaced[k], namespaced[k].replace("SecretStore", "ClusterSecretStore")
+           .replace("secretstores", "clustersecretstores")) for k in header[1:]]]
+    for schema in (namespaced, cluster):
+        for key in header:
+            del schema[key]
+        del schema["properties"]["kind"]
+    assert namespaced == cluster
+
+
 def test_store_needs_a_provider():
     assert_invalid(edit(load(SECRETSTORE), "spec.provider", delete=True), "provider")
 
