@@ -743,7 +743,7 @@ def test_secretstore_is_valid():
         {"kubernetes": {"remoteNamespace": "shared", "server": {"caProvider": {"type": "ConfigMap",
                                                                               "name": "kube-root-ca.crt"}}}},
         {"fake": {"data": [{"key": "a", "value": "b"}]}},
-        {"onepasswordSDK": {"vault": "prod", "auth": {}}},
+        {"onepasswordSDK": {"vault": "prod", "auth": {"serviceAccountSecretRef": {"name": "op", "key": "token"}}}},
     ],
 )
 def test_other_providers_are_valid(provider):
