@@ -1032,6 +1032,31 @@ PROBES: list[tuple[str, dict[str, Any], bool]] = [
         "secretRef": {"dopplerToken": SKS}, "oidcConfig": {"identity": "i", "serviceAccountRef": {"name": "eso"}}}}}),
      INVALID),
     ("store doppler empty auth", provider(SECRETSTORE, {"doppler": {"auth": {}}}), INVALID),
+    # A typo or a wrong type for the providers whose mistakes above are only missing fields or bounds.
+    ("store typo cloudrusm.projectId", provider(SECRETSTORE, {"cloudrusm": {"projectId": "p", "auth": {}}}), INVALID),
+    ("store typo ibm containerAuth.iamEndPoint", provider(SECRETSTORE, {"ibm": {"auth": {"containerAuth": {
+        "profile": "p", "iamEndPoint": "https://iam"}}}}), INVALID),
+    ("store keepersecurity getByTitleFallback string", provider(SECRETSTORE, {"keepersecurity": {
+        "authRef": SKS, "folderID": "f", "getByTitleFallback": "true"}}), INVALID),
+    ("store onepasswordSDK cache maxSize string", provider(SECRETSTORE, {"onepasswordSDK": {"vault": "v",
+        "cache": {"maxSize": "100"}, "auth": {"serviceAccountSecretRef": SKS}}}), INVALID),
+    ("store typo openBao.serverURL", provider(SECRETSTORE, {"openBao": {"server": "https://b", "serverURL": "x"}}),
+     INVALID),
+    ("store ovh casRequired string", provider(SECRETSTORE, {"ovh": {"server": "https://okms", "okmsid": "id",
+        "casRequired": "yes", "auth": {"token": {"tokenSecretRef": SKS}}}}), INVALID),
+    ("store typo passbolt auth.passwordSecret", provider(SECRETSTORE, {"passbolt": {"host": "https://p", "auth": {
+        "passwordSecret": SKS, "privateKeySecretRef": SKS}}}), INVALID),
+    ("store typo previder.baseURI", provider(SECRETSTORE, {"previder": {"baseURI": "https://p", "auth": {}}}), INVALID),
+    ("store typo pulumi.organisation", provider(SECRETSTORE, {"pulumi": {"organisation": "a", "organization": "a",
+        "project": "b", "environment": "e", "auth": {"accessToken": {"secretRef": SKS}}}}), INVALID),
+    ("store typo secretserver.serverUrl", provider(SECRETSTORE, {"secretserver": {"serverUrl": "https://ss",
+        "serverURL": "https://ss", "token": {"secretRef": SKS}}}), INVALID),
+    ("store typo yandexlockbox byName.folderId", provider(SECRETSTORE, {"yandexlockbox": {"auth": {},
+        "fetching": {"byName": {"folderId": "b1g"}}}}), INVALID),
+    ("store yandexcertificatemanager apiEndpoint int", provider(SECRETSTORE, {"yandexcertificatemanager": {
+        "apiEndpoint": 443, "auth": {"authorizedKeySecretRef": SKS}}}), INVALID),
+    ("store typo crd resource.Kind", provider(SECRETSTORE, {"crd": {"authRef": SKS, "resource": {
+        "group": "g", "version": "v1", "Kind": "K"}}}), INVALID),
     ("store typo spec.providers", edited(SECRETSTORE, "spec.providers", {}), INVALID),
     ("store no spec", edited(SECRETSTORE, "spec", delete=True), VALID),
 ]
