@@ -19,6 +19,7 @@ from shipcard.check.inputs.targets import Target
 from shipcard.check.inputs.tools import render_target
 from shipcard.yamlio.read import load_documents
 from tests.conftest import example_cards, run_cli
+from tests.test_helmfile import LEDGER_CARD
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.helm]
 
@@ -86,6 +87,20 @@ def customised(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Issue 17 item 3: a card with an IAM role in dev and prod (none in staging), in both formats."""
+    root = tmp_path_factory.mktemp("identity")
+    (root / "services").mkdir()
+    (root / "shipcard.yaml").write_text(SETTINGS)
+    (root / "services/ledger.service.yaml").write_text(LEDGER_CARD)
+    chart_card = LEDGER_CARD.replace("name: ledger\n", "name: ledger-chart\n", 1) + "  format: helmfile\n"
+    (root / "services/ledger-chart.service.yaml").write_text(chart_card)
+    result = run_cli("render", cwd=root)
+    assert result.exit_code == 0, result.output
+    return root
+
+
 Built = list[tuple[Target, list[tuple[str, dict[str, Any]]]]]  # (target, [(file, object)])
 
 
@@ -127,7 +142,7 @@ def tool_objects(target: Target) -> list[tuple[str, dict[str, Any]]]:
     return [(obj.file, obj.data) for obj in loaded.objects]
 
 
-@pytest.mark.parametrize("repository", ["examples", "customised"])
+@pytest.mark.parametrize("repository", ["examples", "customised", "identity"])
 def test_every_tree_built_in_process_is_what_kubectl_or_helm_builds(
         repository: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The guard against drift: every overlay and release a check builds in-process is sampled through
@@ -137,6 +152,20 @@ def test_every_tree_built_in_process_is_what_kubectl_or_helm_builds(
     assert {target.kind for target, _ in built} == {"kustomize", "helm"}
     for target, objects in built:
         assert objects == tool_objects(target), target.describe()
+    if repository == "identity":  # both writers mount the API token exactly where a role is set
+        mounted = {(data["metadata"]["namespace"], data["kind"], data["metadata"]["name"]):
+                   _pod_spec(data)["automountServiceAccountToken"]
+                   for _, objects in built for _, data in objects if _pod_spec(data) is not None}
+        assert len(mounted) == 18  # Deployment, hook Job, CronJob × 3 environments × 2 formats
+        assert all(value is (not namespace.endswith("-staging")) for (namespace, *_), value in mounted.items())
+
+
+def _pod_spec(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod spec of a Deployment, Job or CronJob."""
+    spec = data.get("spec") or {}
+    template = spec.get("jobTemplate", {}).get("spec", {}).get("template") if data["kind"] == "CronJob" \
+        else spec.get("template") if data["kind"] in ("Deployment", "Job") else None
+    return None if template is None else template["spec"]
 
 
 def described(targets: list[Target]) -> list[str]:
