@@ -268,7 +268,7 @@ metadata:
   {{- end }}
 spec:
   serviceAccountName: {{ $values.name | toJson }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ not (empty $awsRole) }}
   enableServiceLinks: false
   {{- if .job }}
   restartPolicy: Never
