@@ -334,7 +334,8 @@ BROKEN = [
      "17:21: environments.prod.secrets.env.DATABASE_URL: missing required field 'key'"),
     ("own-provider-without-store", '"shop/{env}#url"', '{key: /shop/url, provider: aws-parameter-store}',
      "12:5: secrets.env.DATABASE_URL: a value with a provider of its own needs a store of its own "
-     "(a ClusterSecretStore serves one provider)"),
+     "(a ClusterSecretStore serves one provider; or name aws-parameter-store's store in shipcard.yaml, "
+     "secrets.stores)"),
     ("one-store-two-providers", '"shop/{env}#url"', '{key: /shop/url, provider: vault, store: aws-secrets}',
      "12:5: secrets.env.DATABASE_URL: store 'aws-secrets' already serves aws-secrets-manager; a ClusterSecretStore "
      "serves one provider: name the vault store"),

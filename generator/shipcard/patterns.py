@@ -50,6 +50,9 @@ AWS_ROLE_ARN = r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+
 # A file of secrets.files: absolute, at least two directories deep (its directory becomes a read-only
 # volume, so never `/etc` or `/app` itself), parts of the characters a Secret key may have.
 SECRET_FILE_PATH = r"^/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)+" + END
+# The provider's version of a secret value (ESO's remoteRef.version): a Secrets Manager version stage or
+# `uuid/<version id>`, a Parameter Store version number or label, a Vault KV version.
+SECRET_VERSION = r"^[A-Za-z0-9_+=,.@-]+(/[A-Za-z0-9_+=,.@-]+)?" + END
 # A namespace of shipcard.yaml, where {service} stands for the service name.
 NAMESPACE_TEMPLATE = r"^([a-z0-9-]|\{service\})+" + END
 
@@ -70,6 +73,8 @@ MEANING = {
     SECRET_FILE_PATH: "an absolute file path at least two directories deep, such as /etc/app/key.pem "
                       "(letters, digits, '.', '_' and '-')",
     REASON: "one line of text that starts with a visible character",
+    SECRET_VERSION: "a version stage (AWSPREVIOUS), uuid/<version id>, or a version number or label (letters, "
+                    "digits and _+=,.@-)",
 }
 
 

@@ -151,12 +151,16 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     if not _validate(card_schema(), raw, where):
         raise CardErrors(where.problems.errors)
     name = raw["name"]
-    _check_service(raw, where, (), name)
+    # The stores shipcard.yaml names are filled in after each environment's merge: an environment that
+    # changes the provider gets that provider's store, not the card's.
+    base_fields = repo.secret_defaults(raw)
+    _check_service(base_fields, where, (), name)
     _check_gitops_path(raw, where)
     merged_of: dict[str, dict[str, Any]] = {}
     for env_name, overrides in raw["environments"].items():
         overrides = overrides or {}
-        merged = merge(_service_fields(raw), {k: v for k, v in overrides.items() if k not in ENVIRONMENT_ONLY_FIELDS})
+        merged = repo.secret_defaults(merge(_service_fields(raw), {k: v for k, v in overrides.items()
+                                                                   if k not in ENVIRONMENT_ONLY_FIELDS}))
         env_where = _EnvironmentLocator(where, env_name, overrides)
         if _validate(_service_schema(), merged, env_where):
             _check_service(merged, env_where, (), name)
@@ -175,7 +179,7 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     for env_name, merged in merged_of.items():
         overrides = raw["environments"][env_name] or {}
         cluster = overrides.get("cluster", DEFAULT_CLUSTER)
-        spec = build_spec(name, merged, repo.kubernetes_version, env_name)
+        spec = build_spec(name, merged, repo.kubernetes_version, env_name, repo.store_kind)
         env_where = _EnvironmentLocator(where, env_name, overrides)
         check_services(merged, directory, env_where.report)
         ingress, egress = rules(spec, merged, env_name, cluster, directory, repo.network, env_where.report)
@@ -190,7 +194,7 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     if where.problems.errors:
         raise CardErrors(where.problems.errors)
     # The base is what every environment shares: its rules are the first environment's (overlays patch the rest).
-    base = build_spec(name, raw, repo.kubernetes_version)
+    base = build_spec(name, base_fields, repo.kubernetes_version, store_kind=repo.store_kind)
     first = environments[0]
     ingress, egress = rules(base, raw, first.name, first.cluster, directory, repo.network, lambda path, message: None)
     base = replace(base, ingress_rules=ingress, egress_rules=egress)
@@ -467,7 +471,8 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     path = prefix + ("secrets",)
     provider = secrets.get("provider", "none")
     if provider != "none" and not secrets.get("store"):
-        where.report(path, "missing required field 'store' (the ClusterSecretStore name)")
+        where.report(path, f"missing required field 'store' (the ClusterSecretStore name; or name {provider}'s "
+                           f"store in {REPO_FILE}, secrets.stores)")
     literal = set(fields.get("env") or {})
     providers: dict[str, str] = {secrets["store"]: provider} if secrets.get("store") else {}  # store → its provider
     for section in ("env", "files"):
@@ -483,7 +488,8 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
             if store is None:
                 if provider != "none":  # else reported above, once
                     where.report(entry_path, "a value with a provider of its own needs a store of its own "
-                                 "(a ClusterSecretStore serves one provider)")
+                                 f"(a ClusterSecretStore serves one provider; or name {entry_provider}'s store in "
+                                 f"{REPO_FILE}, secrets.stores)")
                 continue
             if providers.setdefault(store, entry_provider) != entry_provider:
                 where.report(entry_path, f"store {store!r} already serves {providers[store]}; a "

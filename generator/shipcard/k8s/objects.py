@@ -219,6 +219,8 @@ def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
         ref: Obj = {"key": value.key}
         if value.property:
             ref["property"] = value.property
+        if value.version:
+            ref["version"] = value.version
         data.append({"secretKey": secret_key, "remoteRef": {**ref, **_REMOTE_REF_DEFAULTS}})
     return {
         "apiVersion": "external-secrets.io/v1",
@@ -226,7 +228,7 @@ def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
         "metadata": _meta(source.name, spec, "secrets", {"shipcard.io/provider": source.provider, **_setup_wave()}),
         "spec": {
             "refreshInterval": spec.secrets.refresh,
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": source.store},
+            "secretStoreRef": {"kind": source.store_kind, "name": source.store},
             "target": {"name": source.secret, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "data": data,
         },
