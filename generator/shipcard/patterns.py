@@ -37,8 +37,9 @@ CLUSTER_URL = "^https://" + _VISIBLE + "+" + END
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$"
 URL_PATH = "^/" + _VISIBLE + "*" + END
 # Why a card accepts a finding (health.liveness.none, singleReplica): one line, since it becomes one
-# clause of a `shipcard.io/ignore` annotation, which reads a line per clause.
-REASON = "^" + _VISIBLE + r"[^\x00-\x1f\x7f-\x9f\ufffe\uffff]*" + END
+# clause of a `shipcard.io/ignore` annotation, which reads a line per clause (`str.splitlines`: also at
+# U+2028 and U+2029, so a reason holding one would add a clause suppressing any other rule).
+REASON = "^" + _VISIBLE + r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]*" + END
 # The annotation `shipcard check` reads suppressions from (check.suppress): `<rule>[,<rule>]: <reason>` a
 # line, `.<container>` appended for one container's findings. Cards write it too (k8s.objects).
 IGNORE_ANNOTATION = "shipcard.io/ignore"

@@ -37,7 +37,14 @@ from shipcard.card.network import (
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
-from shipcard.patterns import MAX_CRONJOB_NAME, MAX_DATA_BYTES, MAX_DNS_SUBDOMAIN, cron_problem, time_zone_problem
+from shipcard.patterns import (
+    IGNORE_ANNOTATION,
+    MAX_CRONJOB_NAME,
+    MAX_DATA_BYTES,
+    MAX_DNS_SUBDOMAIN,
+    cron_problem,
+    time_zone_problem,
+)
 from shipcard.settings import REPO_FILE, RepoSettings, settings_for_card
 from shipcard.validation import Schema, all_problems, field_name, schema_key
 from shipcard.yamlio.read import PathKey, read_text
@@ -385,6 +392,7 @@ def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     if fields.get("ingress") and not (fields.get("ports") or "port" in fields):
         where.report(prefix + ("ingress",), "an ingress needs a port to send traffic to (add port or ports)")
     _check_autoscaling(fields, where, prefix)
+    _check_liveness_none(fields, where, prefix, name)
     _check_secrets(fields, where, prefix, name)
     _check_jobs(fields, where, prefix, name)
     _check_config_map_sizes(fields, where, prefix)
@@ -401,6 +409,23 @@ def _check_config_map_sizes(fields: dict[str, Any], where: _Locator, prefix: Pat
     if script_bytes > MAX_DATA_BYTES:
         where.report(prefix + ("jobs",), f"the scripts add up to {script_bytes} bytes; the ConfigMap they fill "
                      f"may hold at most {MAX_DATA_BYTES}")
+
+
+# An annotation key's name part (after `shipcard.io/`), like a label key's, is at most 63 characters.
+_MAX_KEY_NAME = 63
+
+
+def _check_liveness_none(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:
+    """`health.liveness: {none: …}` becomes the server container's annotation `shipcard.io/ignore.<name>`,
+    whose name part the API server holds to 63 characters."""
+    liveness = (fields.get("health") or {}).get("liveness")
+    key = f"{IGNORE_ANNOTATION}.{name}"
+    if isinstance(liveness, dict) and "none" in liveness and len(key.split("/", 1)[1]) > _MAX_KEY_NAME:
+        where.report(prefix + ("health", "liveness", "none"),
+                     f"accepting no liveness probe writes the annotation {key}, whose name part is "
+                     f"{len(key.split('/', 1)[1])} characters, over the API server's {_MAX_KEY_NAME}: give the "
+                     f"service a name of at most {_MAX_KEY_NAME - len(key.split('/', 1)[1]) + len(name)} "
+                     "characters, or a liveness probe")
 
 
 def _check_autoscaling(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:

@@ -35,11 +35,13 @@ MAX_SERVICE_NAME = 40
 _SECRET_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth|"
                           r"access_?key|(^|_)key$|(^|_)dsn$|signing|cookie|session_?key|salt|(^|_)pwd$|"
                           r"(^|_)creds?($|_)|conn(ection)?_?str(ing)?)")
+# A JWT (eyJ…) starts only where no base64url run goes on: with `\b`, each `eyJ` of `eyJ-eyJ-…` began a
+# scan to the run's end (quadratic).
 _SECRET_VALUE = re.compile(
     r"://[^/\s:@]*:[^/\s@]+@"  # a URL with a password
     r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}"  # AWS access key ids
     r"|-----BEGIN [A-Z ]*PRIVATE KEY"
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abprs]-|\bsk_(live|test)_|\beyJ[A-Za-z0-9_-]{10,}\."
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abprs]-|\bsk_(live|test)_|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\."
     r"|(?i:(^|;)\s*(password|pwd)\s*=)")  # a connection string's password (`Server=db;Password=…`)
 
 

@@ -157,10 +157,16 @@ def _scalar(value: Any) -> str:
     raise _NotPlain
 
 
+def _simple_key(key: str) -> bool:
+    """Whether libyaml writes `key` as a simple key: at most 128 bytes of UTF-8 (not characters),
+    so a key of 43 CJK characters is already written `? key` on a line of its own."""
+    return len(key) <= 120 and (key.isascii() or len(key.encode("utf-8", "surrogatepass")) <= 128)
+
+
 def _block_mapping(data: dict[Any, Any], indent: int, out: list[str], pad_first: bool) -> None:
     pad = " " * indent
     for key, value in data.items():
-        if type(key) is not str or len(key) > 120:
+        if type(key) is not str or not _simple_key(key):
             raise _NotPlain
         out.append(f"{pad}{_string(key)}" if pad_first else _string(key))
         pad_first = True

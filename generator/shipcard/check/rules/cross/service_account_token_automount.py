@@ -15,7 +15,10 @@ role is taken as the reason to mount it. The residual risk: that token still aut
 to the Kubernetes API server as the ServiceAccount, so give a ServiceAccount with a role no
 Role or ClusterRole binding. A pod that mounts the token without a role still gets the
 finding, and so does one whose role comes from an EKS Pod Identity association: it is made
-outside the cluster and leaves nothing to see.
+outside the cluster and leaves nothing to see. When neither the pod nor the ServiceAccount names
+a namespace, the role counts only if both come from one render (a Kustomize build, a Helm release,
+one directory of manifests): two Applications may deploy them to two namespaces, and a pod never
+gets a ServiceAccount of another namespace.
 
 ```yaml pass
 apiVersion: v1
@@ -109,9 +112,10 @@ spec:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 from shipcard.check.model import Finding, K8sObject
-from shipcard.check.rules.kube import Context, finding
+from shipcard.check.rules.kube import Context, Prepared, finding
 
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
@@ -131,6 +135,18 @@ that do call the API can mount a projected token volume with a short lifetime in
 mounts it for an IAM role passes once its ServiceAccount has `eks.amazonaws.com/role-arn`."""
 
 
+def _surely_the_pods(workload: Prepared, account: Prepared) -> bool:
+    """Whether the ServiceAccount found is the one the pods get: both name one namespace, or neither names
+    one and both come from one render (one build, one release, one directory of plain manifests), so one
+    Application puts them in one namespace. Two files of no namespace anywhere else may be deployed to two
+    namespaces, where the pods' account of that name has no role."""
+    return bool(workload.namespace) or _render(workload.obj) == _render(account.obj)
+
+
+def _render(obj: K8sObject) -> str:
+    return obj.origin or str(PurePosixPath(obj.file).parent)
+
+
 def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[Finding]:
     context = context or Context(objects)
     for workload in context.workloads:
@@ -142,7 +158,7 @@ def check(objects: list[K8sObject], context: Context | None = None) -> Iterable[
         sa = context.find("ServiceAccount", workload.namespace, account)
         if setting is None and sa is not None and sa.obj.data.get("automountServiceAccountToken") is False:
             continue
-        if sa is not None and sa.obj.annotations.get(IRSA_ROLE_ANNOTATION):
+        if sa is not None and sa.obj.annotations.get(IRSA_ROLE_ANNOTATION) and _surely_the_pods(workload, sa):
             continue  # mounted for its IAM role (IRSA): see the module's docstring
         path = (*(workload.pod_path or ()), "automountServiceAccountToken") if setting is not None \
             else (workload.pod_path or ())
