@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from shipcard.schemas import bundled_kinds, crd_schema
+from tests.conftest import run_cli
 
 # --------------------------------------------------------------------------- helpers
 
@@ -743,7 +746,7 @@ def test_secretstore_is_valid():
         {"kubernetes": {"remoteNamespace": "shared", "server": {"caProvider": {"type": "ConfigMap",
                                                                               "name": "kube-root-ca.crt"}}}},
         {"fake": {"data": [{"key": "a", "value": "b"}]}},
-        {"onepasswordSDK": {"vault": "prod", "auth": {}}},
+        {"onepasswordSDK": {"vault": "prod", "auth": {"serviceAccountSecretRef": {"name": "op", "key": "token"}}}},
     ],
 )
 def test_other_providers_are_valid(provider):
@@ -769,6 +772,86 @@ def test_other_providers_are_valid(provider):
 )
 def test_store_mistakes_fail(doc_text, path, value, needle):
     assert_invalid(edit(load(doc_text), path, value), needle)
+
+
+def test_the_two_store_schemas_differ_only_in_their_header():
+    """SecretStore and ClusterSecretStore share one spec (ESO's CRDs do): one schema, written twice."""
+    namespaced = crd_schema("external-secrets.io/v1", "SecretStore")
+    cluster = crd_schema("external-secrets.io/v1", "ClusterSecretStore")
+    assert namespaced is not None and cluster is not None
+    header = ("$id", "$comment", "title", "description")
+    assert [(namespaced[k], cluster[k]) for k in header] == [
+        ("urn:shipcard:crd:external-secrets.io:SecretStore", "urn:shipcard:crd:external-secrets.io:ClusterSecretStore"),
+        *[(namespaced[k], namespaced[k].replace("SecretStore", "ClusterSecretStore")
+           .replace("secretstores", "clustersecretstores")) for k in header[1:]]]
+    for schema in (namespaced, cluster):
+        for key in header:
+            del schema[key]
+        del schema["properties"]["kind"]
+    assert namespaced == cluster
+
+
+_STORES_BREAKING_CEL_RULES = """\
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: a, namespace: web}
+spec:
+  provider:
+    secretserver:
+      serverURL: https://ss
+      token: {value: hunter2-not-shown, secretRef: {name: s, key: k}}
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: b}
+spec:
+  provider:
+    secretserver: {serverURL: https://ss, username: {value: eso}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: c, namespace: web}
+spec:
+  provider:
+    crd:
+      resource: {group: g, version: v1, kind: K}
+      authRef: {name: a, key: b}
+      auth: {serviceAccount: {name: eso}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: d, namespace: web}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: x
+      customSessionTags: {team: billing, esoStoreName: mine}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: e, namespace: web}
+spec:
+  provider:
+    openBao: {server: https://b, caBundle: LS0t, caProvider: {type: Secret, name: ca}}
+"""
+
+
+def test_store_cel_rules_read_as_one_line_each_and_never_quote_a_value(tmp_path: Path) -> None:
+    """The CRDs' CEL rules, as the bundled schemas encode them: a finding at the mapping, saying what it needs."""
+    (tmp_path / "stores.yaml").write_text(_STORES_BREAKING_CEL_RULES, encoding="utf-8")
+    result = run_cli("check", str(tmp_path / "stores.yaml"), "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert "hunter2" not in result.output
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule"], f["line"], f["column"], f["message"]) for f in findings] == [
+        ("schema", 8, 7, "spec.provider.secretserver.token: must be a mapping with value or secretRef, not both"),
+        ("schema", 15, 5, "spec.provider.secretserver: must be a mapping with a token, or both a username and a "
+                          "password"),
+        ("schema", 22, 5, "spec.provider.crd: must be a mapping with auth or authRef, not both"),
+        ("schema", 35, 42, "spec.provider.aws.customSessionTags.esoStoreName: invalid name 'esoStoreName': must be a "
+                           "key other than those ESO sets itself"),
+        ("schema", 42, 5, "spec.provider.openBao: must be a mapping with caBundle or caProvider, not both")]
 
 
 def test_store_needs_a_provider():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from shipcard.card.load import load_card
+from shipcard.card.model import Card
 from shipcard.transaction import STATE_DIR
 from shipcard.yamlio.read import load_plain_all
 from tests.conftest import example_cards, find_tool, run_cli
@@ -32,10 +33,14 @@ pytestmark = [pytest.mark.helmfile, pytest.mark.helm, pytest.mark.kubectl]
 LINTED = "1 chart(s) linted, 0 chart(s) failed"
 
 
-@pytest.fixture(scope="module")
-def helmfile() -> list[str]:
+def helmfile_command() -> list[str]:
     """The helmfile command line, on helm 3."""
     return [find_tool("helmfile"), "--helm-binary", find_tool("helm3")]
+
+
+@pytest.fixture(scope="module")
+def helmfile() -> list[str]:
+    return helmfile_command()
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +68,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
             if p.is_file() and STATE_DIR not in p.parts}
 
 
-@pytest.mark.parametrize("card_name", CARD_NAMES)
-def test_helmfile_templates_and_lints_every_environment_as_kustomize_builds_it(
-        cards_dir: Path, helmfile_tree: Path, kustomize_tree: Path, helmfile: list[str], kubectl: str,
-        card_name: str) -> None:
-    card = load_card(cards_dir / card_name)
+def assert_helmfile_builds_as_kustomize(helmfile: list[str], kubectl: str, helmfile_tree: Path,
+                                        kustomize_tree: Path, card: Card) -> None:
+    """`helmfile -e ENV template` and `lint` in every environment of `card`, run in its helmfile tree: each
+    renders only that environment's release, exactly the objects `kubectl kustomize` builds from the card's
+    Kustomize tree, and lints clean; helmfile writes nothing into the tree."""
     directory = helmfile_tree / card.gitops.path
     before = snapshot(helmfile_tree)
     for env in card.environments:
@@ -81,9 +86,17 @@ def test_helmfile_templates_and_lints_every_environment_as_kustomize_builds_it(
         lint = run_helmfile(helmfile, directory, "--environment", env.name, "lint")
         assert lint.returncode == 0, lint.stdout + lint.stderr
         assert LINTED in lint.stdout.splitlines(), lint.stdout
-    # helmfile wrote nothing into the tree, and ran no values file as a template (EDGE's TEMPLATE).
     assert snapshot(helmfile_tree) == before
-    assert not (directory / TEMPLATE_MARKER).exists()
+
+
+@pytest.mark.parametrize("card_name", CARD_NAMES)
+def test_helmfile_templates_and_lints_every_environment_as_kustomize_builds_it(
+        cards_dir: Path, helmfile_tree: Path, kustomize_tree: Path, helmfile: list[str], kubectl: str,
+        card_name: str) -> None:
+    card = load_card(cards_dir / card_name)
+    assert_helmfile_builds_as_kustomize(helmfile, kubectl, helmfile_tree, kustomize_tree, card)
+    # helmfile ran no values file as a template (EDGE's TEMPLATE).
+    assert not (helmfile_tree / card.gitops.path / TEMPLATE_MARKER).exists()
 
 
 def test_helmfile_without_an_environment_renders_no_release(helmfile_tree: Path, helmfile: list[str]) -> None:

@@ -56,6 +56,15 @@ def test_the_role_annotates_the_service_account_per_environment() -> None:
             assert pod["serviceAccountName"] == "ledger", (env, name)  # jobs and cron jobs: the same identity
 
 
+def test_the_pods_mount_the_api_token_only_with_a_role() -> None:
+    """With a role, the pod specs (what the kubelet and the rule read first) mount the token; the
+    ServiceAccount keeps it off, so a pod started by hand with that account mounts none unless it asks."""
+    for env, objects in ledger_objects().items():
+        assert objects[("ServiceAccount", "ledger")]["automountServiceAccountToken"] is False, env
+        for name, pod in pod_specs(objects).items():
+            assert pod["automountServiceAccountToken"] is (env != "staging"), (env, name)
+
+
 def test_a_new_role_rolls_the_pods() -> None:
     """The webhook sets AWS_ROLE_ARN when a pod is created: the pod templates carry the role, so a change rolls them."""
     for env, objects in ledger_objects().items():
@@ -66,14 +75,36 @@ def test_a_new_role_rolls_the_pods() -> None:
                                                                "prod": ROLE_PROD}[env], (env, name)
 
 
+def api_token_mutation(pod: dict[str, Any]) -> dict[str, Any]:
+    """What the API server's ServiceAccount admission plugin does to a pod that mounts the API token.
+
+    From the Kubernetes documentation ("Managing Service Accounts", bound service account token volume):
+    a projected volume `kube-api-access-<suffix>` (a token of 3607 s, the `kube-root-ca.crt` ConfigMap's
+    `ca.crt` and the pod's namespace), mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount
+    in every container; nothing when `automountServiceAccountToken` is false.
+    """
+    mutated = json.loads(json.dumps(pod))
+    if not pod.get("automountServiceAccountToken", True):
+        return mutated
+    mutated["volumes"].append({"name": "kube-api-access-x7k2q", "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                       "fieldPath": "metadata.namespace"}}]}}]}})
+    for container in mutated["containers"]:
+        container["volumeMounts"].append({"name": "kube-api-access-x7k2q", "readOnly": True,
+                                          "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+    return mutated
+
+
 def webhook_mutation(pod: dict[str, Any], role: str) -> dict[str, Any]:
     """What the EKS Pod Identity Webhook does to a pod whose ServiceAccount has the role annotation.
 
     From aws/amazon-eks-pod-identity-webhook (README, pkg/handler/handler.go): it adds a projected
     volume `aws-iam-token` (a ServiceAccount token for audience sts.amazonaws.com, 86400 s), mounts it
     read-only at /var/run/secrets/eks.amazonaws.com/serviceaccount in every container, and sets
-    AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, unless a container sets them already. It never
-    reads `automountServiceAccountToken`, which only governs the Kubernetes API token.
+    AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, unless a container sets them already. It does not
+    read `automountServiceAccountToken`, which governs only the Kubernetes API token beside it.
     """
     mutated = json.loads(json.dumps(pod))
     mount = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
@@ -86,71 +117,82 @@ def webhook_mutation(pod: dict[str, Any], role: str) -> dict[str, Any]:
     return mutated
 
 
-def test_irsa_needs_no_kubernetes_api_token_and_nothing_in_the_webhooks_way() -> None:
-    """Documented behaviour of the EKS Pod Identity Webhook (see `webhook_mutation`), which cannot run here.
+def test_with_a_role_the_pods_get_both_tokens_and_nothing_in_the_webhooks_way() -> None:
+    """Documented behaviour of the API server's admission and of the EKS Pod Identity Webhook (see
+    `api_token_mutation` and `webhook_mutation`), which cannot run here.
 
-    The SDKs' web identity provider reads AWS_ROLE_ARN and the file AWS_WEB_IDENTITY_TOKEN_FILE names;
-    the file is in the webhook's own volume, so `automountServiceAccountToken` stays false. The
-    webhook's README asks a non-root container for an fsGroup to read the token: every pod has one.
-    No `eks.amazonaws.com/sts-regional-endpoints`: EKS defaults to the regional STS endpoint since
-    Kubernetes 1.23 (the AWS EKS user guide, "Configure the AWS STS endpoint"), older than any target.
+    The SDKs' web identity provider reads AWS_ROLE_ARN and the file AWS_WEB_IDENTITY_TOKEN_FILE names,
+    in the webhook's volume; the Kubernetes API token is mounted beside it, at its own path, for what
+    reads it there (docs/cards.md, "Cloud identity"). The webhook's README asks a non-root container for
+    an fsGroup to read the token: every pod has one. No `eks.amazonaws.com/sts-regional-endpoints`: EKS
+    defaults to the regional STS endpoint since Kubernetes 1.23 (the AWS EKS user guide, "Configure the
+    AWS STS endpoint"), older than any target.
     """
     objects = ledger_objects()["prod"]
     assert set(objects[("ServiceAccount", "ledger")]["metadata"]["annotations"]) == {
         "argocd.argoproj.io/sync-wave", "eks.amazonaws.com/role-arn"}
     for name, pod in pod_specs(objects).items():
-        assert pod["automountServiceAccountToken"] is False, name
+        assert pod["automountServiceAccountToken"] is True, name
         assert pod["securityContext"]["fsGroup"] == 10001, name
         for container in pod["containers"]:
             assert not {e["name"] for e in container.get("env", [])} & {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}
-        mutated = webhook_mutation(pod, ROLE_PROD)
+        mutated = webhook_mutation(api_token_mutation(pod), ROLE_PROD)
         for container in mutated["containers"]:
             token_file = next(e["value"] for e in container["env"] if e["name"] == "AWS_WEB_IDENTITY_TOKEN_FILE")
             mounts = [m["mountPath"] for m in container["volumeMounts"]]
             assert [m for m in mounts if token_file.startswith(m + "/")] == [
                 "/var/run/secrets/eks.amazonaws.com/serviceaccount"], name  # only the webhook's volume has it
+            assert "/var/run/secrets/kubernetes.io/serviceaccount" in mounts, name
+            assert len(set(mounts)) == len(mounts), name
         pod_object = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": mutated}
         kubernetes_validate.validate(pod_object, KUBERNETES_VERSION, strict=True)
         assert len({v["name"] for v in mutated["volumes"]}) == len(mutated["volumes"]), name
+    for name, pod in pod_specs(ledger_objects()["staging"]).items():  # no role: no token, no webhook
+        assert api_token_mutation(pod) == pod, name
 
 
-def test_the_automount_rule_keeps_quiet_on_shipcard_pods_and_says_why_irsa_is_no_reason(tmp_path: Path) -> None:
-    rendered = tmp_path / "ledger.service.yaml"
-    rendered.write_text(LEDGER_CARD)
-    assert run_cli("render", str(rendered), "--out", str(tmp_path / "tree")).exit_code == 0
-    manifests = tmp_path / "irsa.yaml"
-    manifests.write_text(f"""\
+UPLOADER = """\
 apiVersion: v1
 kind: ServiceAccount
 metadata:
-  name: uploader
-  namespace: media
-  annotations:
-    eks.amazonaws.com/role-arn: {ROLE_DEV}
+  name: {name}
+  namespace: media{annotations}
 ---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: uploader
+  name: {name}
   namespace: media
 spec:
   selector:
-    matchLabels: {{app: uploader}}
+    matchLabels: {{app: {name}}}
   template:
     metadata:
-      labels: {{app: uploader}}
+      labels: {{app: {name}}}
     spec:
-      serviceAccountName: uploader
+      serviceAccountName: {name}
+      automountServiceAccountToken: true
       containers:
-        - name: uploader
-          image: ghcr.io/example/uploader:1.0.0
-""")
+        - name: {name}
+          image: ghcr.io/example/{name}:1.0.0
+"""
+
+
+def test_the_automount_rule_takes_an_irsa_role_as_the_reason_and_nothing_else(tmp_path: Path) -> None:
+    """shipcard's pods with a role (dev, prod) and a hand-written pod whose ServiceAccount has one pass;
+    the same pod without the annotation gets the finding, on its field."""
+    rendered = tmp_path / "ledger.service.yaml"
+    rendered.write_text(LEDGER_CARD)
+    assert run_cli("render", str(rendered), "--out", str(tmp_path / "tree")).exit_code == 0
+    manifests = tmp_path / "irsa.yaml"
+    role = f"\n  annotations:\n    eks.amazonaws.com/role-arn: {ROLE_DEV}"
+    manifests.write_text(UPLOADER.format(name="uploader", annotations=role) + "---\n"
+                         + UPLOADER.format(name="resizer", annotations=""))
     result = run_cli("check", str(tmp_path / "tree" / "apps"), str(manifests), "--format", "json")
-    findings = [(Path(f["file"]).name, f["line"], f["message"]) for f in json.loads(result.stdout)["findings"]
-                if f["rule"] == "service-account-token-automount"]
-    assert findings == [("irsa.yaml", 20, 'pods of Deployment/media/uploader get a Kubernetes API token '
-                         '(ServiceAccount "uploader"); its IAM role (eks.amazonaws.com/role-arn) does not need it: '
-                         'the EKS Pod Identity Webhook mounts a token of its own')]
+    findings = [(Path(f["file"]).name, f["line"], f["column"], f["message"])
+                for f in json.loads(result.stdout)["findings"] if f["rule"] == "service-account-token-automount"]
+    assert findings == [("irsa.yaml", 46, 7, 'pods of Deployment/media/resizer get a Kubernetes API token '
+                         '(ServiceAccount "resizer")')]
 
 
 # --------------------------------------------------------------------------- placeholders and stores
@@ -292,7 +334,8 @@ BROKEN = [
      "17:21: environments.prod.secrets.env.DATABASE_URL: missing required field 'key'"),
     ("own-provider-without-store", '"shop/{env}#url"', '{key: /shop/url, provider: aws-parameter-store}',
      "12:5: secrets.env.DATABASE_URL: a value with a provider of its own needs a store of its own "
-     "(a ClusterSecretStore serves one provider)"),
+     "(a ClusterSecretStore serves one provider; or name aws-parameter-store's store in shipcard.yaml, "
+     "secrets.stores)"),
     ("one-store-two-providers", '"shop/{env}#url"', '{key: /shop/url, provider: vault, store: aws-secrets}',
      "12:5: secrets.env.DATABASE_URL: store 'aws-secrets' already serves aws-secrets-manager; a ClusterSecretStore "
      "serves one provider: name the vault store"),

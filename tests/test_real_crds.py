@@ -5,7 +5,10 @@ never copied into the package). Each served version's `openAPIV3Schema` is turne
 by `shipcard.check.schema.structural_to_json_schema` (what `--crd-dir` uses), as strict as the API server: a structural schema prunes (or, with
 strict field validation, rejects) unknown fields, so an object schema with `properties` and neither
 `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` gets `additionalProperties: false`.
-CEL rules (`x-kubernetes-validations`) and `format` are not evaluated.
+`format` is not evaluated. The converter leaves out the CEL rules (`x-kubernetes-validations`) too;
+the tests evaluate the ones ESO's store CRDs carry with `cel_holds`, a tiny evaluator of exactly their
+shapes (`has(self.f)`, `'k' in self`, `!`, `&&`, `||`, `==`, `!=`, `<=` and
+`[...].filter(x,x==true).size()`), so a probe's verdict from the real CRD follows the rule's text.
 
 What must hold:
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -106,9 +110,67 @@ def _real_validator(api_version: str, kind: str) -> Draft202012Validator:
 
 
 def real_problems(doc: dict[str, Any]) -> list[str]:
-    """What the real CRD rejects in `doc`, one `path: message` line each."""
+    """What the real CRD rejects in `doc`, its CEL rules included, one `path: message` line each."""
     validator = _real_validator(doc["apiVersion"], doc["kind"])
-    return sorted(f"{error.json_path}: {error.message}" for error in validator.iter_errors(doc))
+    openapi = openapi_schemas()[(doc["apiVersion"], doc["kind"])]
+    assert openapi is not None
+    return sorted([f"{error.json_path}: {error.message}" for error in validator.iter_errors(doc)]
+                  + [f"{path}: CEL {rule}" for path, rule, holds in cel_verdicts(openapi, doc) if not holds])
+
+
+# One token of the CEL the store CRDs use, and its Python; anything else is not this evaluator's business.
+_CEL = re.compile(r"\s+|has\(self\.(?P<has>\w+)\)|'(?P<key>\w+)' in self|(?P<count>\.filter\(x,x==true\)\.size\(\))"
+                  r"|(?P<op>&&|\|\||!=|==|<=|!|\[|\]|,|\(|\)|\d+)")
+_CEL_PYTHON = {"&&": " and ", "||": " or ", "!": " not ", "[": " sum([", "]": "]"}
+
+
+def cel_to_python(rule: str) -> str:
+    """The rule as a Python expression over `self` (a mapping); ValueError for a shape this does not know."""
+    out, at = [], 0
+    while at < len(rule):
+        match = _CEL.match(rule, at)
+        if match is None:
+            raise ValueError(f"CEL outside the known shapes at {rule[at:]!r}")
+        if match["has"] or match["key"]:
+            out.append(f"({(match['has'] or match['key'])!r} in self)")
+        elif match["count"]:
+            out.append(")")
+        elif match["op"]:
+            out.append(_CEL_PYTHON.get(match["op"], match["op"]))
+        else:
+            out.append(" ")
+        at = match.end()
+    return "".join(out)
+
+
+def cel_holds(rule: str, value: dict[str, Any]) -> bool:
+    """Whether `value` satisfies the CEL `rule`."""
+    return bool(eval(cel_to_python(rule), {"__builtins__": {}, "sum": sum}, {"self": value}))
+
+
+def cel_verdicts(node: dict[str, Any], doc: Any, path: str = "$") -> list[tuple[str, str, bool]]:
+    """(path, rule, holds) for every CEL rule of `node` that applies somewhere in `doc`."""
+    found: list[tuple[str, str, bool]] = []
+    if isinstance(doc, dict):
+        found += [(path, rule["rule"], cel_holds(rule["rule"], doc)) for rule in node.get("x-kubernetes-validations", [])]
+        for name, sub in node.get("properties", {}).items():
+            if name in doc:
+                found += cel_verdicts(sub, doc[name], f"{path}.{name}")
+    elif isinstance(doc, list) and "items" in node:
+        for index, item in enumerate(doc):
+            found += cel_verdicts(node["items"], item, f"{path}[{index}]")
+    return found
+
+
+def test_the_cel_evaluator_follows_the_rule_shapes():
+    assert cel_to_python("has(self.a) != has(self.b)") == "('a' in self) != ('b' in self)"
+    assert cel_holds("[has(self.a),has(self.b)].filter(x,x==true).size() <= 1", {"a": 1})
+    assert not cel_holds("[has(self.a),has(self.b)].filter(x,x==true).size() <= 1", {"a": 1, "b": 2})
+    assert cel_holds("(has(self.a) && !has(self.b)) || (!has(self.a) && has(self.b))", {"b": 1})
+    assert not cel_holds("(has(self.a) && !has(self.b)) || (!has(self.a) && has(self.b))", {})
+    assert not cel_holds("!('k' in self) && !('j' in self)", {"j": "x"})
+    with pytest.raises(ValueError, match="outside the known shapes"):
+        cel_to_python("self.size() > 0")
 
 
 def test_every_crd_file_was_read_and_eso_serves_only_v1():
@@ -395,6 +457,8 @@ def provider(store: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 VALID, INVALID = True, False
+SKS = {"name": "store-credentials", "key": "value"}  # a secretKeySelector
+CA = {"type": "Secret", "name": "ca", "key": "ca.crt", "namespace": "security"}  # a caProvider
 GIT = {"repoURL": "https://github.com/example/gitops.git", "revision": "main"}
 
 PROBES: list[tuple[str, dict[str, Any], bool]] = [
@@ -677,6 +741,322 @@ PROBES: list[tuple[str, dict[str, Any], bool]] = [
         "caProvider": {"type": "File", "name": "x"}}}}), INVALID),
     ("store fake data typo", provider(SECRETSTORE, {"fake": {"data": [{"kye": "a", "value": "b"}]}}), INVALID),
     ("store webhook without url", provider(SECRETSTORE, {"webhook": {"result": {"jsonPath": "$"}}}), INVALID),
+    # Every other provider, typed field by field for issue 14, item 6: a valid store and mistakes each.
+    ("store vault iam", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {"iam": {
+        "vaultRole": "eso", "region": "eu-west-1", "jwt": {"serviceAccountRef": {"name": "eso"}}}}}}), VALID),
+    ("store typo vault iam.vaultrole", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {"iam": {
+        "vaultRole": "eso", "vaultrole": "eso"}}}}), INVALID),
+    ("store vault gcp", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {"gcp": {
+        "role": "eso", "workloadIdentity": {"clusterLocation": "eu", "serviceAccountRef": {"name": "eso"}}}}}}), VALID),
+    ("store typo vault gcp.projectId", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {"gcp": {
+        "role": "eso", "projectId": "acme"}}}}), INVALID),
+    ("store vault jwt serviceAccountToken", provider(SECRETSTORE, {"vault": {"server": "https://v", "auth": {"jwt": {
+        "path": "jwt", "kubernetesServiceAccountToken": {"serviceAccountRef": {"name": "eso"},
+                                                          "expirationSeconds": 600}}}}}), VALID),
+    ("store vault jwt serviceAccountToken without serviceAccountRef", provider(SECRETSTORE, {"vault": {
+        "server": "https://v", "auth": {"jwt": {"path": "jwt", "kubernetesServiceAccountToken": {
+            "audiences": ["vault"]}}}}}), INVALID),
+    ("store gcpsm workloadIdentityFederation", provider(SECRETSTORE, {"gcpsm": {"projectID": "acme", "auth": {
+        "workloadIdentityFederation": {"audience": "//iam.googleapis.com/projects/1/pools/p/providers/k",
+                                       "credConfig": {"name": "wif", "key": "config.json"}}}}}), VALID),
+    ("store gcpsm workloadIdentityFederation credConfig without key", provider(SECRETSTORE, {"gcpsm": {"auth": {
+        "workloadIdentityFederation": {"credConfig": {"name": "wif"}}}}}), INVALID),
+    ("store alibaba is gone", provider(SECRETSTORE, {"alibaba": {"regionID": "x"}}), INVALID),
+    ("store device42 is gone", provider(SECRETSTORE, {"device42": {"host": "x"}}), INVALID),
+    ("store kubernetes empty auth", provider(SECRETSTORE, {"kubernetes": {"auth": {}}}), INVALID),
+    ("store akeyless", provider(SECRETSTORE, {"akeyless": {"akeylessGWApiURL": "https://gw.example.com/api/v2",
+        "authSecretRef": {"secretRef": {"accessID": SKS, "accessType": SKS, "accessTypeParam": SKS}}}}), VALID),
+    ("store akeyless kubernetesAuth", provider(CLUSTERSECRETSTORE, {"akeyless": {
+        "akeylessGWApiURL": "https://gw", "caProvider": CA, "authSecretRef": {"kubernetesAuth": {
+            "accessID": "p-1", "k8sConfName": "k8s", "serviceAccountRef": {"name": "eso"}}}}}), VALID),
+    ("store akeyless without akeylessGWApiURL", provider(SECRETSTORE, {"akeyless": {"authSecretRef": {
+        "serviceAccountRef": {"name": "eso"}}}}), INVALID),
+    ("store typo akeyless kubernetesAuth.accessId", provider(SECRETSTORE, {"akeyless": {
+        "akeylessGWApiURL": "https://gw", "authSecretRef": {"kubernetesAuth": {"accessId": "p", "k8sConfName": "k"}}}}),
+     INVALID),
+    ("store barbican", provider(SECRETSTORE, {"barbican": {"authURL": "https://keystone/v3", "tenantName": "t",
+        "auth": {"username": {"value": "eso"}, "password": {"secretRef": SKS}}}}), VALID),
+    ("store barbican username twice", provider(SECRETSTORE, {"barbican": {"auth": {
+        "username": {"value": "eso", "secretRef": SKS}, "password": {"secretRef": SKS}}}}), INVALID),
+    ("store typo barbican.authUrl", provider(SECRETSTORE, {"barbican": {"authUrl": "https://k", "auth": {
+        "username": {"value": "eso"}, "password": {"secretRef": SKS}}}}), INVALID),
+    ("store beyondtrust", provider(SECRETSTORE, {"beyondtrust": {
+        "server": {"apiUrl": "https://bt/api", "verifyCA": True, "retrievalType": "SECRET", "decrypt": False},
+        "auth": {"apiKey": {"secretRef": SKS}, "clientId": {"value": "id"}}}}), VALID),
+    ("store beyondtrust without verifyCA", provider(SECRETSTORE, {"beyondtrust": {"server": {"apiUrl": "https://bt"},
+                                                                                 "auth": {}}}), INVALID),
+    ("store beyondtrust timeout string", provider(SECRETSTORE, {"beyondtrust": {"auth": {}, "server": {
+        "apiUrl": "https://bt", "verifyCA": True, "clientTimeOutSeconds": "30"}}}), INVALID),
+    ("store beyondtrustworkloadcredentials", provider(SECRETSTORE, {"beyondtrustworkloadcredentials": {
+        "server": {"apiUrl": "https://bt", "siteId": "s1"}, "auth": {"apikey": {"token": SKS}}}}), VALID),
+    ("store typo beyondtrustworkloadcredentials auth.apiKey", provider(SECRETSTORE, {
+        "beyondtrustworkloadcredentials": {"server": {"apiUrl": "https://bt", "siteId": "s1"},
+                                           "auth": {"apiKey": {"token": SKS}}}}), INVALID),
+    ("store bitwardensecretsmanager", provider(SECRETSTORE, {"bitwardensecretsmanager": {
+        "organizationID": "o", "projectID": "p", "caProvider": CA,
+        "auth": {"secretRef": {"credentials": SKS}}}}), VALID),
+    ("store bitwardensecretsmanager without projectID", provider(SECRETSTORE, {"bitwardensecretsmanager": {
+        "organizationID": "o", "auth": {"secretRef": {"credentials": SKS}}}}), INVALID),
+    ("store typo bitwardensecretsmanager.organizationId", provider(SECRETSTORE, {"bitwardensecretsmanager": {
+        "organizationId": "o", "projectID": "p", "auth": {"secretRef": {"credentials": SKS}}}}), INVALID),
+    ("store chef", provider(SECRETSTORE, {"chef": {"serverUrl": "https://chef/organizations/acme/", "username": "eso",
+        "auth": {"secretRef": {"privateKeySecretRef": SKS}}}}), VALID),
+    ("store typo chef privateKey", provider(SECRETSTORE, {"chef": {"serverUrl": "https://chef", "username": "eso",
+        "auth": {"secretRef": {"privateKey": SKS}}}}), INVALID),
+    ("store cloudrusm", provider(SECRETSTORE, {"cloudrusm": {"projectID": "p", "auth": {"secretRef": {
+        "accessKeyIDSecretRef": SKS, "accessKeySecretSecretRef": SKS}}}}), VALID),
+    ("store cloudrusm without the key secret", provider(SECRETSTORE, {"cloudrusm": {"auth": {"secretRef": {
+        "accessKeyIDSecretRef": SKS}}}}), INVALID),
+    ("store conjur apikey", provider(SECRETSTORE, {"conjur": {"url": "https://conjur", "auth": {"apikey": {
+        "account": "acme", "userRef": SKS, "apiKeyRef": SKS}}}}), VALID),
+    ("store conjur jwt", provider(CLUSTERSECRETSTORE, {"conjur": {"url": "https://conjur", "caBundle": "LS0t",
+        "auth": {"jwt": {"account": "acme", "serviceID": "k8s", "serviceAccountRef": {"name": "eso"}}}}}), VALID),
+    ("store conjur two auth methods", provider(SECRETSTORE, {"conjur": {"url": "https://c", "auth": {
+        "apikey": {"account": "a", "userRef": SKS, "apiKeyRef": SKS},
+        "jwt": {"account": "a", "serviceID": "k8s"}}}}), INVALID),
+    ("store conjur cert without serviceID", provider(SECRETSTORE, {"conjur": {"url": "https://c", "auth": {
+        "cert": {"account": "a", "clientCertRef": SKS, "clientKeyRef": SKS}}}}), INVALID),
+    ("store typo conjur.URL", provider(SECRETSTORE, {"conjur": {"URL": "https://c", "auth": {
+        "jwt": {"account": "a", "serviceID": "k8s"}}}}), INVALID),
+    ("store crd", provider(SECRETSTORE, {"crd": {"resource": {"group": "example.com", "version": "v1", "kind": "Config"},
+        "auth": {"serviceAccount": {"name": "eso"}},
+        "whitelist": {"rules": [{"name": "app-.*", "properties": ["spec.password"]}]}}}), VALID),
+    ("store crd authRef", provider(CLUSTERSECRETSTORE, {"crd": {"resource": {"group": "", "version": "v1",
+                                                                             "kind": "ConfigMap"},
+        "authRef": {"name": "kubeconfig", "key": "config"}, "server": {"url": "https://k8s", "caProvider": CA}}}),
+     VALID),
+    # CEL (CRD: has(self.auth) || has(self.authRef), and at most one of them)
+    ("store crd without auth or authRef", provider(SECRETSTORE, {"crd": {"resource": {
+        "group": "g", "version": "v1", "kind": "K"}}}), INVALID),
+    ("store crd auth and authRef", provider(SECRETSTORE, {"crd": {"resource": {"group": "g", "version": "v1",
+                                                                               "kind": "K"},
+        "auth": {"serviceAccount": {"name": "eso"}}, "authRef": SKS}}), INVALID),
+    ("store crd empty kind", provider(SECRETSTORE, {"crd": {"resource": {"group": "g", "version": "v1", "kind": ""},
+                                                            "authRef": SKS}}), INVALID),
+    ("store crd resource without group", provider(SECRETSTORE, {"crd": {"resource": {"version": "v1", "kind": "K"},
+                                                                        "authRef": SKS}}), INVALID),
+    ("store crd whitelist properties string", provider(SECRETSTORE, {"crd": {"authRef": SKS, "resource": {
+        "group": "g", "version": "v1", "kind": "K"}, "whitelist": {"rules": [{"properties": "spec"}]}}}), INVALID),
+    ("store delinea", provider(SECRETSTORE, {"delinea": {"tenant": "acme", "tld": "eu", "clientId": {"value": "id"},
+                                                         "clientSecret": {"secretRef": SKS}}}), VALID),
+    ("store delinea without tenant", provider(SECRETSTORE, {"delinea": {"clientId": {"value": "id"},
+                                                                        "clientSecret": {"secretRef": SKS}}}), INVALID),
+    ("store typo delinea clientId.values", provider(SECRETSTORE, {"delinea": {"tenant": "t",
+        "clientId": {"values": "id"}, "clientSecret": {"secretRef": SKS}}}), INVALID),
+    ("store dvls", provider(SECRETSTORE, {"dvls": {"serverUrl": "https://dvls", "vault": "v", "insecure": False,
+                                                   "auth": {"secretRef": {"appId": SKS, "appSecret": SKS}}}}), VALID),
+    ("store dvls insecure string", provider(SECRETSTORE, {"dvls": {"serverUrl": "https://dvls", "insecure": "true",
+        "auth": {"secretRef": {"appId": SKS, "appSecret": SKS}}}}), INVALID),
+    ("store fortanix", provider(SECRETSTORE, {"fortanix": {"apiUrl": "https://sdkms", "apiKey": {"secretRef": SKS}}}),
+     VALID),
+    ("store fortanix apiKey without secretRef", provider(SECRETSTORE, {"fortanix": {"apiKey": SKS}}), INVALID),
+    ("store github", provider(SECRETSTORE, {"github": {"appID": 123, "installationID": 456, "organization": "acme",
+        "repository": "billing", "orgSecretVisibility": "private", "auth": {"privateKey": SKS}}}), VALID),
+    ("store github appID string", provider(SECRETSTORE, {"github": {"appID": "123", "installationID": 456,
+        "organization": "acme", "auth": {"privateKey": SKS}}}), INVALID),
+    ("store github orgSecretVisibility bogus", provider(SECRETSTORE, {"github": {"appID": 1, "installationID": 2,
+        "organization": "acme", "orgSecretVisibility": "public", "auth": {"privateKey": SKS}}}), INVALID),
+    ("store ibm", provider(SECRETSTORE, {"ibm": {"serviceUrl": "https://sm.example.com", "auth": {
+        "secretRef": {"secretApiKeySecretRef": SKS}}}}), VALID),
+    ("store ibm containerAuth", provider(CLUSTERSECRETSTORE, {"ibm": {"auth": {"containerAuth": {
+        "profile": "eso", "tokenLocation": "/var/run/secrets/tokens/sa-token"}}}}), VALID),
+    ("store ibm two auth methods", provider(SECRETSTORE, {"ibm": {"auth": {"containerAuth": {"profile": "p"},
+                                                                           "secretRef": {}}}}), INVALID),
+    ("store ibm containerAuth without profile", provider(SECRETSTORE, {"ibm": {"auth": {"containerAuth": {}}}}),
+     INVALID),
+    ("store infisical", provider(SECRETSTORE, {"infisical": {"hostAPI": "https://app.infisical.com/api",
+        "secretsScope": {"projectSlug": "billing", "environmentSlug": "prod", "recursive": True},
+        "auth": {"universalAuthCredentials": {"clientId": SKS, "clientSecret": SKS}}}}), VALID),
+    ("store infisical oci", provider(CLUSTERSECRETSTORE, {"infisical": {
+        "secretsScope": {"projectSlug": "p", "environmentSlug": "e"}, "auth": {"ociAuthCredentials": {
+            "identityId": SKS, "fingerprint": SKS, "privateKey": SKS, "region": SKS, "tenancyId": SKS,
+            "userId": SKS}}}}), VALID),
+    ("store infisical without secretsScope", provider(SECRETSTORE, {"infisical": {"auth": {
+        "awsAuthCredentials": {"identityId": SKS}}}}), INVALID),
+    ("store infisical ldap without password", provider(SECRETSTORE, {"infisical": {
+        "secretsScope": {"projectSlug": "p", "environmentSlug": "e"},
+        "auth": {"ldapAuthCredentials": {"identityId": SKS, "ldapUsername": SKS}}}}), INVALID),
+    ("store typo infisical secretsScope.projectslug", provider(SECRETSTORE, {"infisical": {
+        "secretsScope": {"projectslug": "p", "environmentSlug": "e"}, "auth": {}}}), INVALID),
+    ("store infisical recursive string", provider(SECRETSTORE, {"infisical": {"auth": {},
+        "secretsScope": {"projectSlug": "p", "environmentSlug": "e", "recursive": "yes"}}}), INVALID),
+    ("store keepersecurity", provider(SECRETSTORE, {"keepersecurity": {"authRef": SKS, "folderID": "f1",
+                                                                       "getByTitleFallback": True}}), VALID),
+    ("store keepersecurity without folderID", provider(SECRETSTORE, {"keepersecurity": {"authRef": SKS}}), INVALID),
+    ("store nebiusmysterybox", provider(SECRETSTORE, {"nebiusmysterybox": {"apiDomain": "api.eu.nebius.cloud",
+        "auth": {"tokenSecretRef": SKS}, "caProvider": {"certSecretRef": SKS}}}), VALID),
+    ("store nebiusmysterybox both credentials", provider(SECRETSTORE, {"nebiusmysterybox": {"apiDomain": "a",
+        "auth": {"tokenSecretRef": SKS, "serviceAccountCredsSecretRef": SKS}}}), VALID),
+    # CEL (nebiusmysterybox.auth: has(self.serviceAccountCredsSecretRef) || has(self.tokenSecretRef))
+    ("store nebiusmysterybox empty auth", provider(SECRETSTORE, {"nebiusmysterybox": {"apiDomain": "a", "auth": {}}}),
+     INVALID),
+    ("store typo nebiusmysterybox caProvider.certSecret", provider(SECRETSTORE, {"nebiusmysterybox": {
+        "apiDomain": "a", "auth": {"tokenSecretRef": SKS}, "caProvider": {"certSecret": SKS}}}), INVALID),
+    ("store ngrok", provider(SECRETSTORE, {"ngrok": {"vault": {"name": "prod"}, "auth": {"apiKey": {
+        "secretRef": SKS}}}}), VALID),
+    ("store ngrok empty auth", provider(SECRETSTORE, {"ngrok": {"vault": {"name": "prod"}, "auth": {}}}), INVALID),
+    ("store ngrok vault string", provider(SECRETSTORE, {"ngrok": {"vault": "prod", "auth": {"apiKey": {
+        "secretRef": SKS}}}}), INVALID),
+    ("store onboardbase", provider(SECRETSTORE, {"onboardbase": {"apiHost": "https://public.onboardbase.com/api/v1/",
+        "project": "billing", "environment": "production", "auth": {"apiKeyRef": SKS, "passcodeRef": SKS}}}), VALID),
+    ("store onboardbase without project", provider(SECRETSTORE, {"onboardbase": {"apiHost": "https://o",
+        "environment": "production", "auth": {"apiKeyRef": SKS, "passcodeRef": SKS}}}), INVALID),
+    ("store typo onboardbase auth.passcode", provider(SECRETSTORE, {"onboardbase": {"apiHost": "https://o",
+        "project": "p", "environment": "e", "auth": {"apiKeyRef": SKS, "passcode": SKS}}}), INVALID),
+    ("store onepasswordSDK", provider(SECRETSTORE, {"onepasswordSDK": {"vault": "production",
+        "cache": {"ttl": "10m", "maxSize": 50}, "auth": {"serviceAccountSecretRef": SKS}}}), VALID),
+    ("store onepasswordSDK environment", provider(CLUSTERSECRETSTORE, {"onepasswordSDK": {"environment": "prod",
+        "integrationInfo": {"name": "shipcard"}, "auth": {"serviceAccountSecretRef": SKS}}}), VALID),
+    # CEL (onepasswordSDK: at most one of vault and environment)
+    ("store onepasswordSDK vault and environment", provider(SECRETSTORE, {"onepasswordSDK": {"vault": "v",
+        "environment": "e", "auth": {"serviceAccountSecretRef": SKS}}}), INVALID),
+    ("store onepasswordSDK empty auth", provider(SECRETSTORE, {"onepasswordSDK": {"vault": "v", "auth": {}}}),
+     INVALID),
+    ("store onepasswordSDK cache maxSize 0", provider(SECRETSTORE, {"onepasswordSDK": {"vault": "v",
+        "cache": {"maxSize": 0}, "auth": {"serviceAccountSecretRef": SKS}}}), INVALID),
+    ("store openBao token", provider(SECRETSTORE, {"openBao": {"server": "https://bao.example.com", "path": "secret",
+        "version": "v2", "caProvider": CA, "auth": {"tokenSecretRef": SKS}}}), VALID),
+    ("store openBao appRole", provider(CLUSTERSECRETSTORE, {"openBao": {"server": "https://bao", "auth": {
+        "namespace": "team", "appRole": {"path": "approle", "roleRef": SKS, "secretRef": SKS}}}}), VALID),
+    ("store openBao userPass", provider(SECRETSTORE, {"openBao": {"server": "https://bao", "auth": {
+        "userPass": {"path": "userpass", "username": "eso", "secretRef": SKS}}}}), VALID),
+    # CEL (openBao: at most one of caBundle and caProvider; auth: exactly one of appRole, tokenSecretRef and
+    # userPass; auth.appRole: exactly one of roleId and roleRef)
+    ("store openBao caBundle and caProvider", provider(SECRETSTORE, {"openBao": {"server": "https://bao",
+        "caBundle": "LS0t", "caProvider": CA}}), INVALID),
+    ("store openBao auth without a method", provider(SECRETSTORE, {"openBao": {"server": "https://bao", "auth": {
+        "namespace": "team"}}}), INVALID),
+    ("store openBao two auth methods", provider(SECRETSTORE, {"openBao": {"server": "https://bao", "auth": {
+        "tokenSecretRef": SKS, "userPass": {"path": "userpass", "username": "eso"}}}}), INVALID),
+    ("store openBao appRole roleId and roleRef", provider(SECRETSTORE, {"openBao": {"server": "https://bao", "auth": {
+        "appRole": {"path": "approle", "roleId": "r", "roleRef": SKS, "secretRef": SKS}}}}), INVALID),
+    ("store openBao appRole without a role", provider(SECRETSTORE, {"openBao": {"server": "https://bao", "auth": {
+        "appRole": {"path": "approle", "secretRef": SKS}}}}), INVALID),
+    ("store openBao version v3", provider(SECRETSTORE, {"openBao": {"server": "https://bao", "version": "v3"}}),
+     INVALID),
+    ("store openBao without server", provider(SECRETSTORE, {"openBao": {"path": "secret"}}), INVALID),
+    ("store oracle", provider(SECRETSTORE, {"oracle": {"vault": "ocid1.vault.oc1..x", "region": "eu-frankfurt-1",
+        "principalType": "UserPrincipal", "auth": {"tenancy": "ocid1.tenancy", "user": "ocid1.user",
+                                                   "secretRef": {"privatekey": SKS, "fingerprint": SKS}}}}), VALID),
+    ("store oracle workload", provider(CLUSTERSECRETSTORE, {"oracle": {"vault": "v", "region": "r",
+        "principalType": "Workload", "serviceAccountRef": {"name": "eso", "namespace": "eso"}}}), VALID),
+    ("store oracle principalType bogus", provider(SECRETSTORE, {"oracle": {"vault": "v", "region": "r",
+                                                                          "principalType": "User"}}), INVALID),
+    ("store typo oracle secretRef.privateKey", provider(SECRETSTORE, {"oracle": {"vault": "v", "region": "r",
+        "auth": {"tenancy": "t", "user": "u", "secretRef": {"privateKey": SKS, "fingerprint": SKS}}}}), INVALID),
+    ("store ovh", provider(SECRETSTORE, {"ovh": {"server": "https://eu-west-rbx.okms.ovh.net", "okmsid": "id",
+        "okmsTimeout": 10, "auth": {"mtls": {"certSecretRef": SKS, "keySecretRef": SKS, "caProvider": CA}}}}), VALID),
+    ("store ovh token", provider(CLUSTERSECRETSTORE, {"ovh": {"server": "https://okms", "okmsid": "id",
+        "casRequired": True, "auth": {"token": {"tokenSecretRef": SKS}}}}), VALID),
+    ("store ovh okmsTimeout 0", provider(SECRETSTORE, {"ovh": {"server": "https://okms", "okmsid": "id",
+        "okmsTimeout": 0, "auth": {"token": {"tokenSecretRef": SKS}}}}), INVALID),
+    ("store ovh mtls without keySecretRef", provider(SECRETSTORE, {"ovh": {"server": "https://okms", "okmsid": "id",
+        "auth": {"mtls": {"certSecretRef": SKS}}}}), INVALID),
+    ("store passbolt", provider(SECRETSTORE, {"passbolt": {"host": "https://passbolt.example.com", "auth": {
+        "passwordSecretRef": SKS, "privateKeySecretRef": SKS}}}), VALID),
+    ("store passbolt without privateKeySecretRef", provider(SECRETSTORE, {"passbolt": {"host": "https://p", "auth": {
+        "passwordSecretRef": SKS}}}), INVALID),
+    ("store passworddepot", provider(SECRETSTORE, {"passworddepot": {"host": "pd.example.com", "database": "ops",
+        "auth": {"secretRef": {"credentials": SKS}}}}), VALID),
+    ("store typo passworddepot.databse", provider(SECRETSTORE, {"passworddepot": {"host": "pd", "databse": "ops",
+        "auth": {"secretRef": {"credentials": SKS}}}}), INVALID),
+    ("store previder", provider(SECRETSTORE, {"previder": {"baseUri": "https://portal.previder.nl/api/",
+        "auth": {"secretRef": {"accessToken": SKS}}}}), VALID),
+    ("store previder secretRef without accessToken", provider(SECRETSTORE, {"previder": {"auth": {
+        "secretRef": {}}}}), INVALID),
+    ("store pulumi", provider(SECRETSTORE, {"pulumi": {"organization": "acme", "project": "billing",
+        "environment": "prod", "auth": {"accessToken": {"secretRef": SKS}}}}), VALID),
+    ("store pulumi oidc", provider(CLUSTERSECRETSTORE, {"pulumi": {"organization": "acme", "project": "billing",
+        "environment": "prod", "auth": {"oidcConfig": {"organization": "acme", "expirationSeconds": 900,
+                                                       "serviceAccountRef": {"name": "eso"}}}}}), VALID),
+    ("store pulumi deprecated accessToken", provider(SECRETSTORE, {"pulumi": {"organization": "acme", "project": "b",
+        "environment": "prod", "accessToken": {"secretRef": SKS}}}), VALID),
+    # CEL (pulumi: exactly one of auth and accessToken; pulumi.auth: exactly one of accessToken and oidcConfig)
+    ("store pulumi auth and accessToken", provider(SECRETSTORE, {"pulumi": {"organization": "a", "project": "b",
+        "environment": "e", "accessToken": {"secretRef": SKS}, "auth": {"accessToken": {"secretRef": SKS}}}}), INVALID),
+    ("store pulumi without credentials", provider(SECRETSTORE, {"pulumi": {"organization": "a", "project": "b",
+                                                                          "environment": "e"}}), INVALID),
+    ("store pulumi auth with both", provider(SECRETSTORE, {"pulumi": {"organization": "a", "project": "b",
+        "environment": "e", "auth": {"accessToken": {"secretRef": SKS}, "oidcConfig": {
+            "organization": "a", "serviceAccountRef": {"name": "eso"}}}}}), INVALID),
+    ("store pulumi empty auth", provider(SECRETSTORE, {"pulumi": {"organization": "a", "project": "b",
+                                                                 "environment": "e", "auth": {}}}), INVALID),
+    ("store pulumi oidc expirationSeconds 60", provider(SECRETSTORE, {"pulumi": {"organization": "a", "project": "b",
+        "environment": "e", "auth": {"oidcConfig": {"organization": "a", "expirationSeconds": 60,
+                                                    "serviceAccountRef": {"name": "eso"}}}}}), INVALID),
+    ("store scaleway", provider(SECRETSTORE, {"scaleway": {"region": "fr-par", "projectId": "p",
+        "accessKey": {"value": "SCWXXXXXXXXXXXXXXXXX"}, "secretKey": {"secretRef": SKS}}}), VALID),
+    ("store typo scaleway.projectID", provider(SECRETSTORE, {"scaleway": {"region": "fr-par", "projectID": "p",
+        "accessKey": {"value": "a"}, "secretKey": {"secretRef": SKS}}}), INVALID),
+    ("store secretserver token", provider(SECRETSTORE, {"secretserver": {"serverURL": "https://ss.example.com",
+        "token": {"secretRef": SKS}}}), VALID),
+    ("store secretserver username and password", provider(CLUSTERSECRETSTORE, {"secretserver": {
+        "serverURL": "https://ss", "domain": "corp", "username": {"value": "eso"}, "password": {"secretRef": SKS}}}),
+     VALID),
+    # CEL (secretserver: a token, or both username and password; each: value != secretRef)
+    ("store secretserver username only", provider(SECRETSTORE, {"secretserver": {"serverURL": "https://ss",
+        "username": {"value": "eso"}}}), INVALID),
+    ("store secretserver token value and secretRef", provider(SECRETSTORE, {"secretserver": {
+        "serverURL": "https://ss", "token": {"value": "t", "secretRef": SKS}}}), INVALID),
+    ("store secretserver empty username", provider(SECRETSTORE, {"secretserver": {"serverURL": "https://ss",
+        "username": {}, "password": {"secretRef": SKS}}}), INVALID),
+    ("store secretserver empty password", provider(SECRETSTORE, {"secretserver": {"serverURL": "https://ss",
+        "username": {"value": "eso"}, "password": {}}}), INVALID),
+    ("store secretserver without serverURL", provider(SECRETSTORE, {"secretserver": {"token": {"secretRef": SKS}}}),
+     INVALID),
+    ("store senhasegura", provider(SECRETSTORE, {"senhasegura": {"url": "https://senhasegura", "module": "DSM",
+        "ignoreSslCertificate": False, "auth": {"clientId": "c", "clientSecretSecretRef": SKS}}}), VALID),
+    ("store senhasegura ignoreSslCertificate string", provider(SECRETSTORE, {"senhasegura": {"url": "https://s",
+        "module": "DSM", "ignoreSslCertificate": "no", "auth": {"clientId": "c", "clientSecretSecretRef": SKS}}}),
+     INVALID),
+    ("store volcengine", provider(SECRETSTORE, {"volcengine": {"region": "cn-beijing", "auth": {"secretRef": {
+        "accessKeyID": SKS, "secretAccessKey": SKS}}}}), VALID),
+    ("store typo volcengine secretRef.accessKeyId", provider(SECRETSTORE, {"volcengine": {"region": "cn-beijing",
+        "auth": {"secretRef": {"accessKeyId": SKS, "secretAccessKey": SKS}}}}), INVALID),
+    ("store yandexlockbox", provider(SECRETSTORE, {"yandexlockbox": {"auth": {"authorizedKeySecretRef": SKS},
+        "fetching": {"byName": {"folderID": "b1g"}}, "caProvider": {"certSecretRef": SKS}}}), VALID),
+    ("store yandexlockbox fetching two ways", provider(SECRETSTORE, {"yandexlockbox": {"auth": {},
+        "fetching": {"byID": {}, "byName": {"folderID": "b1g"}}}}), INVALID),
+    ("store yandexcertificatemanager", provider(CLUSTERSECRETSTORE, {"yandexcertificatemanager": {
+        "apiEndpoint": "api.cloud.yandex.net:443", "auth": {"authorizedKeySecretRef": SKS},
+        "fetching": {"byID": {}}}}), VALID),
+    ("store yandexcertificatemanager without auth", provider(SECRETSTORE, {"yandexcertificatemanager": {
+        "apiEndpoint": "api"}}), INVALID),
+    ("store aws customSessionTags", provider(SECRETSTORE, {"aws": {"service": "SecretsManager", "region": "x",
+        "sessionTagsPolicy": "Custom", "customSessionTags": {"team": "billing"}}}), VALID),
+    # CEL (aws.customSessionTags: none of esoNamespace, esoStoreName, esoStoreKind)
+    ("store aws customSessionTags esoStoreName", provider(SECRETSTORE, {"aws": {"service": "SecretsManager",
+        "region": "x", "customSessionTags": {"esoStoreName": "mine"}}}), INVALID),
+    # CEL (doppler.auth: exactly one of secretRef and oidcConfig)
+    ("store doppler secretRef and oidcConfig", provider(SECRETSTORE, {"doppler": {"auth": {
+        "secretRef": {"dopplerToken": SKS}, "oidcConfig": {"identity": "i", "serviceAccountRef": {"name": "eso"}}}}}),
+     INVALID),
+    ("store doppler empty auth", provider(SECRETSTORE, {"doppler": {"auth": {}}}), INVALID),
+    # A typo or a wrong type for the providers whose mistakes above are only missing fields or bounds.
+    ("store typo cloudrusm.projectId", provider(SECRETSTORE, {"cloudrusm": {"projectId": "p", "auth": {}}}), INVALID),
+    ("store typo ibm containerAuth.iamEndPoint", provider(SECRETSTORE, {"ibm": {"auth": {"containerAuth": {
+        "profile": "p", "iamEndPoint": "https://iam"}}}}), INVALID),
+    ("store keepersecurity getByTitleFallback string", provider(SECRETSTORE, {"keepersecurity": {
+        "authRef": SKS, "folderID": "f", "getByTitleFallback": "true"}}), INVALID),
+    ("store onepasswordSDK cache maxSize string", provider(SECRETSTORE, {"onepasswordSDK": {"vault": "v",
+        "cache": {"maxSize": "100"}, "auth": {"serviceAccountSecretRef": SKS}}}), INVALID),
+    ("store typo openBao.serverURL", provider(SECRETSTORE, {"openBao": {"server": "https://b", "serverURL": "x"}}),
+     INVALID),
+    ("store ovh casRequired string", provider(SECRETSTORE, {"ovh": {"server": "https://okms", "okmsid": "id",
+        "casRequired": "yes", "auth": {"token": {"tokenSecretRef": SKS}}}}), INVALID),
+    ("store typo passbolt auth.passwordSecret", provider(SECRETSTORE, {"passbolt": {"host": "https://p", "auth": {
+        "passwordSecret": SKS, "privateKeySecretRef": SKS}}}), INVALID),
+    ("store typo previder.baseURI", provider(SECRETSTORE, {"previder": {"baseURI": "https://p", "auth": {}}}), INVALID),
+    ("store typo pulumi.organisation", provider(SECRETSTORE, {"pulumi": {"organisation": "a", "organization": "a",
+        "project": "b", "environment": "e", "auth": {"accessToken": {"secretRef": SKS}}}}), INVALID),
+    ("store typo secretserver.serverUrl", provider(SECRETSTORE, {"secretserver": {"serverUrl": "https://ss",
+        "serverURL": "https://ss", "token": {"secretRef": SKS}}}), INVALID),
+    ("store typo yandexlockbox byName.folderId", provider(SECRETSTORE, {"yandexlockbox": {"auth": {},
+        "fetching": {"byName": {"folderId": "b1g"}}}}), INVALID),
+    ("store yandexcertificatemanager apiEndpoint int", provider(SECRETSTORE, {"yandexcertificatemanager": {
+        "apiEndpoint": 443, "auth": {"authorizedKeySecretRef": SKS}}}), INVALID),
+    ("store typo crd resource.Kind", provider(SECRETSTORE, {"crd": {"authRef": SKS, "resource": {
+        "group": "g", "version": "v1", "Kind": "K"}}}), INVALID),
     ("store typo spec.providers", edited(SECRETSTORE, "spec.providers", {}), INVALID),
     ("store no spec", edited(SECRETSTORE, "spec", delete=True), VALID),
 ]
@@ -691,6 +1071,46 @@ def test_the_probe_set_covers_every_bundled_kind_both_ways():
         verdicts = [valid for _, doc, valid in PROBES if doc["kind"] == kind]
         assert verdicts.count(VALID) >= 5 and verdicts.count(INVALID) >= 10, kind
     assert len({name for name, _, _ in PROBES}) == len(PROBES)
+
+
+def test_every_provider_has_a_valid_and_an_invalid_probe():
+    real = openapi_schemas()[("external-secrets.io/v1", "SecretStore")]
+    assert real is not None
+    verdicts: dict[str, set[bool]] = {}
+    for _, doc, valid in PROBES:
+        if doc["kind"] in ("SecretStore", "ClusterSecretStore") and len(doc.get("spec", {}).get("provider", {})) == 1:
+            verdicts.setdefault(next(iter(doc["spec"]["provider"])), set()).add(valid)
+    providers = set(real["properties"]["spec"]["properties"]["provider"]["properties"])
+    assert {name: verdicts.get(name) for name in providers} == {name: {VALID, INVALID} for name in providers}
+
+
+def _cel_rules(node: dict[str, Any], path: str = "$") -> set[tuple[str, str]]:
+    """(path, rule) of every CEL rule in an openAPIV3Schema (no rule sits under an array or a map here)."""
+    found = {(path, rule["rule"]) for rule in node.get("x-kubernetes-validations", [])}
+    for name, sub in node.get("properties", {}).items():
+        found |= _cel_rules(sub, f"{path}.{name}")
+    return found
+
+
+def test_every_cel_rule_of_the_store_crds_is_probed_both_ways() -> None:
+    """Each of the store CRDs' 15 rules (the same in both) is met by a valid probe and is the one thing wrong with
+    an invalid one, so the bundled schema's encoding of it (oneOf / anyOf / not / propertyNames) is tested by the
+    verdicts above."""
+    crds = {kind: openapi_schemas()[("external-secrets.io/v1", kind)] for kind in ("SecretStore", "ClusterSecretStore")}
+    rules = {kind: _cel_rules(openapi) for kind, openapi in crds.items() if openapi is not None}
+    assert len(rules["SecretStore"]) == 15 and rules["SecretStore"] == rules["ClusterSecretStore"]
+    met, alone_broken = set(), set()
+    for _, doc, valid in PROBES:
+        openapi = crds.get(doc["kind"])
+        if openapi is None:
+            continue
+        verdicts = cel_verdicts(openapi, doc)
+        met |= {(path, rule) for path, rule, holds in verdicts if holds and valid}
+        broken = [(path, rule) for path, rule, holds in verdicts if not holds]
+        if len(broken) == 1 and len(real_problems(doc)) == 1:
+            alone_broken.add(broken[0])
+    assert sorted(rules["SecretStore"] - met) == []
+    assert sorted(rules["SecretStore"] - alone_broken) == []
 
 
 @pytest.mark.parametrize(("name", "doc", "valid"), PROBES, ids=[name for name, _, _ in PROBES])
@@ -712,14 +1132,20 @@ def test_the_bundled_schema_agrees_with_the_real_crd(bundled: SchemaValidator, n
     assert bundled.verdict(doc) == ("valid" if valid else "invalid"), json.dumps(doc)
 
 
+def _resolved(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, its `$ref`s followed."""
+    while "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
 def _field_names(real: dict[str, Any], bundled: dict[str, Any], defs: dict[str, Any], prefix: str) -> set[str]:
     """The field paths one schema names and the other does not, wherever the bundled one is strict."""
-    while "$ref" in bundled:
-        bundled = defs[bundled["$ref"].rsplit("/", 1)[1]]
+    bundled = _resolved(bundled, defs)
     if real.get("type") == "array":
         return _field_names(real.get("items", {}), bundled.get("items", {}), defs, prefix + "[]")
-    if "properties" not in bundled:
-        return set()  # a loose object: anything goes, as the test of verdicts shows
+    if "properties" not in bundled:  # a loose object: anything goes, where the real CRD has no fields either
+        return {f"{prefix}* (loose in bundled)"} if real.get("properties") else set()
     real_fields, bundled_fields = real.get("properties", {}), bundled["properties"]
     differ = {f"{prefix}{name} (only {'the real CRD' if name in real_fields else 'bundled'})"
               for name in set(real_fields) ^ set(bundled_fields)}
@@ -730,18 +1156,16 @@ def _field_names(real: dict[str, Any], bundled: dict[str, Any], defs: dict[str, 
 
 @pytest.mark.parametrize("kind", ["SecretStore", "ClusterSecretStore"])
 def test_every_provider_typed_field_by_field_names_the_real_crds_fields(kind: str) -> None:
-    """Only the verdicts of the probes are compared above; this compares the field names of every provider the
-    bundled schema types strictly with the real CRD's (their types are the probes' business)."""
+    """Only the verdicts of the probes are compared above; this compares the field names of every provider
+    with the real CRD's (their types are the probes' business): the same providers, each typed strictly."""
     real = openapi_schemas()[("external-secrets.io/v1", kind)]
     bundled = crd_schema("external-secrets.io/v1", kind)
     assert real is not None and bundled is not None
     real_providers = real["properties"]["spec"]["properties"]["provider"]["properties"]
-    typed = {name: schema for name, schema in bundled["$defs"]["provider"]["properties"].items()
-             if "properties" in schema}
-    assert {"aws", "vault", "gcpsm", "azurekv", "kubernetes", "fake", "webhook", "gitlab", "doppler",
-            "onepassword"} == set(typed)
+    providers = bundled["$defs"]["provider"]["properties"]
+    assert sorted(providers) == sorted(real_providers)
     assert {name: sorted(_field_names(real_providers[name], schema, bundled["$defs"], ""))
-            for name, schema in typed.items()} == {name: [] for name in typed}
+            for name, schema in providers.items()} == {name: [] for name in providers}
 
 
 # --------------------------------------------------------------------------- (c) versions not served

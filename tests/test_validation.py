@@ -48,6 +48,30 @@ def test_the_explainer_names_the_field_and_never_a_free_value(instance: dict, ex
     assert problem(instance) == expected
 
 
+EXCLUSIVE = {
+    "type": "object",
+    "properties": {
+        "value": {"type": "string"}, "secretRef": {"type": "string"},
+        "tags": {"type": "object", "propertyNames": {"description": "A key other than reserved.",
+                                                     "not": {"enum": ["reserved"]}}},
+    },
+    "description": "A mapping with value or secretRef, not both.",
+    "oneOf": [{"required": ["value"]}, {"required": ["secretRef"]}],
+}
+
+
+@pytest.mark.parametrize("instance,expected", [
+    ({"value": "S3CRET"}, None),
+    ({}, Problem((), "must be a mapping with value or secretRef, not both")),  # neither: the alternatives' description
+    ({"value": "S3CRET", "secretRef": "s"}, Problem((), "must be a mapping with value or secretRef, not both")),  # both
+    ({"value": "v", "tags": {"reserved": "x"}}, Problem(("tags", "reserved"),
+                                                        "invalid name 'reserved': must be a key other than reserved")),
+])
+def test_exclusive_fields_and_reserved_keys_are_explained_by_the_description(instance: dict,
+                                                                             expected: Problem | None) -> None:
+    assert first_problem(Schema(EXCLUSIVE, label="test"), instance, lambda path: (1, 1)) == expected
+
+
 def test_raise_first_is_one_located_line() -> None:
     with pytest.raises(InputError) as caught:
         raise_first(Schema(SCHEMA, label="test"), {"name": "a", "replicas": "2"}, "f.yaml", lambda path: (5, 11))

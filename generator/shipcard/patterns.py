@@ -36,8 +36,9 @@ CLUSTER_URL = "^https://" + _VISIBLE + "+" + END
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$"
 URL_PATH = "^/" + _VISIBLE + "*" + END
 # Why a card accepts a finding (health.liveness.none, singleReplica): one line, since it becomes one
-# clause of a `shipcard.io/ignore` annotation, which reads a line per clause.
-REASON = "^" + _VISIBLE + r"[^\x00-\x1f\x7f-\x9f\ufffe\uffff]*" + END
+# clause of a `shipcard.io/ignore` annotation, which reads a line per clause (`str.splitlines`: also at
+# U+2028 and U+2029, so a reason holding one would add a clause suppressing any other rule).
+REASON = "^" + _VISIBLE + r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]*" + END
 # The annotation `shipcard check` reads suppressions from (check.suppress): `<rule>[,<rule>]: <reason>` a
 # line, `.<container>` appended for one container's findings. Cards write it too (k8s.objects).
 IGNORE_ANNOTATION = "shipcard.io/ignore"
@@ -49,6 +50,9 @@ AWS_ROLE_ARN = r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+
 # A file of secrets.files: absolute, at least two directories deep (its directory becomes a read-only
 # volume, so never `/etc` or `/app` itself), parts of the characters a Secret key may have.
 SECRET_FILE_PATH = r"^/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)+" + END
+# The provider's version of a secret value (ESO's remoteRef.version): a Secrets Manager version stage or
+# `uuid/<version id>`, a Parameter Store version number or label, a Vault KV version.
+SECRET_VERSION = r"^[A-Za-z0-9_+=,.@-]+(/[A-Za-z0-9_+=,.@-]+)?" + END
 # A namespace of shipcard.yaml, where {service} stands for the service name.
 NAMESPACE_TEMPLATE = r"^([a-z0-9-]|\{service\})+" + END
 
@@ -69,6 +73,8 @@ MEANING = {
     SECRET_FILE_PATH: "an absolute file path at least two directories deep, such as /etc/app/key.pem "
                       "(letters, digits, '.', '_' and '-')",
     REASON: "one line of text that starts with a visible character",
+    SECRET_VERSION: "a version stage (AWSPREVIOUS), uuid/<version id>, or a version number or label (letters, "
+                    "digits and _+=,.@-)",
 }
 
 

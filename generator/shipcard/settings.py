@@ -24,6 +24,7 @@ from shipcard.errors import InputError, Location
 from shipcard.patterns import (
     CLUSTER_URL,
     DNS_LABEL,
+    DNS_SUBDOMAIN,
     KUBERNETES_VERSION,
     LABEL_VALUE,
     NAMESPACE_TEMPLATE,
@@ -49,6 +50,12 @@ POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 
 KubernetesVersion = tuple[int, int]
 _Fail = Callable[[PathKey, str], InputError]
+
+# The providers a card's secrets come from (card.schema), and the kinds of ESO store an ExternalSecret reads.
+SECRET_PROVIDERS = ("aws-secrets-manager", "aws-parameter-store", "vault")
+STORE_KINDS = ("ClusterSecretStore", "SecretStore")
+DEFAULT_STORE_KIND = STORE_KINDS[0]
+STORE_NAME = {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253}
 
 _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -127,6 +134,17 @@ _NETWORK = {
                     "description": "The VPC's address block: where an ALB (target-type ip) connects from."},
     },
 }
+# `secrets.stores.<provider>`: the ESO store every card's values of that provider read unless they name one.
+_SECRETS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "stores": {"type": "object", "propertyNames": {"enum": list(SECRET_PROVIDERS)},
+                   "additionalProperties": {
+                       "type": "object", "additionalProperties": False, "required": ["name"],
+                       "properties": {"name": STORE_NAME, "kind": {"enum": list(STORE_KINDS)}}}},
+    },
+}
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "shipcard repository settings (shipcard.yaml)",
@@ -147,6 +165,7 @@ SCHEMA: dict[str, Any] = {
                                            "not": {"const": "projects"}},  # argocd/projects/: AppProjects
                          "additionalProperties": {"anyOf": [{"type": "null"}, _ENVIRONMENT]}},
         "network": _NETWORK,
+        "secrets": _SECRETS,
         "check": _CHECK,
     },
 }
@@ -184,6 +203,14 @@ class NetworkSettings:
     ingress_namespace: str = DEFAULT_INGRESS_NAMESPACE  # the ingress controller's namespace
     ingress_pod_labels: tuple[tuple[str, str], ...] = ()  # its pods there; none: every pod of the namespace
     vpc_cidr: str | None = None  # ALB target-type ip: the ALB connects from its addresses in the VPC
+
+
+@dataclass(frozen=True)
+class SecretStore:
+    """`secrets.stores.<provider>`: the ESO store (its name and kind) a provider's values read by default."""
+
+    name: str
+    kind: str = DEFAULT_STORE_KIND
 
 
 @dataclass(frozen=True)
@@ -245,6 +272,7 @@ class RepoSettings:
     pod_security: str = POD_SECURITY_LEVELS[0]  # the level the services' namespaces enforce
     environments: dict[str, EnvironmentDefaults] = field(default_factory=dict)
     network: NetworkSettings = NetworkSettings()
+    secret_stores: dict[str, SecretStore] = field(default_factory=dict)  # provider → its default store
     check: CheckSettings = CheckSettings()
     fingerprint: str = ""  # changes whenever a setting that shapes rendered files changes
 
@@ -287,6 +315,35 @@ class RepoSettings:
                 filled[env_name] = merged
             raw["environments"] = filled
         return raw
+
+    def secret_defaults(self, fields: Any) -> Any:
+        """A service's fields (the card's, or an environment's merged ones) with the store of each secrets
+        provider that `secrets.stores` names filled in where the card names none: `secrets.store` for the
+        card's own provider, `store` of a value with a provider of its own."""
+        secrets = fields.get("secrets") if isinstance(fields, dict) else None
+        if not self.secret_stores or not isinstance(secrets, dict):
+            return fields
+        secrets = dict(secrets)
+        provider = secrets.get("provider", "none")
+        if "store" not in secrets and provider in self.secret_stores:
+            secrets["store"] = self.secret_stores[provider].name
+        for section in ("env", "files"):
+            entries = secrets.get(section)
+            if not isinstance(entries, dict):
+                continue
+            filled = {}
+            for key, entry in entries.items():
+                own = entry.get("provider", provider) if isinstance(entry, dict) else provider
+                if isinstance(entry, dict) and own != provider and "store" not in entry and own in self.secret_stores:
+                    entry = {**entry, "store": self.secret_stores[own].name}
+                filled[key] = entry
+            secrets[section] = filled
+        return {**fields, "secrets": secrets}
+
+    def store_kind(self, provider: str, store: str) -> str:
+        """The kind of ESO store `store` of `provider` is: `secrets.stores` says, else a ClusterSecretStore."""
+        setting = self.secret_stores.get(provider)
+        return setting.kind if setting is not None and setting.name == store else DEFAULT_STORE_KIND
 
     def unknown_environments(self, raw: dict[str, Any]) -> list[str]:
         """Environments a card names that shipcard.yaml does not declare (none when it declares none)."""
@@ -425,6 +482,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
     check = _check_settings(raw.get("check") or {}, root, doc, fail, shown)
     environments = _environments(raw.get("environments") or {}, fail)
     network = _network(raw.get("network") or {}, fail)
+    secret_stores = _secret_stores((raw.get("secrets") or {}).get("stores") or {}, fail)
     shaping = {k: v for k, v in raw.items() if k != "check"}
     return RepoSettings(
         file=path,
@@ -436,6 +494,7 @@ def parse_repo(text: str, path: Path) -> RepoSettings:
         pod_security=raw.get("podSecurity", POD_SECURITY_LEVELS[0]),
         environments=environments,
         network=network,
+        secret_stores=secret_stores,
         check=check,
         fingerprint=_fingerprint(shaping),
     )
@@ -458,6 +517,19 @@ def _network(section: dict[str, Any], fail: _Fail) -> NetworkSettings:
     return NetworkSettings(ingress_namespace=controller.get("namespace", DEFAULT_INGRESS_NAMESPACE),
                            ingress_pod_labels=tuple(sorted((controller.get("podLabels") or {}).items())),
                            vpc_cidr=cidr)
+
+
+def _secret_stores(section: dict[str, Any], fail: _Fail) -> dict[str, SecretStore]:
+    """`secrets.stores`: a store serves one provider, so two providers may not name the same store."""
+    stores: dict[str, SecretStore] = {}
+    for provider, entry in section.items():
+        store = SecretStore(name=entry["name"], kind=entry.get("kind", DEFAULT_STORE_KIND))
+        other = next((p for p, s in stores.items() if s.name == store.name), None)
+        if other is not None:
+            raise fail(("secrets", "stores", provider, "name"), f"store {store.name!r} is {other}'s already: "
+                                                                "a store serves one provider")
+        stores[provider] = store
+    return stores
 
 
 def _environments(section: dict[str, Any], fail: _Fail) -> dict[str, EnvironmentDefaults]:

@@ -401,7 +401,9 @@ def _explain(error: ValidationError, position: Position | None) -> list[Problem]
         return _explain_alternatives(error, path, position)
     if "propertyNames" in error.relative_schema_path:  # the offending instance is a key of this mapping
         meaning = MEANING.get(error.schema.get("pattern")) if validator == "pattern" else None
-        reason = f"{error.instance!r} is not {meaning}" if meaning else error.message
+        described = error.schema.get("description")
+        reason = f"{error.instance!r} is not {meaning}" if meaning else \
+            f"must be {_lowered(described)}" if described else error.message
         return [Problem((*path, error.instance), f"invalid name {error.instance!r}: {reason}")]
     if validator == "additionalProperties" and isinstance(error.instance, dict) and expected is False:
         from difflib import get_close_matches
@@ -436,7 +438,14 @@ def _explain(error: ValidationError, position: Position | None) -> list[Problem]
         return [Problem(path, _BOUNDS[validator].format(expected))]
     if validator == "uniqueItems":
         return [Problem(path, "must not hold the same item twice")]
+    if validator in ("oneOf", "not") and "description" in error.schema:  # two fields of which one may be given
+        return [Problem(path, f"must be {_lowered(error.schema['description'])}")]
     return [Problem(path, "does not match the schema")]
+
+
+def _lowered(description: str) -> str:
+    """A schema's description as the end of a sentence: 'Two words.' → 'two words'."""
+    return f"{description[0].lower()}{description[1:].rstrip('.')}"
 
 
 # Fields whose values may be secret (a card's env and secrets, a Secret's data and stringData, a
@@ -486,8 +495,7 @@ def _explain_alternatives(error: ValidationError, path: PathKey, position: Posit
             return [min((p for e in real for p in _explain(e, position)),
                         key=lambda p: (position(p.path), -len(p.path)))]
     if "description" in error.schema:
-        text = error.schema["description"]
-        return [Problem(path, f"must be {text[0].lower()}{text[1:].rstrip('.')}")]
+        return [Problem(path, f"must be {_lowered(error.schema['description'])}")]
     types = [t for s in options if isinstance(s, dict) and set(s) == {"type"} for t in _as_list(s["type"])
              if t != "null"]
     if options and len(types) >= len(options):

@@ -19,6 +19,7 @@ from shipcard.check.inputs.targets import Target
 from shipcard.check.inputs.tools import render_target
 from shipcard.yamlio.read import load_documents
 from tests.conftest import example_cards, run_cli
+from tests.test_helmfile import LEDGER_CARD
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.helm]
 
@@ -86,6 +87,20 @@ def customised(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Issue 17 item 3: a card with an IAM role in dev and prod (none in staging), in both formats."""
+    root = tmp_path_factory.mktemp("identity")
+    (root / "services").mkdir()
+    (root / "shipcard.yaml").write_text(SETTINGS)
+    (root / "services/ledger.service.yaml").write_text(LEDGER_CARD)
+    chart_card = LEDGER_CARD.replace("name: ledger\n", "name: ledger-chart\n", 1) + "  format: helmfile\n"
+    (root / "services/ledger-chart.service.yaml").write_text(chart_card)
+    result = run_cli("render", cwd=root)
+    assert result.exit_code == 0, result.output
+    return root
+
+
 Built = list[tuple[Target, list[tuple[str, dict[str, Any]]]]]  # (target, [(file, object)])
 
 
@@ -127,7 +142,7 @@ def tool_objects(target: Target) -> list[tuple[str, dict[str, Any]]]:
     return [(obj.file, obj.data) for obj in loaded.objects]
 
 
-@pytest.mark.parametrize("repository", ["examples", "customised"])
+@pytest.mark.parametrize("repository", ["examples", "customised", "identity"])
 def test_every_tree_built_in_process_is_what_kubectl_or_helm_builds(
         repository: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The guard against drift: every overlay and release a check builds in-process is sampled through
@@ -137,6 +152,20 @@ def test_every_tree_built_in_process_is_what_kubectl_or_helm_builds(
     assert {target.kind for target, _ in built} == {"kustomize", "helm"}
     for target, objects in built:
         assert objects == tool_objects(target), target.describe()
+    if repository == "identity":  # both writers mount the API token exactly where a role is set
+        mounted = {(data["metadata"]["namespace"], data["kind"], data["metadata"]["name"]):
+                   _pod_spec(data)["automountServiceAccountToken"]
+                   for _, objects in built for _, data in objects if _pod_spec(data) is not None}
+        assert len(mounted) == 18  # Deployment, hook Job, CronJob × 3 environments × 2 formats
+        assert all(value is (not namespace.endswith("-staging")) for (namespace, *_), value in mounted.items())
+
+
+def _pod_spec(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod spec of a Deployment, Job or CronJob."""
+    spec = data.get("spec") or {}
+    template = spec.get("jobTemplate", {}).get("spec", {}).get("template") if data["kind"] == "CronJob" \
+        else spec.get("template") if data["kind"] in ("Deployment", "Job") else None
+    return None if template is None else template["spec"]
 
 
 def described(targets: list[Target]) -> list[str]:
@@ -181,3 +210,61 @@ def test_jobs_does_not_change_the_output(customised: Path) -> None:
     one, default = run_cli("check", "--jobs", "1", cwd=customised), run_cli("check", cwd=customised)
     assert (one.exit_code, one.output) == (default.exit_code, default.output)
     assert "apps/billing-api/custom/prod/extra.yaml" in one.output
+
+
+def test_the_layout_index_of_generated_files_is_what_parsing_them_gives(examples: Path) -> None:
+    """`SourceIndex(rendered_now=True)` reads kind and name off shipcard's layout and parses a file only on
+    demand: for every generated YAML file of the examples it names the same objects as parsing does, and its
+    documents give the parsed data and positions."""
+    from shipcard.check.inputs.kustomize import _laid_out_by_shipcard
+
+    files = sorted(p for p in (examples / "apps").rglob("*.yaml") if "charts" not in p.parts)
+    assert len(files) > 40
+    for path in files:
+        laid_out = _laid_out_by_shipcard(path, path.name)
+        parsed = [d for d in load_documents(path.read_text(encoding="utf-8"), path.name)
+                  if isinstance(d.data, dict) and isinstance(d.data.get("metadata"), dict)]
+        if laid_out is None:
+            continue
+        assert [(kind, name) for kind, name, _ in laid_out] == [
+            (str(d.data.get("kind") or ""), str(d.data["metadata"].get("name") or "")) for d in parsed], path
+        for (_, _, lazy), document in zip(laid_out, parsed, strict=True):
+            assert lazy.data == document.data
+            assert lazy.line_of(("metadata", "name")) == document.line_of(("metadata", "name"))
+    # Every resource file is read off its layout (patches and values files, a list or `$patch` first, are not
+    # resource files: they are parsed as before).
+    resources = [p for p in files if not {"patches", "values"} & set(p.parts)]
+    assert len(resources) > 25
+    assert [p for p in resources if _laid_out_by_shipcard(p, p.name) is None] == []
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("kind: A\nmetadata: {name: x}\n", id="flow-metadata"),
+    pytest.param("kind: 'A'\nmetadata:\n  name: x\n", id="quoted-kind"),
+    pytest.param("kind: A\nmetadata:\n  name: 'x'\n", id="quoted-name"),
+    pytest.param("kind: A\nmetadata:\n  name: x # comment\n", id="comment-after-name"),
+    pytest.param("- kind: A\n", id="a-list"),
+    pytest.param("kind: A\n? metadata\n", id="complex-key"),
+    pytest.param("kind: A\nmetadata:\n  name: &n x\n", id="anchor"),
+    pytest.param('"kind": A\nmetadata:\n  name: x\n', id="quoted-key"),
+])
+def test_a_layout_shipcard_does_not_write_is_left_to_the_parser(tmp_path: Path, text: str) -> None:
+    from shipcard.check.inputs.kustomize import _laid_out_by_shipcard
+
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert _laid_out_by_shipcard(path, "x.yaml") is None
+
+
+def test_a_metadata_that_is_a_list_is_no_object() -> None:
+    """As parsing says: an object needs a metadata mapping."""
+    import tempfile
+
+    from shipcard.check.inputs.kustomize import _laid_out_by_shipcard
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory, "x.yaml")
+        path.write_text("kind: A\nmetadata:\n- name\n", encoding="utf-8")
+        assert _laid_out_by_shipcard(path, "x.yaml") is None
+        path.write_text("kind: A\nitems:\n- name: x\nmetadata:\n  name: y\n", encoding="utf-8")
+        laid_out = _laid_out_by_shipcard(path, "x.yaml")
+        assert laid_out is not None and [(k, n) for k, n, _ in laid_out] == [("A", "y")]

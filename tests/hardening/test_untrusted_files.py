@@ -37,7 +37,7 @@ from pinhelpers import Run
 
 from shipcard.lifecycle.state import tree_digest
 from shipcard.transaction import JOURNAL_FORMAT, PAUSE_AT_ENV, PAUSE_FILE_ENV, STATE_DIR
-from shipcard.writers.tree import generated_digest
+from shipcard.writers.tree import EDITED, generated_digest, stated_digest
 from tests.conftest import run_cli
 
 DIGEST = "sha256:" + "b" * 64
@@ -439,6 +439,38 @@ def test_a_damaged_cache_reads_as_empty(template: Path, tmp_path: Path, name: st
     done = bounded("render", cwd=repo)
     assert (done.code, done.stderr) == (0, ""), done.output
     assert _tree(repo) == before
+
+
+def _forge_verified(repo: Path, target: str, digest: str, key: bytes | None) -> None:
+    """`.shipcard/verified.json` claiming `target`, as it is on disk now, is intact with `digest`."""
+    stat = (repo / target).stat()
+    entries = {target: [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, "services/web.service.yaml",
+                        digest]}
+    body = json.dumps(entries, separators=(",", ":"))
+    text = body if key is None else hmac.new(key, b"verified\0" + body.encode(), hashlib.sha256).hexdigest() + \
+        "\n" + body
+    (repo / ".shipcard" / "verified.json").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("key", [pytest.param(None, id="unkeyed"), pytest.param(bytes(32), id="guessed-key")])
+def test_a_verified_cache_forged_with_the_current_stat_signatures_vouches_for_nothing(
+        template: Path, tmp_path: Path, key: bytes | None) -> None:
+    """Someone who can write `.shipcard/` (and read the files' stat) claims a hand-edited generated file is
+    intact: without this user's key the claim is not read, the file is, and the edit is reported."""
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    cache = {"SHIPCARD_CACHE_DIR": str(tmp_path / "cache")}
+    assert bounded("render", cwd=repo, env=cache).code == 0  # this machine's receipts for the tree
+    assert "rendered 0 service(s)" in bounded("render", cwd=repo, env=cache).output
+    target = "apps/web/base/deployment.yaml"
+    path = repo / target
+    text = path.read_text(encoding="utf-8")
+    intact = stated_digest(text)
+    path.write_text(text.replace("replicas: 2", "replicas: 9", 1), encoding="utf-8")
+    _forge_verified(repo, target, intact, key)
+    done = bounded("render", cwd=repo, env=cache)
+    assert done.code == 1 and f"{target}: {EDITED}" in done.stderr, done.output
+    assert "replicas: 9" in path.read_text(encoding="utf-8")  # the user's edit is kept, not overwritten
 
 
 def test_a_linked_receipt_key_is_no_key(template: Path, tmp_path: Path) -> None:

@@ -385,7 +385,7 @@ def test_eventbridge_expressions_print_their_kubernetes_schedule(tmp_path: Path,
 
 
 @pytest.mark.parametrize("expression,message", [
-    ("rate(0 minutes)", "a rate must be at least 1"),
+    ("rate(0 minutes)", "not a valid EventBridge rate expression: the value '0' is not a positive whole number"),
     ("rate(7 minutes)", "rate(7 minutes) has no exact cron equivalent: cron restarts its count every hour (use a "
                         "number of minutes dividing 60, or a cron() expression)"),
     ("cron(0 2 ? * SAT-SUN *)", "as Kubernetes cron (0 2 * * SAT-SUN) it is refused: day of week 'SAT-SUN': the "

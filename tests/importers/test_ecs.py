@@ -7,7 +7,10 @@ source: ECS `secrets[].valueFrom` is a Parameter Store ARN `arn:…:ssm:…:para
 its leading `/`) or a parameter name, or a Secrets Manager ARN `…:secret:NAME-XXXXXX[:json-key:version-stage:
 version-id]` (ECS developer guide, "Pass sensitive data to a container"; AWS CDK's `arnForParameterName`);
 ESO's Parameter Store provider passes `remoteRef.key` to GetParameter as it is, so a name with a path keeps
-its leading `/` (external-secrets providers/v1/aws/parameterstore/parameterstore.go).
+its leading `/` (external-secrets providers/v1/aws/parameterstore/parameterstore.go), and appends
+`:<remoteRef.version>` to it; its Secrets Manager provider reads `remoteRef.version` as a version stage, or with
+the prefix `uuid/` as a version id. The rendered ExternalSecrets are validated against ESO v2.9.0's real CRD
+(`../shared/crds`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from shipcard.yamlio.read import load_plain
 from tests.conftest import run_cli
 from tests.importers.helpers import FIXTURES, every_output, render_build_check, setup, shipcard_import, written
 from tests.test_helmfile import by_key, helm_objects, kustomize_objects
+from tests.test_real_crds import real_problems
 
 FIXTURE = FIXTURES / "storefront-api.task-definition.json"
 TASK = "../legacy/storefront-api.task-definition.json"
@@ -76,7 +80,9 @@ secrets:
     SENTRY_DSN: fill-in/storefront-api/SENTRY_DSN # from {TASK}:49 {C0}.environment[4]
     DATABASE_URL: storefront/prod/database # from {TASK}:72 {C0}.secrets[0]
     DATABASE_PASSWORD: storefront/prod/rds#password # from {TASK}:76 {C0}.secrets[1]
-    SIDEKIQ_WEB_PASSWORD: storefront/prod/sidekiq#web_password # from {TASK}:80 {C0}.secrets[2]
+    SIDEKIQ_WEB_PASSWORD: # from {TASK}:80 {C0}.secrets[2]
+      key: storefront/prod/sidekiq#web_password
+      version: AWSPREVIOUS
     SECRET_KEY_BASE: # from {TASK}:84 {C0}.secrets[3]
       key: /storefront/prod/secret-key-base
       provider: aws-parameter-store
@@ -85,6 +91,7 @@ secrets:
       key: /storefront/prod/stripe-secret-key
       provider: aws-parameter-store
       store: fill-in-parameter-store
+      version: '3'
 health:
   readiness:  # from {TASK}:123 {C0}.healthCheck
     http: 3000  # from {TASK}:124 {C0}.healthCheck.command
@@ -139,8 +146,6 @@ def test_the_report_says_what_the_card_does_not_express_and_no_secret_value_appe
          "(aws-secrets-manager) that reads region us-east-1 of account 123456789012: write its name"),
         (76, f"{C0}.secrets[1]", f"DATABASE_PASSWORD: secret 'storefront/prod/rds': {suffix}"),
         (80, f"{C0}.secrets[2]", f"SIDEKIQ_WEB_PASSWORD: secret 'storefront/prod/sidekiq': {suffix}"),
-        (80, f"{C0}.secrets[2]", "SIDEKIQ_WEB_PASSWORD: ECS read version stage AWSPREVIOUS; the card reads the "
-         "current version (AWSCURRENT)"),
         (84, f"{C0}.secrets[3]", "store 'fill-in-parameter-store' stands for the ClusterSecretStore "
          "(aws-parameter-store) that reads region us-east-1 of account 123456789012: write its name"),
         (93, f"{C0}.dependsOn", "has no card field: not imported"),
@@ -169,7 +174,7 @@ def test_the_report_says_what_the_card_does_not_express_and_no_secret_value_appe
     ]
     assert result.stderr == "".join(f"note: {TASK}:{n['line']}: {n['field']}: {n['reason']}\n" for n in notes[:-1]) + \
         f"note: {TASK}: storefront-api.allowFrom: {notes[-1]['reason']}\n" + \
-        f"imported 1 service(s) from {TASK}, 23 note(s); next: `shipcard render`\n"
+        f"imported 1 service(s) from {TASK}, 22 note(s); next: `shipcard render`\n"
 
 
 def external_secrets(objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[tuple[str, str, str | None]]]]:
@@ -178,6 +183,12 @@ def external_secrets(objects: list[dict[str, Any]]) -> dict[str, tuple[str, str,
                                     [(d["secretKey"], d["remoteRef"]["key"], d["remoteRef"].get("property"))
                                      for d in o["spec"]["data"]])
             for o in objects if o["kind"] == "ExternalSecret"}
+
+
+def eso_versions(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The `remoteRef.version` of each ExternalSecret entry that has one, by its Secret key."""
+    return {d["secretKey"]: d["remoteRef"]["version"] for o in objects if o["kind"] == "ExternalSecret"
+            for d in o["spec"]["data"] if "version" in d["remoteRef"]}
 
 
 @pytest.mark.kubectl
@@ -197,6 +208,8 @@ def test_the_imported_card_renders_builds_and_checks_clean(repo: Path, kubectl: 
                 "fill-in-parameter-store", "storefront-api-fill-in-parameter-store-secrets", [
                     ("SECRET_KEY_BASE", "/storefront/prod/secret-key-base", None),
                     ("STRIPE_SECRET_KEY", "/storefront/prod/stripe-secret-key", None)])}
+        assert eso_versions(objects) == {"SIDEKIQ_WEB_PASSWORD": "AWSPREVIOUS", "STRIPE_SECRET_KEY": "3"}
+        assert [problem for o in objects if o["kind"] == "ExternalSecret" for problem in real_problems(o)] == []
         deployment = next(o for o in objects if o["kind"] == "Deployment")
         pod = deployment["spec"]["template"]["spec"]
         assert [c["name"] for c in pod["containers"]] == ["storefront-api"]  # the log router stays behind
@@ -233,8 +246,9 @@ def test_the_imported_card_renders_the_same_objects_in_the_helmfile_format(repo:
         assert result.exit_code == 0, result.output
     card = load_card(repo / CARD)
     for env in card.environments:
-        assert by_key(helm_objects(helm, trees["helmfile"], card, env)) == \
-            by_key(kustomize_objects(kubectl, trees["kustomize"], card, env)), env.name
+        from_helm = helm_objects(helm, trees["helmfile"], card, env)
+        assert by_key(from_helm) == by_key(kustomize_objects(kubectl, trees["kustomize"], card, env)), env.name
+        assert eso_versions(from_helm) == {"SIDEKIQ_WEB_PASSWORD": "AWSPREVIOUS", "STRIPE_SECRET_KEY": "3"}
 
 
 ORIGIN = Origin("task.json", 9, "secrets[0].valueFrom", 34)
@@ -258,11 +272,29 @@ ORIGIN = Origin("task.json", 9, "secrets[0].valueFrom", 34)
                      "secret 'billing/prod/rds': the ARN's last six characters are taken for the suffix Secrets "
                      "Manager appends to a name; if they are part of the name (a partial ARN), write the whole name "
                      "as the key",)), id="json-key"),
+    # ESO's AWS Secrets Manager provider (docs/provider/aws-secrets-manager.md, "Secret Versions"): remoteRef.version
+    # is a VersionStage, or with the prefix `uuid/` a VersionId; ECS takes one of them (AWS CDK: "at most one").
     pytest.param("arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing_token:::"
                  "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE",
+                 SecretRef(SECRETS_MANAGER, "billing_token", "region eu-west-1 of account 123456789012",
+                           version="uuid/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"), id="version-id"),
+    pytest.param("arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing_token:token:AWSPREVIOUS:",
+                 SecretRef(SECRETS_MANAGER, "billing_token#token", "region eu-west-1 of account 123456789012",
+                           version="AWSPREVIOUS"), id="version-stage"),
+    pytest.param("arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing_token::AWSCURRENT:"
+                 "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE",
                  SecretRef(SECRETS_MANAGER, "billing_token", "region eu-west-1 of account 123456789012", (
-                     "ECS read version id EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE; the card reads the current version "
-                     "(AWSCURRENT)",)), id="version-id"),
+                     "ECS read version id EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE (version stage AWSCURRENT must name "
+                     "the same version): the card reads it by its id, uuid/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE",),
+                     "uuid/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"), id="version-stage-and-id"),
+    # ESO's Parameter Store provider appends `:` and remoteRef.version to the name it passes to GetParameter
+    # (providers/v1/aws/parameterstore: parameterNameWithVersion), which takes a version number or a label there;
+    # a parameter's name has no `:`.
+    pytest.param("/billing/prod/db-password:3", SecretRef(PARAMETER_STORE, "/billing/prod/db-password",
+                                                          "the task's region", version="3"), id="parameter-version"),
+    pytest.param("arn:aws:ssm:eu-west-1:123456789012:parameter/billing/prod/db-password:live",
+                 SecretRef(PARAMETER_STORE, "/billing/prod/db-password", "region eu-west-1 of account 123456789012",
+                           version="live"), id="parameter-arn-label"),
 ])
 def test_value_from_names_the_provider_and_key_eso_reads(value_from: str, ref: SecretRef) -> None:
     assert secret_ref(value_from, ORIGIN) == ref
@@ -276,6 +308,9 @@ def test_value_from_names_the_provider_and_key_eso_reads(value_from: str, ref: S
     ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:a:b:c:d:e", "a Secrets Manager ARN names a secret "
      "(…:secret:NAME[:json-key:version-stage:version-id])"),
     ("arn:aws:ssm", "not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)"),
+    ("/billing/prod/db-password:", "a parameter is NAME or NAME:VERSION (a version number or label)"),
+    ("arn:aws:ssm:eu-west-1:123456789012:parameter/billing:3:4", "a parameter is NAME or NAME:VERSION (a version "
+     "number or label)"),
 ])
 def test_value_from_of_another_kind_is_refused(value_from: str, problem: str) -> None:
     with pytest.raises(Exception) as refused:

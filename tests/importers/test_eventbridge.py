@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shipcard.importers.eventbridge import Refused, translate
+from shipcard.importers.eventbridge import Invalid, Refused, translate
 from shipcard.yamlio.read import load_plain
 from tests.importers.helpers import FIXTURES, render_build_check, setup, shipcard_import, written
 
@@ -57,6 +57,54 @@ def test_expressions_without_an_equivalent_are_refused_with_the_reason(expressio
     with pytest.raises(Refused) as refused:
         translate(expression)
     assert str(refused.value) == reason
+
+
+# The EventBridge user guide, "Rate expressions": `rate(value unit)`, two fields separated by white space,
+# the value a positive number (no fractions), the unit one of minute, minutes, hour, hours, day, days, singular
+# when the value is 1 and plural when it is more (`rate(1 hours)` and `rate(5 hour)` are refused by PutRule with
+# "Parameter ScheduleExpression is not valid"). EventBridge cannot run here; these encode that grammar.
+@pytest.mark.parametrize(("expression", "schedule"), [
+    ("rate(1 minute)", "* * * * *"),
+    ("rate(5 minutes)", "*/5 * * * *"),
+    ("rate(30 minutes)", "*/30 * * * *"),
+    ("rate(1 hour)", "0 * * * *"),
+    ("rate(2 hours)", "0 */2 * * *"),
+    ("rate(1 day)", "0 0 * * *"),
+    ("rate(7 days)", "0 0 * * 0"),
+    ("Rate(5 Minutes)", "*/5 * * * *"),  # typed by hand, read as EventBridge writes it (lower case)
+    ("rate(5  minutes)", "*/5 * * * *"),  # fields separated by white space
+])
+def test_every_form_of_rate_eventbridge_accepts_translates(expression: str, schedule: str) -> None:
+    assert translate(expression).cron == schedule
+
+
+_RATE = "not a valid EventBridge rate expression: "
+
+
+@pytest.mark.parametrize(("expression", "reason"), [
+    ("rate(1 minutes)", "a value of 1 takes the singular unit: rate(1 minute), not rate(1 minutes)"),
+    ("rate(1 hours)", "a value of 1 takes the singular unit: rate(1 hour), not rate(1 hours)"),
+    ("rate(1 days)", "a value of 1 takes the singular unit: rate(1 day), not rate(1 days)"),
+    ("rate(5 minute)", "a value over 1 takes the plural unit: rate(5 minutes), not rate(5 minute)"),
+    ("rate(5 hour)", "a value over 1 takes the plural unit: rate(5 hours), not rate(5 hour)"),
+    ("rate(7 day)", "a value over 1 takes the plural unit: rate(7 days), not rate(7 day)"),
+    ("rate(0 minutes)", "the value '0' is not a positive whole number"),
+    ("rate(-5 minutes)", "the value '-5' is not a positive whole number"),
+    ("rate(1.5 hours)", "the value '1.5' is not a positive whole number"),
+    ("rate(five minutes)", "the value 'five' is not a positive whole number"),
+    ("rate(5 seconds)", "the unit 'seconds' is not one of minute, minutes, hour, hours, day, days"),
+    ("rate(2 weeks)", "the unit 'weeks' is not one of minute, minutes, hour, hours, day, days"),
+    ("Rate(1 Hours)", "a value of 1 takes the singular unit: rate(1 hour), not rate(1 Hours)"),
+    ("rate(5)", "rate() takes 2 fields (VALUE UNIT, such as rate(5 minutes)), found 1"),
+    ("rate()", "rate() takes 2 fields (VALUE UNIT, such as rate(5 minutes)), found 0"),
+    ("rate(5minutes)", "rate() takes 2 fields (VALUE UNIT, such as rate(5 minutes)), found 1"),
+    ("rate(5 minutes daily)", "rate() takes 2 fields (VALUE UNIT, such as rate(5 minutes)), found 3"),
+    ("rate(5 minutes", "it must end with ')' (rate(VALUE UNIT))"),
+])
+def test_every_form_of_rate_eventbridge_refuses_is_invalid(expression: str, reason: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        translate(expression)
+    assert str(refused.value) == _RATE + reason
 
 
 @pytest.fixture
@@ -115,3 +163,32 @@ def test_a_scheduler_schedule_keeps_its_time_zone_and_checks_clean(repo: Path, k
     cron = next(o for o in built["apps/dunning/overlays/prod"] if o["kind"] == "CronJob")
     assert (cron["spec"]["schedule"], cron["spec"]["timeZone"]) == ("0 9 * * 1-5", "Europe/Dublin")
     assert findings == Counter({("info", "argocd-unpinned-revision"): 4, ("warning", "image-not-pinned"): 1})
+
+
+def test_an_invalid_rate_argument_is_exit_2_naming_the_argument(repo: Path) -> None:
+    before = written(repo)
+    for args in (("rate(1 minutes)",), ("rate(1 minutes)", "--image", IMAGE, "--name", "jobs")):
+        refused = shipcard_import(repo, "eventbridge", *args, code=2)
+        assert refused.output == (f"shipcard: the command line: EXPRESSION: {_RATE}a value of 1 takes the singular "
+                                  "unit: rate(1 minute), not rate(1 minutes)\n")
+    assert written(repo) == before
+
+
+def test_an_invalid_rate_in_a_file_of_rules_is_exit_2_at_its_line(repo: Path) -> None:
+    """A rule EventBridge would refuse is not an export of it: the file is bad input, though a rule with no
+    Kubernetes equivalent (poll-bank-sftp, month-end-close) is only reported."""
+    rules = (repo.parent / "legacy/list-rules.json")
+    rules.write_text(rules.read_text().replace('"rate(15 minutes)"', '"rate(15 minute)"'))
+    before = written(repo)
+    for extra in ((), ("--image", IMAGE, "--name", "payments-jobs")):
+        refused = shipcard_import(repo, "eventbridge", "../legacy/list-rules.json", *extra, code=2)
+        assert refused.output == ("shipcard: ../legacy/list-rules.json:15:13: Rules[1].ScheduleExpression: "
+                                  f"{_RATE}a value over 1 takes the plural unit: rate(15 minutes), not "
+                                  "rate(15 minute)\n")
+    assert written(repo) == before
+
+
+def test_printed_schedules_report_their_notes_in_the_order_of_the_file(repo: Path) -> None:
+    result = shipcard_import(repo, "eventbridge", "../legacy/list-rules.json")
+    lines = [int(line.split(":")[2]) for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert lines == sorted(lines) and len(lines) > 3

@@ -115,7 +115,9 @@ def test_files_found_intact_are_remembered_but_an_edit_keeping_size_and_mtime_is
         repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(VerifiedFiles, "RACY_NS", 0)  # files just written count as old enough to remember
     render(repo)
-    remembered = json.loads((repo / ".shipcard/verified.json").read_text())
+    mac, body = (repo / ".shipcard/verified.json").read_text().split("\n", 1)  # keyed: an HMAC, then JSON
+    remembered = json.loads(body)
+    assert len(mac) == 64
     target = "apps/web-frontend/base/deployment.yaml"
     assert target in remembered and len(remembered) > 30
     assert "rendered 0 service(s)" in render(repo)  # from the signatures, the same verdict

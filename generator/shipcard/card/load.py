@@ -37,7 +37,14 @@ from shipcard.card.network import (
 from shipcard.card.schema import API_VERSION, service_schema, shipped_schema
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
-from shipcard.patterns import MAX_CRONJOB_NAME, MAX_DATA_BYTES, MAX_DNS_SUBDOMAIN, cron_problem, time_zone_problem
+from shipcard.patterns import (
+    IGNORE_ANNOTATION,
+    MAX_CRONJOB_NAME,
+    MAX_DATA_BYTES,
+    MAX_DNS_SUBDOMAIN,
+    cron_problem,
+    time_zone_problem,
+)
 from shipcard.settings import REPO_FILE, RepoSettings, settings_for_card
 from shipcard.validation import Schema, all_problems, field_name, schema_key
 from shipcard.yamlio.read import PathKey, read_text
@@ -151,12 +158,16 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     if not _validate(card_schema(), raw, where):
         raise CardErrors(where.problems.errors)
     name = raw["name"]
-    _check_service(raw, where, (), name)
+    # The stores shipcard.yaml names are filled in after each environment's merge: an environment that
+    # changes the provider gets that provider's store, not the card's.
+    base_fields = repo.secret_defaults(raw)
+    _check_service(base_fields, where, (), name)
     _check_gitops_path(raw, where)
     merged_of: dict[str, dict[str, Any]] = {}
     for env_name, overrides in raw["environments"].items():
         overrides = overrides or {}
-        merged = merge(_service_fields(raw), {k: v for k, v in overrides.items() if k not in ENVIRONMENT_ONLY_FIELDS})
+        merged = repo.secret_defaults(merge(_service_fields(raw), {k: v for k, v in overrides.items()
+                                                                   if k not in ENVIRONMENT_ONLY_FIELDS}))
         env_where = _EnvironmentLocator(where, env_name, overrides)
         if _validate(_service_schema(), merged, env_where):
             _check_service(merged, env_where, (), name)
@@ -175,7 +186,7 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     for env_name, merged in merged_of.items():
         overrides = raw["environments"][env_name] or {}
         cluster = overrides.get("cluster", DEFAULT_CLUSTER)
-        spec = build_spec(name, merged, repo.kubernetes_version, env_name)
+        spec = build_spec(name, merged, repo.kubernetes_version, env_name, repo.store_kind)
         env_where = _EnvironmentLocator(where, env_name, overrides)
         check_services(merged, directory, env_where.report)
         ingress, egress = rules(spec, merged, env_name, cluster, directory, repo.network, env_where.report)
@@ -190,7 +201,7 @@ def _card_from_plain(raw: Any, doc: Any, filename: str, source: str, pins: dict[
     if where.problems.errors:
         raise CardErrors(where.problems.errors)
     # The base is what every environment shares: its rules are the first environment's (overlays patch the rest).
-    base = build_spec(name, raw, repo.kubernetes_version)
+    base = build_spec(name, base_fields, repo.kubernetes_version, store_kind=repo.store_kind)
     first = environments[0]
     ingress, egress = rules(base, raw, first.name, first.cluster, directory, repo.network, lambda path, message: None)
     base = replace(base, ingress_rules=ingress, egress_rules=egress)
@@ -381,6 +392,7 @@ def _check_service(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     if fields.get("ingress") and not (fields.get("ports") or "port" in fields):
         where.report(prefix + ("ingress",), "an ingress needs a port to send traffic to (add port or ports)")
     _check_autoscaling(fields, where, prefix)
+    _check_liveness_none(fields, where, prefix, name)
     _check_secrets(fields, where, prefix, name)
     _check_jobs(fields, where, prefix, name)
     _check_config_map_sizes(fields, where, prefix)
@@ -397,6 +409,23 @@ def _check_config_map_sizes(fields: dict[str, Any], where: _Locator, prefix: Pat
     if script_bytes > MAX_DATA_BYTES:
         where.report(prefix + ("jobs",), f"the scripts add up to {script_bytes} bytes; the ConfigMap they fill "
                      f"may hold at most {MAX_DATA_BYTES}")
+
+
+# An annotation key's name part (after `shipcard.io/`), like a label key's, is at most 63 characters.
+_MAX_KEY_NAME = 63
+
+
+def _check_liveness_none(fields: dict[str, Any], where: _Locator, prefix: PathKey, name: str) -> None:
+    """`health.liveness: {none: …}` becomes the server container's annotation `shipcard.io/ignore.<name>`,
+    whose name part the API server holds to 63 characters."""
+    liveness = (fields.get("health") or {}).get("liveness")
+    key = f"{IGNORE_ANNOTATION}.{name}"
+    if isinstance(liveness, dict) and "none" in liveness and len(key.split("/", 1)[1]) > _MAX_KEY_NAME:
+        where.report(prefix + ("health", "liveness", "none"),
+                     f"accepting no liveness probe writes the annotation {key}, whose name part is "
+                     f"{len(key.split('/', 1)[1])} characters, over the API server's {_MAX_KEY_NAME}: give the "
+                     f"service a name of at most {_MAX_KEY_NAME - len(key.split('/', 1)[1]) + len(name)} "
+                     "characters, or a liveness probe")
 
 
 def _check_autoscaling(fields: dict[str, Any], where: _Locator, prefix: PathKey) -> None:
@@ -467,7 +496,8 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
     path = prefix + ("secrets",)
     provider = secrets.get("provider", "none")
     if provider != "none" and not secrets.get("store"):
-        where.report(path, "missing required field 'store' (the ClusterSecretStore name)")
+        where.report(path, f"missing required field 'store' (the ClusterSecretStore name; or name {provider}'s "
+                           f"store in {REPO_FILE}, secrets.stores)")
     literal = set(fields.get("env") or {})
     providers: dict[str, str] = {secrets["store"]: provider} if secrets.get("store") else {}  # store → its provider
     for section in ("env", "files"):
@@ -483,7 +513,8 @@ def _check_secrets(fields: dict[str, Any], where: _Locator, prefix: PathKey, nam
             if store is None:
                 if provider != "none":  # else reported above, once
                     where.report(entry_path, "a value with a provider of its own needs a store of its own "
-                                 "(a ClusterSecretStore serves one provider)")
+                                 f"(a ClusterSecretStore serves one provider; or name {entry_provider}'s store in "
+                                 f"{REPO_FILE}, secrets.stores)")
                 continue
             if providers.setdefault(store, entry_provider) != entry_provider:
                 where.report(entry_path, f"store {store!r} already serves {providers[store]}; a "

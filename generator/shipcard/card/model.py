@@ -7,11 +7,14 @@ A `Card` holds the service as written (`base`) and one fully resolved
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from shipcard.settings import Cutover
+from shipcard.settings import DEFAULT_STORE_KIND, Cutover
+
+StoreKind = Callable[[str, str], str]  # (provider, store) → the kind of ESO store it is
 
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
 DEFAULT_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
@@ -58,12 +61,15 @@ class Resources:
 
 @dataclass(frozen=True)
 class SecretValue:
-    """One value a provider holds: `key` (placeholders expanded) and its `property`, in ClusterSecretStore `store`."""
+    """One value a provider holds: `key` (placeholders expanded) and its `property`, in ClusterSecretStore `store`,
+    at the provider's `version` of it (None: the current one)."""
 
     key: str
     property: str | None
     provider: str
     store: str
+    version: str | None = None
+    store_kind: str = DEFAULT_STORE_KIND  # ClusterSecretStore, or a SecretStore of the namespace
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class SecretSource:
     store: str
     files: bool
     data: tuple[tuple[str, SecretValue], ...]  # (Secret key: the variable, or the file's name; value)
+    store_kind: str = DEFAULT_STORE_KIND
 
 
 @dataclass(frozen=True)
@@ -259,12 +266,13 @@ def duration_seconds(text: str) -> int:
 
 
 def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int, int] | None = None,
-               environment: str | None = None) -> ServiceSpec:
+               environment: str | None = None, store_kind: StoreKind | None = None) -> ServiceSpec:
     """Turn validated, merged card fields into a ServiceSpec with defaults applied, for a target Kubernetes.
 
     In an `environment`, the placeholders of remote keys are expanded; without one (the card's
-    base service) they stay as written. Its NetworkPolicy rules are the loader's to add
-    (`card.network`): they need the repository's other cards.
+    base service) they stay as written. `store_kind(provider, store)` says which kind of ESO store a
+    secrets store is (the repository's settings; every one a ClusterSecretStore without it). Its
+    NetworkPolicy rules are the loader's to add (`card.network`): they need the repository's other cards.
     """
     ports = _ports(fields)
     resources = _resources(fields.get("resources"), DEFAULT_RESOURCES)
@@ -296,7 +304,8 @@ def build_spec(name: str, fields: dict[str, Any], kubernetes_version: tuple[int,
         ports=ports,
         env=tuple((k, env_literal(v)) for k, v in (fields.get("env") or {}).items()),
         resources=resources,
-        secrets=resolve_secrets(fields.get("secrets"), {"name": name, "env": environment} if environment else None),
+        secrets=resolve_secrets(fields.get("secrets"), {"name": name, "env": environment} if environment else None,
+                                store_kind),
         replicas=int(fields.get("replicas", 1 if "singleReplica" in fields else DEFAULT_REPLICAS)),
         autoscaling=autoscaling,
         liveness=_probe(health.get("liveness"), first_port),
@@ -382,8 +391,10 @@ def secret_entry(raw: dict[str, Any], entry: Any) -> tuple[str, str, str | None]
     return str(entry), default_provider, raw.get("store")
 
 
-def resolve_secrets(raw: dict[str, Any] | None, placeholders: dict[str, str] | None) -> Secrets | None:
-    """A checked `secrets` section as Secrets (None without any value); `placeholders` expands remote keys."""
+def resolve_secrets(raw: dict[str, Any] | None, placeholders: dict[str, str] | None,
+                    store_kind: StoreKind | None = None) -> Secrets | None:
+    """A checked `secrets` section as Secrets (None without any value); `placeholders` expands remote keys,
+    `store_kind` gives each store's kind (see build_spec)."""
     if not raw:
         return None
 
@@ -394,7 +405,10 @@ def resolve_secrets(raw: dict[str, Any] | None, placeholders: dict[str, str] | N
             if provider == "none" or store is None:
                 continue  # a card error (load.py), or no provider at all
             key, _, prop = expand(remote, placeholders).partition("#")
-            resolved.append((str(name), SecretValue(key=key, property=prop or None, provider=provider, store=store)))
+            version = entry.get("version") if isinstance(entry, dict) else None
+            kind = store_kind(provider, store) if store_kind else DEFAULT_STORE_KIND
+            resolved.append((str(name), SecretValue(key=key, property=prop or None, provider=provider, store=store,
+                                                    version=version, store_kind=kind)))
         return tuple(resolved)
 
     env, files = values("env"), values("files")
@@ -428,7 +442,8 @@ def secret_sources(service: str, secrets: Secrets | None) -> tuple[SecretSource,
         base = service if store == secrets.store else f"{service}-{store}"
         name = f"{base}-files" if is_file else base
         result.append(SecretSource(name=name, secret=name if is_file else env_secret_name(base),
-                                   provider=data[0][1].provider, store=store, files=is_file, data=tuple(data)))
+                                   provider=data[0][1].provider, store=store, files=is_file, data=tuple(data),
+                                   store_kind=data[0][1].store_kind))
     return tuple(result)
 
 

@@ -32,11 +32,12 @@ from shipcard.patterns import (
     QUANTITY,
     REASON,
     SECRET_FILE_PATH,
+    SECRET_VERSION,
     SERVICE_NAME,
     TEXT,
     URL_PATH,
 )
-from shipcard.settings import POD_LABELS
+from shipcard.settings import POD_LABELS, SECRET_PROVIDERS, STORE_NAME
 
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
@@ -99,15 +100,23 @@ LIVENESS = {
 
 # A provider's value: `remote-key[#property]` ({env} and {name} expand per environment), read from the
 # secrets' own provider and store, or (the mapping) from a provider and store of its own.
-SECRET_PROVIDERS = ["aws-secrets-manager", "aws-parameter-store", "vault"]
-_store = {"type": "string", "pattern": DNS_SUBDOMAIN, "maxLength": 253}
+_store = STORE_NAME
 _remote_key = {"type": "string", "minLength": 1, "pattern": TEXT}
 # One schema for both forms rather than anyOf, so that an error names what is wrong in the form written
 # (string keywords apply to strings only, object keywords to mappings only).
+# A version the provider keeps of the value (ESO's remoteRef.version): for Secrets Manager a version stage
+# (AWSPREVIOUS) or `uuid/<version id>`, for Parameter Store a parameter version (3) or label, for Vault a
+# KV v2 version. Without one the provider's current version is read.
+_version = {"type": "string", "pattern": SECRET_VERSION, "maxLength": 256,
+            "description": "The provider's version of the value (Secrets Manager: a version stage, or "
+                           "uuid/<version id>; Parameter Store: a version number or label); the current one "
+                           "when left out."}
 _secret_value = {
-    **_obj({"key": _remote_key, "provider": {"enum": SECRET_PROVIDERS}, "store": _store}, ["key"]),
+    **_obj({"key": _remote_key, "provider": {"enum": list(SECRET_PROVIDERS)}, "store": _store, "version": _version},
+           ["key"]),
     "type": ["string", "object"], "minLength": 1, "pattern": TEXT,
-    "description": "A remote key[#property], or {key, provider, store} to read it from another store.",
+    "description": "A remote key[#property], or {key, provider, store, version} to read it from another store "
+                   "or at a version.",
 }
 
 RESOURCES = _obj({
@@ -162,10 +171,11 @@ SERVICE_FIELDS: dict[str, Any] = {
         "store": _store,
         "refresh": {"type": "string", "pattern": DURATION, "maxLength": 64},
         "env": {"type": "object", "propertyNames": _env_names, "additionalProperties": _secret_value,
-                "description": "VARIABLE: remote-key[#property] or {key, provider, store}"},
+                "description": "VARIABLE: remote-key[#property] or {key, provider, store, version}"},
         "files": {"type": "object", "propertyNames": {"pattern": SECRET_FILE_PATH, "maxLength": 1024},
                   "additionalProperties": _secret_value,
-                  "description": "/absolute/path: remote-key[#property] or {key, provider, store}: a read-only file"},
+                  "description": "/absolute/path: remote-key[#property] or {key, provider, store, version}: a "
+                                 "read-only file"},
     }),
     "serviceAccount": _obj({
         "awsRole": {"type": "string", "pattern": AWS_ROLE_ARN, "maxLength": 2048,

@@ -18,6 +18,9 @@ one of its inputs changed:
   never when the tree is intact (it is checked through the tree then);
 * a changed symbolic link or submodule: every target reading anything below it.
 
+The CustomResourceDefinitions of the files left unchecked still register (`Plan.unchecked`), so a
+changed custom resource is validated against its kind's schema as a full check validates it.
+
 Everything is checked instead when the change can affect every target or when what changed cannot be
 known exactly: a changed `shipcard.yaml`, a file under a policy or CRD directory, a changed file
 holding a CustomResourceDefinition, or git failing (an unknown REF, a shallow clone without the merge
@@ -45,7 +48,8 @@ from shipcard.git import changed_since, merge_base_with_head, regular_file_at, w
 from shipcard.settings import REPO_FILE
 from shipcard.yamlio.read import MAX_FILE_BYTES, read_text
 
-_CRD = re.compile(r"^kind:\s*['\"]?CustomResourceDefinition\b", re.MULTILINE)
+# `kind: CustomResourceDefinition` however written: block or flow YAML, JSON, a List's item.
+_CRD = re.compile(r"['\"]?\bkind['\"]?[ \t]*:[ \t]*['\"]?CustomResourceDefinition\b")
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ def select_changed(plan: Plan, ref: str, repo_root: Path, decisive: Iterable[Pat
     if everything:
         return plan, [f"--base {one_line(ref)}: checking everything: {everything}"]
     trees = {c: plan.cards.tree(c) for c in changed if c.name.endswith(CARD_SUFFIX)}
-    selected = Plan(skipped=[], notes=list(plan.notes), cards=plan.cards)
+    selected = Plan(skipped=[], notes=list(plan.notes), cards=plan.cards, unchecked=list(plan.unchecked))
     lines = [f"--base {one_line(ref)}: {len(changed)} changed file(s)"]
     used: set[Path] = set()
     for target in plan.targets:
@@ -191,7 +195,9 @@ def select_changed(plan: Plan, ref: str, repo_root: Path, decisive: Iterable[Pat
             if tree is not None and (target.path == tree or tree in target.path.parents):
                 reasons.append(f"rendered from changed card {_shown(card)}")
                 used.add(card)
-        if reasons:
+        if not reasons:
+            selected.unchecked += _files_of(target)
+        else:
             selected.add(target)
             if target.kind == "card" and target.path in trees:
                 selected.cards.check_current_output(target.path)
@@ -202,6 +208,14 @@ def select_changed(plan: Plan, ref: str, repo_root: Path, decisive: Iterable[Pat
     if len(selected.targets) == 0:
         lines.append("nothing to check: no changed file affects the checked paths")
     return selected, lines
+
+
+def _files_of(target: Target) -> list[Path]:
+    """The manifest files a target not selected reads, for their CustomResourceDefinitions (a chart's are
+    left out: `helm template` renders none of them, so a full check has none either)."""
+    if target.kind == "helm":
+        return []
+    return sorted(p for p in target.inputs if p.name.endswith((".yaml", ".yml", ".json")) and p.is_file())
 
 
 def _shown(path: Path) -> str:

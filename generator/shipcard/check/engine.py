@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -180,7 +180,8 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     own = own_objects(objects, ownership, options.shard) if ownership and options.shard else objects
     lap("read and render")
 
-    crd_findings, crds = _crds(objects, options.crd_dirs + list(settings.check.crd_dirs))
+    crd_findings, crds = _crds(objects, options.crd_dirs + list(settings.check.crd_dirs),
+                               plan.unchecked if changes is not None else ())
     findings += crd_findings
     validator.register_crds(crds)
     for done, obj in enumerate(own):
@@ -245,9 +246,20 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
     return EXIT_OK
 
 
-def _crds(objects: list[K8sObject], crd_dirs: list[Path]) -> tuple[list[Finding], list[K8sObject]]:
-    """CustomResourceDefinitions of the input first, then those under --crd-dir."""
+def _crds(objects: list[K8sObject], crd_dirs: list[Path],
+          unchecked: Iterable[Path] = ()) -> tuple[list[Finding], list[K8sObject]]:
+    """CustomResourceDefinitions of the input first, then those of the files `--base` leaves unchecked
+    (the checked objects of their kinds are validated as a full check validates them; the files' own
+    problems are theirs, not reported), then those under --crd-dir."""
     crds = [o for o in objects if _is_crd(o.data)]
+    for path in dict.fromkeys(unchecked):
+        try:
+            text = read_text(path)
+            if "CustomResourceDefinition" in text:
+                crds += [K8sObject(d.data, display(path), d) for d in load_documents(text, display(path))
+                         if isinstance(d.data, dict) and _is_crd(d.data)]
+        except InputError:
+            continue
     findings: list[Finding] = []
     for directory in crd_dirs:
         if not directory.is_dir():

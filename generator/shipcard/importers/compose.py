@@ -28,7 +28,8 @@ MAPPED = {"image", "command", "entrypoint", "environment", "env_file", "ports", 
           "stop_grace_period", "secrets", "container_name"}
 TOP_LEVEL = {"services", "secrets", "name", "version", "volumes", "networks", "configs"}
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)")
+# A part starts only where no number goes on (as card.model's): else a long run of digits is scanned from each one.
+_DURATION_PART = re.compile(r"(?<![0-9.])([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)")
 # [HOST_IP:][HOST_PORT:]CONTAINER_PORT[-END][/PROTOCOL]
 _PORT = re.compile(r"^(?:(?:\[[0-9a-fA-F:.]+\]|[0-9]+\.[0-9.]+):)?(?:([0-9]+)(?:-[0-9]+)?:)?"
                    r"([0-9]+)(-[0-9]+)?(?:/(tcp|udp))?$")

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.importers.result import (
-    SECRET_STORES,
     CardBuilder,
     ImportResult,
     Origin,
@@ -25,6 +24,7 @@ from shipcard.importers.result import (
     shaped,
 )
 from shipcard.patterns import AWS_ROLE_ARN, MEANING, PORT_NAME
+from shipcard.settings import REPO_FILE
 
 PARAMETER_STORE = "aws-parameter-store"
 SECRETS_MANAGER = "aws-secrets-manager"
@@ -61,12 +61,14 @@ _TASK_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(gb)?$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class SecretRef:
-    """Where ECS read one secret: a provider's key (`name[#property]`), and what the card cannot say."""
+    """Where ECS read one secret: a provider's key (`name[#property]`) at a version (ESO's `remoteRef.version`;
+    None: the current one), and what the card cannot say."""
 
     provider: str
     key: str
     place: str  # "region us-east-1 of account 123456789012", or the task's own region for a bare name
     notes: tuple[str, ...] = ()
+    version: str | None = None
 
 
 def read_ecs(path: Path, name: str | None = None, container: str | None = None) -> ImportResult:
@@ -221,31 +223,37 @@ def _secret_refs(source: Source, here: tuple[str | int, ...], secrets: list[dict
 
 
 def _secrets(refs: list[tuple[str, SecretRef, Origin]], card: CardBuilder) -> None:
-    places: dict[str, tuple[Origin, set[str]]] = {}
+    places: dict[str, tuple[Origin, set[str]]] = {}  # provider → where its first value is, the regions read
     for variable, ref, origin in refs:
-        store = card.remote_secret(variable, ref.key, ref.provider, origin)
-        places.setdefault(store, (origin, set()))[1].add(ref.place)
+        card.remote_secret(variable, ref.key, ref.provider, origin, ref.version)
+        places.setdefault(ref.provider, (origin, set()))[1].add(ref.place)
         for reason in ref.notes:
             card.result.note(origin, f"{variable}: {reason}")
-    for store, (origin, regions) in places.items():
-        provider = next(p for p, s in SECRET_STORES.items() if s == store)
+    for provider, (origin, regions) in places.items():
         several = " (one store reads one region: give some values a store of their own)" if len(regions) > 1 else ""
-        card.result.note(origin, f"store {store!r} stands for the ClusterSecretStore ({provider}) that reads "
-                                 f"{' and '.join(sorted(regions))}: write its name{several}")
+        store, placeholder = card.store(provider)
+        read = " and ".join(sorted(regions))
+        card.result.note(origin, f"store {store!r} stands for the ClusterSecretStore ({provider}) that reads {read}: "
+                                 f"write its name{several}" if placeholder else
+                                 f"store {store!r} ({REPO_FILE} secrets.stores.{provider}) must read {read}{several}")
 
 
 def secret_ref(value_from: str, origin: Origin, region: str = "the task's region") -> SecretRef:
     """Where ECS reads a secret (`secrets[].valueFrom`), as the External Secrets Operator names it.
 
-    A Parameter Store ARN `arn:…:ssm:REGION:ACCOUNT:parameter/NAME` (or a bare parameter name) gives the
-    parameter's name, which ESO passes to GetParameter as it is: a name with a path starts with `/`, which
-    the ARN leaves out. A Secrets Manager ARN `arn:…:secretsmanager:…:secret:NAME-XXXXXX[:json-key:stage:id]`
-    gives the secret's name (without the six characters Secrets Manager appends) and the JSON key as
-    `#property`. `region` says where a bare parameter name is.
+    A Parameter Store ARN `arn:…:ssm:REGION:ACCOUNT:parameter/NAME[:VERSION]` (or a bare parameter name
+    `NAME[:VERSION]`) gives the parameter's name, which ESO passes to GetParameter as it is: a name with a
+    path starts with `/`, which the ARN leaves out. A parameter name has no `:`, so what follows one is a
+    version number or label, which ESO appends to the name (`remoteRef.version`). A Secrets Manager ARN
+    `arn:…:secretsmanager:…:secret:NAME-XXXXXX[:json-key:stage:id]` gives the secret's name (without the
+    six characters Secrets Manager appends), the JSON key as `#property` and the version as ESO's AWS
+    Secrets Manager provider reads `remoteRef.version`: a version stage as it is, a version id as
+    `uuid/<id>`. `region` says where a bare parameter name is.
     """
     arn = _ARN.match(value_from)
     if not value_from.startswith("arn:"):
-        return SecretRef(PARAMETER_STORE, value_from, region)
+        name, version = _parameter_version(value_from, origin)
+        return SecretRef(PARAMETER_STORE, name, region, version=version)
     if not arn:
         raise origin.error("not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)")
     service, region, account, resource = arn.group(2), arn.group(3), arn.group(4), arn.group(5)
@@ -253,11 +261,12 @@ def secret_ref(value_from: str, origin: Origin, region: str = "the task's region
     if service == "ssm":
         if not resource.startswith("parameter/") or resource == "parameter/":
             raise origin.error("a Parameter Store ARN names a parameter (…:parameter/NAME)")
-        name = resource.removeprefix("parameter/")
+        name, version = _parameter_version(resource.removeprefix("parameter/"), origin)
         if "/" in name:
-            return SecretRef(PARAMETER_STORE, f"/{name}", place)
+            return SecretRef(PARAMETER_STORE, f"/{name}", place, version=version)
         return SecretRef(PARAMETER_STORE, name, place, (
-            f"the ARN names parameter {name!r} (or {'/' + name!r}: both have this ARN); imported as {name!r}",))
+            f"the ARN names parameter {name!r} (or {'/' + name!r}: both have this ARN); imported as {name!r}",),
+            version)
     if service == "secretsmanager":
         parts = resource.removeprefix("secret:").split(":") if resource.startswith("secret:") else []
         if not parts or not parts[0] or len(parts) > 4:
@@ -271,13 +280,22 @@ def secret_ref(value_from: str, origin: Origin, region: str = "the task's region
                          "Secrets Manager appends to a name; if they are part of the name (a partial ARN), "
                          "write the whole name as the key")
             name = suffix.group(1)
-        if stage or version:
-            notes.append(f"ECS read version {'stage ' + stage if stage else 'id ' + version}; the card reads the "
-                         "current version (AWSCURRENT)")
-        return SecretRef(SECRETS_MANAGER, f"{name}#{json_key}" if json_key else name, place, tuple(notes))
+        if stage and version:
+            notes.append(f"ECS read version id {version} (version stage {stage} must name the same version): the "
+                         f"card reads it by its id, uuid/{version}")
+        return SecretRef(SECRETS_MANAGER, f"{name}#{json_key}" if json_key else name, place, tuple(notes),
+                         f"uuid/{version}" if version else stage or None)
     raise origin.error(f"names a {service or 'unknown'} resource: ECS reads secrets from Parameter Store "
                        "(arn:…:ssm:…:parameter/NAME, or a parameter name) or Secrets Manager "
                        "(arn:…:secretsmanager:…:secret:NAME)")
+
+
+def _parameter_version(name: str, origin: Origin) -> tuple[str, str | None]:
+    """A parameter's name and the version number or label after its `:` (a name has none), if any."""
+    name, colon, version = name.partition(":")
+    if colon and (not name or not version or ":" in version):
+        raise origin.error("a parameter is NAME or NAME:VERSION (a version number or label)")
+    return name, version or None
 
 
 def _health(source: Source, here: tuple[str | int, ...], check: dict[str, Any], card: CardBuilder) -> None:

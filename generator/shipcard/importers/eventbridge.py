@@ -2,8 +2,10 @@
 
 `cron(min hour day-of-month month day-of-week year)` reads as EventBridge does: day-of-week 1-7 is
 SUN-SAT (Kubernetes: 0-6), `?` is "any" in one of the two day fields, and the year must be `*`;
-`L`, `W` and `#` have no Kubernetes equivalent. `rate(N unit)` becomes cron where a clock-aligned
-schedule runs at the same interval (minutes dividing 60, hours dividing 24, 1 or 7 days). Rules run
+`L`, `W` and `#` have no Kubernetes equivalent. `rate(VALUE UNIT)` is read as EventBridge's grammar
+has it (a positive whole VALUE; UNIT `minute`, `hour` or `day`, singular for 1 and plural otherwise:
+anything else EventBridge refuses is bad input, wherever it is written) and becomes cron where a
+clock-aligned schedule runs at the same interval (minutes dividing 60, hours dividing 24, 1 or 7 days). Rules run
 in UTC; an EventBridge Scheduler schedule in its ScheduleExpressionTimezone. A FILE is what
 `aws events list-rules` or `aws scheduler get-schedule` prints (JSON).
 """
@@ -33,12 +35,17 @@ UTC = "Etc/UTC"
 # EventBridge writes them in lower case; `CRON(…)` typed by hand is read the same, not taken for a file name.
 _EXPRESSION = re.compile(r"^\s*(cron|rate|at)\(", re.IGNORECASE)
 _CRON = re.compile(r"^cron\((.*)\)$", re.DOTALL | re.IGNORECASE)
-_RATE = re.compile(r"^rate\(\s*([0-9]+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
+_RATE = re.compile(r"^rate\((.*)\)$", re.DOTALL | re.IGNORECASE)
+_RATE_UNITS = ("minute", "minutes", "hour", "hours", "day", "days")
 _DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
 class Refused(Exception):
     """An expression with no Kubernetes cron equivalent; the message says why."""
+
+
+class Invalid(Refused):
+    """An expression EventBridge itself refuses: bad input even among rules that are only reported."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,9 @@ def translate(expression: str) -> Schedule:
     text = expression.strip()
     rate = _RATE.match(text)
     if rate:
-        return _rate(int(rate.group(1)), rate.group(2).lower().rstrip("s"))
+        return _rate(*_rate_fields(rate.group(1)))
+    if text.lower().startswith("rate("):
+        raise Invalid("not a valid EventBridge rate expression: it must end with ')' (rate(VALUE UNIT))")
     cron = _CRON.match(text)
     if not cron:
         if text.lower().startswith("at("):
@@ -99,9 +108,31 @@ def _weekdays(field: str) -> str:
     return ",".join(parts)
 
 
+def _rate_fields(inside: str) -> tuple[int, str]:
+    """The value and singular unit of what `rate(…)` holds, or Invalid with what EventBridge refuses in it
+    (the EventBridge user guide, "Rate expressions": two fields, a positive number and a unit that is
+    singular for 1 and plural for more)."""
+    def invalid(problem: str) -> Invalid:
+        return Invalid(f"not a valid EventBridge rate expression: {problem}")
+
+    fields = inside.split()
+    if len(fields) != 2:
+        raise invalid(f"rate() takes 2 fields (VALUE UNIT, such as rate(5 minutes)), found {len(fields)}")
+    value, written = fields
+    unit = written.lower()  # read as the keyword is: `Rate(6 Hours)` typed by hand is `rate(6 hours)`
+    if not re.fullmatch(r"[0-9]+", value) or int(value) == 0:
+        raise invalid(f"the value {value!r} is not a positive whole number")
+    if unit not in _RATE_UNITS:
+        raise invalid(f"the unit {written!r} is not one of {', '.join(_RATE_UNITS)}")
+    number, singular = int(value), unit.removesuffix("s")
+    if number == 1 and unit != singular:
+        raise invalid(f"a value of 1 takes the singular unit: rate(1 {singular}), not rate(1 {written})")
+    if number > 1 and unit == singular:
+        raise invalid(f"a value over 1 takes the plural unit: rate({value} {unit}s), not rate({value} {written})")
+    return number, singular
+
+
 def _rate(value: int, unit: str) -> Schedule:
-    if value < 1:
-        raise Refused("a rate must be at least 1")
     phase = (f"rate({value} {unit}{'s' if value > 1 else ''}) counts from when the rule was created; the "
              "CronJob runs at fixed clock times")
     if unit == "minute" and 60 % value == 0:
@@ -188,13 +219,13 @@ def _zone_comment(option: str | None, origin: Origin | None) -> str:
 
 
 def _translated(rules: list[Rule], result: ImportResult, refused: str = "") -> Iterator[tuple[Rule, Schedule]]:
-    """Each rule with its Kubernetes schedule; a rule without one is the error when it is the only rule,
-    else a note (its reason, then `refused`)."""
+    """Each rule with its Kubernetes schedule; a rule without one is the error when it is the only rule or
+    when EventBridge refuses its expression, else a note (its reason, then `refused`)."""
     for rule in rules:
         try:
             schedule = translate(rule.expression)
         except Refused as exc:
-            if len(rules) == 1:
+            if len(rules) == 1 or isinstance(exc, Invalid):
                 raise rule.origin.error(str(exc)) from None
             result.note(rule.origin, f"{rule.name}: {exc}{refused}")
             continue
@@ -233,14 +264,13 @@ def print_schedules(source: str, time_zone: str | None) -> None:
     import click
 
     rules, result = read_rules(source, time_zone)
-    translated = 0
-    for rule, schedule in _translated(rules, result):
-        translated += 1
+    translated = list(_translated(rules, result))  # every rule read before anything is printed
+    for rule, schedule in translated:
         click.echo(f"{rule.name + ': ' if rule.origin.line else ''}schedule {schedule.cron!r}, "
                    f"timeZone {rule.time_zone}")
         if schedule.note:
             result.note(rule.origin, f"{rule.name}: {schedule.note}")
-    for note in result.notes:
+    for note in sorted(result.notes, key=lambda note: note.line):  # in the order of the file
         click.echo(f"note: {note}", err=True)
     if not translated:
         raise Origin(source, 1, "").error("no schedule has a Kubernetes equivalent (see the notes above)")

@@ -16,6 +16,7 @@ from shipcard.card.schema import API_VERSION
 from shipcard.errors import InputError, Location
 from shipcard.images import ReferenceError, parse_reference
 from shipcard.patterns import DNS_LABEL, MAX_CRONJOB_NAME, SERVICE_NAME
+from shipcard.settings import REPO_FILE, find_repo_root, load_repo
 from shipcard.yamlio.read import Document, PathKey, load_documents, read_text
 
 # Placeholders of an imported secret reference: valid, visibly unfinished, reported.
@@ -34,11 +35,13 @@ MAX_SERVICE_NAME = 40
 _SECRET_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth|"
                           r"access_?key|(^|_)key$|(^|_)dsn$|signing|cookie|session_?key|salt|(^|_)pwd$|"
                           r"(^|_)creds?($|_)|conn(ection)?_?str(ing)?)")
+# A JWT (eyJ…) starts only where no base64url run goes on: with `\b`, each `eyJ` of `eyJ-eyJ-…` began a
+# scan to the run's end (quadratic).
 _SECRET_VALUE = re.compile(
     r"://[^/\s:@]*:[^/\s@]+@"  # a URL with a password
     r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}"  # AWS access key ids
     r"|-----BEGIN [A-Z ]*PRIVATE KEY"
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abprs]-|\bsk_(live|test)_|\beyJ[A-Za-z0-9_-]{10,}\."
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abprs]-|\bsk_(live|test)_|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\."
     r"|(?i:(^|;)\s*(password|pwd)\s*=)")  # a connection string's password (`Server=db;Password=…`)
 
 
@@ -151,11 +154,19 @@ class ImportedCard:
     custom: dict[str, str] = field(default_factory=dict)
 
 
+def repository_stores() -> dict[str, str]:
+    """The store `shipcard.yaml` names for each secrets provider (`secrets.stores`), in the repository of
+    the working directory, which the import writes to; none outside a repository."""
+    return {provider: store.name for provider, store in load_repo(find_repo_root(Path.cwd())).secret_stores.items()}
+
+
 @dataclass
 class ImportResult:
     cards: list[ImportedCard] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     names: set[str] = field(default_factory=set)  # the services named so far, each card's own
+    # provider → the store shipcard.yaml names for it: cards leave such stores out (render fills them in)
+    stores: dict[str, str] = field(default_factory=repository_stores)
 
     def note(self, origin: Origin, reason: str) -> None:
         self.notes.append(Note(origin.file, origin.line, origin.field, reason))
@@ -229,29 +240,42 @@ class CardBuilder:
             self.set(("env", name), value if isinstance(value, (bool, int, float)) else text, origin)
 
     def secret(self, variable: str, origin: Origin, why: str, remote: str | None = None) -> None:
-        """`secrets.env.VARIABLE` with a placeholder remote key (and store) to fill in, reported."""
+        """`secrets.env.VARIABLE` with a placeholder remote key (and store, unless shipcard.yaml names the
+        provider's) to fill in, reported."""
         self._secrets_section()
         provider = self.doc["secrets"]["provider"]
         key = remote or f"{'/' if provider == 'aws-parameter-store' else ''}fill-in/{self.name}/{variable}"
         self.set(("secrets", "env", variable), key, origin)
-        self.result.note(origin, f"{why}; it is secrets.env.{variable}, remote key {key!r} in store "
-                                 f"{self.doc['secrets']['store']!r} (provider {provider}): "
-                                 "store the value there and fill in the key and store")
+        store, placeholder = self.store(provider)
+        where = f"store {store!r} (provider {provider})" if placeholder else \
+            f"store {store!r} ({REPO_FILE} secrets.stores.{provider})"
+        self.result.note(origin, f"{why}; it is secrets.env.{variable}, remote key {key!r} in {where}: "
+                                 f"store the value there and fill in the key{' and store' if placeholder else ''}")
 
-    def remote_secret(self, variable: str, key: str, provider: str, origin: Origin) -> str:
-        """`secrets.env.VARIABLE` read from `key` of `provider`: a string for the card's own provider,
-        else `{key, provider, store}`; the store is the provider's placeholder, which is returned."""
+    def remote_secret(self, variable: str, key: str, provider: str, origin: Origin, version: str | None = None) -> None:
+        """`secrets.env.VARIABLE` read from `key` of `provider` (at `version`, if any): a string for the card's
+        own provider, else `{key, provider[, store]}` (with `version`, a mapping either way); the store is
+        written only when it is the provider's placeholder."""
         self._secrets_section()
-        store = SECRET_STORES[provider]
-        value: Any = key if provider == self.doc["secrets"]["provider"] else \
-            commented(None, key=key, provider=provider, store=store)
+        store, placeholder = self.store(provider)
+        own = provider == self.doc["secrets"]["provider"]
+        value: Any = key if own and version is None else commented(
+            None, key=key, **({} if own else {"provider": provider, **({"store": store} if placeholder else {})}),
+            **({"version": version} if version else {}))
         self.set(("secrets", "env", variable), value, origin)
-        return store
+
+    def store(self, provider: str) -> tuple[str, bool]:
+        """The store of `provider`'s values: shipcard.yaml's (`secrets.stores`), else its placeholder (True)."""
+        if provider in self.result.stores:
+            return self.result.stores[provider], False
+        return SECRET_STORES[provider], True
 
     def _secrets_section(self) -> None:
         if not self.has("secrets"):
             self.set(("secrets", "provider"), self.secret_provider, None)
-            self.set(("secrets", "store"), SECRET_STORES[self.secret_provider], None)
+            store, placeholder = self.store(self.secret_provider)
+            if placeholder:  # a store shipcard.yaml names is left out: render fills it in
+                self.set(("secrets", "store"), store, None)
 
     def port(self, port: int, origin: Origin, *, protocol: str | None = None, name: str | None = None,
              service_port: int | None = None) -> None:

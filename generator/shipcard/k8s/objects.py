@@ -40,7 +40,8 @@ SCRIPT_MODE = 0o555
 SECRET_FILE_MODE = 0o400  # read-only for the owner; the pod's fsGroup lets its non-root user read them
 SECRET_FILES_VOLUME = "secret-files"
 # IRSA: the EKS Pod Identity Webhook gives the pods of a ServiceAccount with this annotation the role's
-# web identity (docs/cards.md, "Cloud identity"); the pod template carries it too, so a new role rolls them.
+# web identity (docs/cards.md, "Cloud identity"); the pod template carries it too, so a new role rolls them,
+# and those pods mount the Kubernetes API token (the rule service-account-token-automount knows why).
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 AWS_ROLE_POD_ANNOTATION = "shipcard.io/aws-role"
 JOB_TTL_SECONDS = 7 * 24 * 3600
@@ -182,7 +183,7 @@ def _minimum_replicas(spec: ServiceSpec) -> int:
 
 
 def service_account(spec: ServiceSpec) -> Obj:
-    """The pods' identity. Its Kubernetes API token stays unmounted, IRSA or not: the webhook mounts its own."""
+    """The pods' identity. It mounts no Kubernetes API token itself: a pod that needs one (an IAM role) says so."""
     annotations = _setup_wave()
     if spec.service_account.aws_role:
         annotations[IRSA_ROLE_ANNOTATION] = spec.service_account.aws_role
@@ -218,6 +219,8 @@ def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
         ref: Obj = {"key": value.key}
         if value.property:
             ref["property"] = value.property
+        if value.version:
+            ref["version"] = value.version
         data.append({"secretKey": secret_key, "remoteRef": {**ref, **_REMOTE_REF_DEFAULTS}})
     return {
         "apiVersion": "external-secrets.io/v1",
@@ -225,7 +228,7 @@ def external_secret(spec: ServiceSpec, source: SecretSource) -> Obj:
         "metadata": _meta(source.name, spec, "secrets", {"shipcard.io/provider": source.provider, **_setup_wave()}),
         "spec": {
             "refreshInterval": spec.secrets.refresh,
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": source.store},
+            "secretStoreRef": {"kind": source.store_kind, "name": source.store},
             "target": {"name": source.secret, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
             "data": data,
         },
@@ -486,7 +489,7 @@ def _pod_template(spec: ServiceSpec, component: str, container: Obj, *, restart_
             "items": [{"key": f"{script_job.name}.sh", "path": script_job.name}]}})
     pod: Obj = {
         "serviceAccountName": spec.name,
-        "automountServiceAccountToken": False,
+        "automountServiceAccountToken": bool(spec.service_account.aws_role),
         "enableServiceLinks": False,
     }
     if restart_policy:

@@ -178,20 +178,49 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 def _write_cache(path: Path, entries: dict[str, Any]) -> None:
     """Replace a cache of `.shipcard/`; a failure costs the next run some work, nothing else."""
+    _write_cache_text(path, json.dumps(entries, separators=(",", ":")))
+
+
+def _write_cache_text(path: Path, text: str) -> None:
     try:
         if path.is_symlink():
             path.unlink()  # replaced, never written through (nor given its target's mode)
-        write_atomic(path, json.dumps(entries, separators=(",", ":")))
+        write_atomic(path, text)
     except (OSError, WriteError):
         pass
+
+
+def _cache_mac(key: bytes, body: bytes) -> str:
+    return hmac.new(key, b"verified\0" + body, hashlib.sha256).hexdigest()
 
 
 def _read_cache(path: Path) -> dict[str, Any]:
     """A JSON object cache of `.shipcard/` (repository content: any damage reads as empty)."""
     try:
         data = read_regular_file(path, MAX_VERIFIED_BYTES, follow=False)
-        entries = json.loads(data.decode("utf-8")) if data and len(data) <= MAX_VERIFIED_BYTES else {}
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+    except OSError:
+        return {}
+    return _cache_entries(data if data and len(data) <= MAX_VERIFIED_BYTES else b"{}")
+
+
+def _read_keyed_cache(path: Path, key: bytes | None) -> dict[str, Any]:
+    """A cache whose first line is the HMAC of the rest under `key`; anything else reads as empty."""
+    try:
+        data = read_regular_file(path, MAX_VERIFIED_BYTES, follow=False) if key is not None else None
+    except OSError:
+        return {}
+    if key is None or not data or len(data) > MAX_VERIFIED_BYTES:
+        return {}
+    mac, _, body = data.partition(b"\n")
+    if not hmac.compare_digest(mac, _cache_mac(key, body).encode()):
+        return {}
+    return _cache_entries(body)
+
+
+def _cache_entries(data: bytes) -> dict[str, Any]:
+    try:
+        entries = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return {}
     return {k: v for k, v in entries.items() if isinstance(k, str)} if isinstance(entries, dict) else {}
 
@@ -203,14 +232,18 @@ class VerifiedFiles:
     git's index, a file whose size, mtime, ctime and inode are those recorded when it was last
     found intact is taken as still intact; any write changes its ctime. Files changed less than
     two seconds before a run are not recorded (a write in the same clock tick could go unseen).
-    The cache is local (`.shipcard/` is git-ignored) and only ever saves reading a file.
+    The cache is local (`.shipcard/` is git-ignored) and only ever saves reading a file. Like the
+    receipts it is keyed: its first line is an HMAC of the rest under the receipt key, so a file
+    that this user's shipcard did not write (committed, copied, or forged with the files' current
+    stat signatures) reads as empty and every file is read.
     """
 
     RACY_NS = 2_000_000_000
 
     def __init__(self, out: Path) -> None:
         self.path = out / LOCAL_DIR / "verified.json"
-        self.entries: dict[str, list[Any]] = _read_cache(self.path)
+        self.key = _receipt_key()
+        self.entries: dict[str, list[Any]] = _read_keyed_cache(self.path, self.key)
         self.found: dict[str, list[Any]] = {}
         self.horizon_ns = time.time_ns() - self.RACY_NS
 
@@ -235,9 +268,10 @@ class VerifiedFiles:
     def save(self, whole_repository: bool) -> None:
         """Record what this run found (plus, for a run over some cards, what earlier runs found)."""
         entries = self.found if whole_repository else {**self.entries, **self.found}
-        if entries == self.entries:
+        if entries == self.entries or self.key is None:
             return
-        _write_cache(self.path, entries)
+        body = json.dumps(entries, separators=(",", ":"))
+        _write_cache_text(self.path, f"{_cache_mac(self.key, body.encode())}\n{body}")
 
 
 def state_path(service: str) -> str:

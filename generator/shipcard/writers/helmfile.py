@@ -39,6 +39,7 @@ from shipcard.card.model import (
 from shipcard.errors import ShipcardError
 from shipcard.images import parse_reference
 from shipcard.k8s.objects import VERSIONED_FIELDS, Obj, renders, service_objects
+from shipcard.settings import DEFAULT_STORE_KIND
 from shipcard.writers.argocd import ARGOCD_NAMESPACE, application, application_path
 from shipcard.writers.chart import CHART_DIR
 from shipcard.yamlio.dump import dump, dump_all
@@ -241,6 +242,10 @@ def _secrets(secrets: Secrets) -> Values:
     values: Values = {"provider": secrets.provider}
     if secrets.store:
         values["store"] = secrets.store
+    kinds = {value.store: value.store_kind for _, value in (*secrets.env, *secrets.files)
+             if value.store_kind != DEFAULT_STORE_KIND}
+    if kinds:  # the stores that are not ClusterSecretStores
+        values["storeKinds"] = dict(sorted(kinds.items()))
     values["refresh"] = secrets.refresh
     for section, entries, field in (("env", secrets.env, "name"), ("files", secrets.files, "path")):
         if entries or section == "env":
@@ -252,6 +257,8 @@ def _secret(field: str, name: str, value: SecretValue, secrets: Secrets) -> Valu
     values: Values = {field: name, "key": value.key}
     if value.property:
         values["property"] = value.property
+    if value.version:
+        values["version"] = value.version
     if value.provider != secrets.provider:
         values["provider"] = value.provider
     if value.store != secrets.store:

@@ -86,8 +86,125 @@ _GeneratedDumper.ascend_resolver = _no_path_resolvers
 
 def dump(data: Any) -> str:
     """One document, deterministic: keys in insertion order, block style, no anchors."""
+    if type(data) is dict and data:
+        out: list[str] = []
+        try:
+            _block_mapping(data, 0, out, True)
+        except _NotPlain:
+            pass
+        else:
+            return "".join(out)
+    return _libyaml_dump(data)
+
+
+def _libyaml_dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_GeneratedDumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=4096)
+
+
+# --------------------------------------------------------------------------- the direct emitter
+#
+# Generated documents are mappings of mappings, lists and short single-line strings, and libyaml's
+# layout for those is simple. Writing that text directly is several times faster than building
+# PyYAML nodes and events for the C emitter. Anything outside that subset (multi-line or long
+# strings, characters that need escapes, floats, long keys) makes the whole document go through
+# libyaml as before; tests compare both on random documents, so the bytes never differ.
+
+
+class _NotPlain(Exception):
+    """The document holds something the direct emitter leaves to libyaml."""
+
+
+_SHORT = 1000  # well under libyaml's width (4096) and its simple-key limit for keys (128, checked apart)
+# libyaml's printable characters (allow_unicode; none beyond the BMP), less the breaks and BOM that need a style.
+_ANY_SPECIAL = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+# What keeps a single-line, printable string from being a plain scalar in block context (libyaml's
+# yaml_emitter_analyze_scalar): an indicator first, `: ` or ` #` inside, a space at either end.
+_NOT_BLOCK_PLAIN = re.compile(r"""[#,\[\]{}&*!|>'"%@`]|[?:-](?: |$)|---|\.\.\.| |.*(?:: | #| $|:$)""",
+                              re.DOTALL)
+_SCALAR_TEXT: dict[str, str] = {}  # a string -> its text as a value (memoised: texts repeat across files)
+
+
+def _string(value: str) -> str:
+    text = _SCALAR_TEXT.get(value)
+    if text is not None:
+        return text
+    if not value or len(value) > _SHORT or _ANY_SPECIAL.search(value):
+        if value:
+            raise _NotPlain
+        text = "''"
+    elif _NOT_BLOCK_PLAIN.match(value) or plain_scalar_tag(value) != STR_TAG \
+            or value[:1] in _MAYBE_NOT_STR and _OTHER_READERS_NOT_STR.fullmatch(value):
+        text = "'" + value.replace("'", "''") + "'"
+    else:
+        text = value
+    if len(_SCALAR_TEXT) >= 200_000:
+        _SCALAR_TEXT.clear()
+    _SCALAR_TEXT[value] = text
+    return text
+
+
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    raise _NotPlain
+
+
+def _simple_key(key: str) -> bool:
+    """Whether libyaml writes `key` as a simple key: at most 128 bytes of UTF-8 (not characters),
+    so a key of 43 CJK characters is already written `? key` on a line of its own."""
+    return len(key) <= 120 and (key.isascii() or len(key.encode("utf-8", "surrogatepass")) <= 128)
+
+
+def _block_mapping(data: dict[Any, Any], indent: int, out: list[str], pad_first: bool) -> None:
+    pad = " " * indent
+    for key, value in data.items():
+        if type(key) is not str or not _simple_key(key):
+            raise _NotPlain
+        out.append(f"{pad}{_string(key)}" if pad_first else _string(key))
+        pad_first = True
+        kind = type(value)
+        if kind is dict:
+            if value:
+                out.append(":\n")
+                _block_mapping(value, indent + 2, out, True)
+            else:
+                out.append(": {}\n")
+        elif kind is list:
+            if value:
+                out.append(":\n")
+                _block_sequence(value, indent, out, True)
+            else:
+                out.append(": []\n")
+        else:
+            out.append(f": {_scalar(value)}\n")
+
+
+def _block_sequence(data: list[Any], indent: int, out: list[str], pad_first: bool) -> None:
+    pad = " " * indent
+    for value in data:
+        out.append(f"{pad}- " if pad_first else "- ")
+        pad_first = True
+        kind = type(value)
+        if kind is dict:
+            if value:
+                _block_mapping(value, indent + 2, out, False)
+            else:
+                out.append("{}\n")
+        elif kind is list:
+            if value:
+                _block_sequence(value, indent + 2, out, False)
+            else:
+                out.append("[]\n")
+        else:
+            out.append(f"{_scalar(value)}\n")
 
 
 def dump_all(documents: list[Any]) -> str:

@@ -205,6 +205,44 @@ class Document:
                                                    self.node.end_mark), self.file, self.index)
 
 
+class LazyDocument(Document):
+    """A document of a file whose layout shipcard knows, parsed (the whole file, once) only when its data or
+    positions are asked for: most objects of a large repository never are."""
+
+    def __init__(self, stream: ParsedOnDemand, index: int) -> None:  # not the dataclass fields: properties
+        self._stream, self.file, self.index = stream, stream.filename, index
+
+    def _parsed(self) -> Document | None:
+        documents = self._stream.documents()
+        return documents[self.index] if self.index < len(documents) else None
+
+    @property
+    def data(self) -> Any:
+        parsed = self._parsed()
+        return parsed.data if parsed is not None else None
+
+    @property
+    def node(self) -> yaml.Node | None:  # type: ignore[override]
+        parsed = self._parsed()
+        return parsed.node if parsed is not None else None
+
+
+class ParsedOnDemand:
+    """The documents of one file, read and parsed on first use (a file that fails then has none)."""
+
+    def __init__(self, path: Path, filename: str) -> None:
+        self.path, self.filename = path, filename
+        self._documents: list[Document] | None = None
+
+    def documents(self) -> list[Document]:
+        if self._documents is None:
+            try:
+                self._documents = list(load_documents(read_text(self.path), self.filename))
+            except InputError:
+                self._documents = []
+        return self._documents
+
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag (depends on the text only)
 SCALAR_TAGS_MAX = 200_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,15 @@ from shipcard.check.rules.cross.kustomize_remote_resource import ID as REMOTE_RU
 from shipcard.check.rules.cross.kustomize_remote_resource import entries, is_remote, remote_entries
 from shipcard.errors import InputError
 from shipcard.validation import field_name
-from shipcard.yamlio.read import Document, PathKey, UnreadableFileError, load_documents, read_text
+from shipcard.yamlio.read import (
+    Document,
+    LazyDocument,
+    ParsedOnDemand,
+    PathKey,
+    UnreadableFileError,
+    load_documents,
+    read_text,
+)
 
 
 @dataclass
@@ -131,21 +140,28 @@ def strings(value: Any) -> list[str]:
 
 
 class SourceIndex:
-    """Objects as written in a Kustomize tree's resource files, to trace rendered objects back to them."""
+    """Objects as written in a Kustomize tree's resource files, to trace rendered objects back to them.
 
-    def __init__(self, files: Iterable[Path]) -> None:
+    `rendered_now`: the files are exactly what shipcard renders now (the in-process build's condition), so
+    each document's kind and name can be read off shipcard's own layout, and the file is parsed only if
+    one of its objects' data or positions is asked for (a finding, mostly).
+    """
+
+    def __init__(self, files: Iterable[Path], *, rendered_now: bool = False) -> None:
         self._by_kind: dict[str, list[tuple[str, str, Document]]] = {}
         for path in sorted(files):
             shown = display(path)
-            try:
-                documents = list(load_documents(read_text(path), shown))
-            except InputError:
-                continue
-            for document in documents:
-                data = document.data
-                if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
-                    name = str(data["metadata"].get("name") or "")
-                    self._by_kind.setdefault(str(data.get("kind") or ""), []).append((name, shown, document))
+            entries = _laid_out_by_shipcard(path, shown) if rendered_now else None
+            if entries is None:
+                try:
+                    documents = list(load_documents(read_text(path), shown))
+                except InputError:
+                    continue
+                entries = [(str(d.data.get("kind") or ""), str(d.data["metadata"].get("name") or ""), d)
+                           for d in documents
+                           if isinstance(d.data, dict) and isinstance(d.data.get("metadata"), dict)]
+            for kind, name, document in entries:
+                self._by_kind.setdefault(kind, []).append((name, shown, document))
 
     def find(self, kind: str, name: str) -> tuple[str, Document] | None:
         """The source of a rendered object: same kind, same name or the longest name inside it
@@ -157,3 +173,51 @@ class SourceIndex:
             if source_name and source_name in name and (best is None or len(source_name) > best[0]):
                 best = (len(source_name), shown, document)
         return (best[1], best[2]) if best else None
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]*):(?: (.*))?$")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][-A-Za-z0-9._]*")
+
+
+def _laid_out_by_shipcard(path: Path, shown: str) -> list[tuple[str, str, Document]] | None:
+    """(kind, name, document) of each object of a file written by shipcard's emitter, from its layout: block
+    mappings, top-level keys at column 0, `metadata`'s keys at column 2, plain names. None when any
+    document does not read unambiguously that way; the caller then parses the file."""
+    try:
+        text = read_text(path)
+    except InputError:
+        return None
+    stream = ParsedOnDemand(path, shown)
+    entries: list[tuple[str, str, Document]] = []
+    index = 0
+    for chunk in text.split("\n---\n"):
+        lines = [line for line in chunk.split("\n") if line and not line.startswith("#")]
+        if not lines:
+            continue  # an empty document: the parser yields none
+        kind, name, in_metadata, has_metadata, in_block = "", "", False, False, False
+        for line in lines:
+            if line.startswith("- ") and in_block and not in_metadata:
+                continue  # an item of a top-level key's sequence (written without indentation)
+            if not line.startswith(" "):
+                top = _TOP_KEY.match(line)
+                if top is None:
+                    return None
+                key, value = top.group(1), top.group(2)
+                in_block = value is None
+                in_metadata = key == "metadata" and value is None
+                has_metadata = has_metadata or in_metadata
+                if key == "kind":
+                    if value is None or not _PLAIN_NAME.fullmatch(value):
+                        return None
+                    kind = value
+                elif key == "metadata" and value is not None:
+                    return None  # metadata written inline ({} or flow): leave it to the parser
+            elif in_metadata and line.startswith("  name:") and not line.startswith("   "):
+                value = line[len("  name:"):]
+                if not value.startswith(" ") or not _PLAIN_NAME.fullmatch(value[1:]):
+                    return None
+                name = value[1:]
+        if has_metadata:
+            entries.append((kind, name, LazyDocument(stream, index)))
+        index += 1
+    return entries

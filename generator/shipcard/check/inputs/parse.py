@@ -233,13 +233,13 @@ class _SourceIndexes:
     """One `SourceIndex` per set of resource files in a run: the overlays of one base share it."""
 
     def __init__(self) -> None:
-        self._by_files: dict[frozenset[Path], SourceIndex] = {}
+        self._by_files: dict[tuple[frozenset[Path], bool], SourceIndex] = {}
 
-    def of(self, files: set[Path]) -> SourceIndex:
-        key = frozenset(files)
+    def of(self, files: set[Path], rendered_now: bool = False) -> SourceIndex:
+        key = (frozenset(files), rendered_now)
         index = self._by_files.get(key)
         if index is None:
-            index = self._by_files[key] = SourceIndex(key)
+            index = self._by_files[key] = SourceIndex(key[0], rendered_now=rendered_now)
         return index
 
 
@@ -268,14 +268,15 @@ def _load_kustomize_objects(loaded: Loaded, target: Target, tree: KustomizeTree,
     """An overlay built in this process: its objects, placed as kubectl's output would be (its files are
     intact, so there is no `generated-file-edited` to report)."""
     origin = kustomize_command(target)
-    _place_in_sources(loaded, target, tree, sources, [K8sObject(data, "", None, origin) for data in built])
+    _place_in_sources(loaded, target, tree, sources, [K8sObject(data, "", None, origin) for data in built],
+                      rendered_now=True)
 
 
 def _place_in_sources(loaded: Loaded, target: Target, tree: KustomizeTree, sources: _SourceIndexes,
-                      objects: list[K8sObject]) -> None:
+                      objects: list[K8sObject], rendered_now: bool = False) -> None:
     """Each built object points at the object of the tree's resource files it came from, else at the kustomization."""
     file = kustomization_file(target.path) or target.path
-    index = sources.of(tree.resource_files)
+    index = sources.of(tree.resource_files, rendered_now)
     for obj in objects:
         found = index.find(obj.kind, obj.name)
         if found is not None:

@@ -202,15 +202,17 @@ def _walk(plan: Plan, top: Path, values: tuple[Path, ...], reach: Reach | None) 
             add_kustomize(plan, directory, "Kustomize root found under " + display(top), tree=tree)
     kustomize_homes = set(trees) | included | (reach.homes if reach is not None else set())
     for path in files:
-        if path in consumed:
-            continue
-        if any(parent in kustomize_homes for parent in path.parents):
-            plan.skip(path, "inside a Kustomize tree but not referenced by its kustomization")
-            continue
         kind = "card" if path.name.endswith(CARD_SUFFIX) else "manifest"
+        if path in consumed or any(parent in kustomize_homes for parent in path.parents):
+            if kind == "manifest":
+                plan.unchecked.append(path)
+            if path not in consumed:
+                plan.skip(path, "inside a Kustomize tree but not referenced by its kustomization")
+            continue
         if reach is not None and not reach.touches(path):
             if kind == "manifest":
                 plan.unchanged.append(path)  # read only if it may be an Application deploying what changed
+                plan.unchecked.append(path)
             continue
         plan.add(Target(kind, path, [f"found under {display(top)}"], inputs=frozenset({path})))
     for chart in chart_dirs:

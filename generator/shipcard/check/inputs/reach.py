@@ -33,7 +33,7 @@ from shipcard.errors import InputError
 from shipcard.yamlio.read import load_plain_all, read_text
 
 # A path token that normalising would change, or `.` alone: read the Application as data.
-_DOT = re.compile(r"(?:^|[\s'\"\[,{:=])\.(?:/|(?=['\"\s,\]}#]|$))", re.MULTILINE)
+_DOT = re.compile(r"(?:^|[\s'\"\[,{:=])\.(?:/|(?=['\"\s,\]}#]|$))|(?:^|[\s'\"\[,{:=/])\.[^\s/.]", re.MULTILINE)
 _SEPARATORS = frozenset(" \t\n'\"[,{:=")
 _END = r"(?=['\"\s,\]}#]|$)"
 
@@ -168,7 +168,9 @@ class Reach:
         body = _body(text)
         if self.touches(file) or any(name in body for name in SKIPPED_DIRS):
             return True
-        if _unsure(body):
+        if _unsure(body) or root not in self.walked:
+            # A source the walk did not list (outside the checked paths, in a hidden directory) may be a
+            # kustomization no token names: only its paths, read as data, tell.
             return self._sources_may_reach(text, root)
         if root not in self._roots_at:
             self._roots_at[root] = self._path_tokens(root)
@@ -194,13 +196,25 @@ class Reach:
                 if not isinstance(source.get("path"), str):
                     continue
                 directory = self.named(root, source["path"])
-                if directory is None or self.touches(directory) or directory in self.kustomize:
+                if directory is None or self.touches(directory) or directory in self.kustomize \
+                        or self._unwalked_source_may_reach(directory):
                     return True
                 helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
                 for entry in strings(helm.get("valueFiles")):
                     path = self.named(directory, entry)
                     if path is None or self.touches(path):
                         return True
+        return False
+
+    def _unwalked_source_may_reach(self, directory: Path) -> bool:
+        """Whether a source directory the walk never met reaches the change: a kustomization is read for
+        its entries as the walk's are, a chart scanned for links (which make the plan not exact)."""
+        if directory in self.homes:
+            return False
+        if kustomization_file(directory) is not None:
+            return bool(self.reaching_kustomizations([directory]))
+        if directory not in self.walked and (directory / "Chart.yaml").is_file():
+            self.scan(directory)
         return False
 
     def _path_tokens(self, root: Path) -> re.Pattern[str] | None:

@@ -57,6 +57,9 @@ class Plan:
     found_charts: list[tuple[Path, tuple[Path, ...], str]] = field(default_factory=list)  # walked, not yet placed
     cards: Cards = field(default_factory=Cards)  # the cards this run reads, each once
     unchanged: list[Path] = field(default_factory=list)  # `--base`: manifests found, no target (Applications?)
+    # Files found that are no target of their own (read by a Kustomize tree, or left out by `--base`): their
+    # CustomResourceDefinitions still give the checked objects of their kinds a schema (check.engine).
+    unchecked: list[Path] = field(default_factory=list)
     _by_key: dict[tuple[Any, ...], Target] = field(default_factory=dict, repr=False)
     _charts: dict[Path, tuple[frozenset[Path], tuple[Finding, ...]]] = field(default_factory=dict, repr=False)
 

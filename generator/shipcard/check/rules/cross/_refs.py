@@ -133,8 +133,9 @@ def _optional(ref: Any) -> bool:
 def _references(p: Prepared, spec: dict[str, Any], pod: PathKey) -> Iterator[Ref]:
     account = _name(spec.get("serviceAccountName"))
     if account and account != "default":
-        # Written as the `serviceAccount` alias alone: point at the line that names it.
-        written = as_dict(dig(p.obj.document.data, *pod)) if p.obj.document else spec
+        # Written as the `serviceAccount` alias alone: point at the line that names it. (Only a spec holding
+        # both can have had the alias alone in its source; the source document is not read otherwise.)
+        written = as_dict(dig(p.obj.document.data, *pod)) if p.obj.document and "serviceAccount" in spec else spec
         key = "serviceAccountName" if written.get("serviceAccountName") is not None else "serviceAccount"
         yield Ref(p, SERVICE_ACCOUNT, account, (*pod, key), "serviceAccountName")
     for i, item in iter_named(spec.get("imagePullSecrets")):

@@ -78,12 +78,13 @@ files go to <name>[-S]-files. As secret_sources in shipcard/card/model.py.
 {{- $base := ternary $values.name (printf "%s-%s" $values.name $store) (eq $store ($secrets.store | default "")) -}}
 {{- $name := ternary (printf "%s-files" $base) $base $files -}}
 {{- $_ := set $seen $id (dict "name" $name "secret" (ternary $name (printf "%s-secrets" $base) $files)
-    "provider" (.provider | default $secrets.provider) "store" $store "files" $files "data" list) -}}
+    "provider" (.provider | default $secrets.provider) "store" $store "files" $files "data" list
+    "kind" (get ($secrets.storeKinds | default dict) $store | default "ClusterSecretStore")) -}}
 {{- $sources = append $sources (get $seen $id) -}}
 {{- end -}}
 {{- $source := get $seen $id -}}
 {{- $key := ternary (base (.path | default "")) (.name | default "") $files -}}
-{{- $_ := set $source "data" (append $source.data (dict "secretKey" $key "key" .key "property" (.property | default ""))) -}}
+{{- $_ := set $source "data" (append $source.data (dict "secretKey" $key "key" .key "property" (.property | default "") "version" (.version | default ""))) -}}
 {{- end -}}
 {{- end -}}
 {{- $sources | toJson -}}
@@ -267,7 +268,7 @@ metadata:
   {{- end }}
 spec:
   serviceAccountName: {{ $values.name | toJson }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ not (empty $awsRole) }}
   enableServiceLinks: false
   {{- if .job }}
   restartPolicy: Never
