@@ -11,6 +11,7 @@ report files and repository contents, with no lock or journal left behind.
 from __future__ import annotations
 
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -163,3 +164,12 @@ def test_init_new_and_render_leave_the_same_repository_and_no_lock_or_journal(tm
                       sorted(p.relative_to(state).as_posix() for p in state.rglob("*")))
     assert trees["console script"] == trees["ordinary exit"]
     assert len(trees["console script"][2]) > 20
+
+
+def test_under_a_profiler_the_exit_is_the_ordinary_one(tmp_path: Path) -> None:
+    """`python -m cProfile -m shipcard` (and coverage) write what they gathered at exit: `run` lets them."""
+    profile = tmp_path / "check.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "shipcard", "check", "."],
+                          cwd=tmp_path, env=environment(), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert any(name == "run" and path.endswith("cli.py") for path, _, name in pstats.Stats(str(profile)).stats)

@@ -107,7 +107,8 @@ def run() -> NoReturn:
 
 def _end(code: object) -> NoReturn:
     """`os._exit` with the status `sys.exit(code)` gives, standard output and error flushed first (1 if
-    that fails: a closed pipe or a full disk, unless the command already failed)."""
+    that fails: a closed pipe or a full disk, unless the command already failed); the ordinary exit
+    under a profiler or a tracer (`python -m cProfile -m shipcard`, coverage)."""
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)  # sys.exit("message") prints it and exits 1
         code = 1
@@ -117,4 +118,6 @@ def _end(code: object) -> NoReturn:
             stream.flush()
         except (OSError, ValueError):
             status = status or 1
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(status)  # a profiler or coverage writes what it gathered at the ordinary exit
     os._exit(status)
