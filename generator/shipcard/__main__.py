@@ -1,3 +1,3 @@
-from shipcard.cli import main
+from shipcard.cli import run
 
-main()
+run()

@@ -8,10 +8,8 @@ config file and runs nothing, since `check` reads repositories it must not trust
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
-import socket
 import subprocess
 from pathlib import Path
 
@@ -222,6 +220,9 @@ def _identity(cwd: Path) -> list[str]:
     """`-c user.name=… -c user.email=…` when git has no identity to commit with, else nothing."""
     if _succeeds(cwd, "var", "GIT_COMMITTER_IDENT") and _succeeds(cwd, "var", "GIT_AUTHOR_IDENT"):
         return []
+    import getpass
+    import socket
+
     user = getpass.getuser()
     return ["-c", f"user.name={user}", "-c", f"user.email={user}@{socket.gethostname()}"]
 

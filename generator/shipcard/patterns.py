@@ -8,7 +8,6 @@ file paths and object names. (In an ECMA-262 regex, as editors use, the look-ahe
 from __future__ import annotations
 
 import re
-import zoneinfo
 from functools import cache
 
 END = r"(?!\n)$"  # end of the text, also under Python's `re.search` (see the module docstring)
@@ -190,6 +189,8 @@ def time_zone_problem(name: str) -> str | None:
 
 @cache
 def _time_zones() -> frozenset[str]:
+    import zoneinfo
+
     return frozenset(zoneinfo.available_timezones())
 
 

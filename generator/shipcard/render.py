@@ -14,6 +14,7 @@ from typing import Any
 
 from shipcard.card.model import Card
 from shipcard.card.network import SERVICES_GLOB
+from shipcard.card.schema import FORMATS
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.k8s.objects import environment_objects, job_object_name
 from shipcard.writers import helmfile, kustomize
@@ -21,8 +22,6 @@ from shipcard.writers.argocd import ARGOCD_NAMESPACE, application_files
 from shipcard.writers.tree import with_header
 from shipcard.yamlio.read import real_path
 from shipcard.yamlio.roundtrip import load_roundtrip, locate
-
-FORMATS = ("kustomize", "helmfile")
 
 
 def find_cards(root: Path) -> list[Path]:

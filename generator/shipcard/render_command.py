@@ -1,4 +1,7 @@
-"""`shipcard render`: write (or, with --check, compare) the GitOps tree of some cards, or of all of them."""
+"""`shipcard render`: write (or, with --check, compare) the GitOps tree of some cards, or of all of them.
+
+The rendering machinery (worker pool, writers, ruamel) is imported when the command runs, not for `--help`.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,16 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from shipcard.card.schema import FORMATS
 from shipcard.errors import ShipcardError
-from shipcard.lifecycle.rendering import CardInput, Options, Outcome, plan_repository, read_cards
-from shipcard.lifecycle.report import progress_bar, report_outcome
-from shipcard.lifecycle.state import Receipts, VerifiedFiles
-from shipcard.pin.lock import load_lock
-from shipcard.render import FORMATS, find_cards
-from shipcard.settings import RepoSettings, find_repo_root, load_repo
-from shipcard.transaction import begin, require_settled
-from shipcard.writers.tree import drift
+
+if TYPE_CHECKING:
+    from shipcard.lifecycle.rendering import CardInput, Options, Outcome
+    from shipcard.settings import RepoSettings
 
 
 @click.command("render")
@@ -44,6 +45,12 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
     With no CARD, renders every services/*.service.yaml of the repository, skipping services
     whose inputs did not change since their last render, and reports removed cards' files.
     """
+    from shipcard.lifecycle.rendering import Options, plan_repository
+    from shipcard.lifecycle.report import progress_bar, report_outcome
+    from shipcard.lifecycle.state import Receipts, VerifiedFiles
+    from shipcard.settings import find_repo_root
+    from shipcard.transaction import begin, require_settled
+
     out = out if out is not None else (find_repo_root(Path.cwd()) or Path("."))
     _check_out(out)
     options = Options(fmt=fmt, pins=None, everything=everything or check, force=force, prune=prune,
@@ -83,6 +90,11 @@ def _check_out(out: Path) -> None:
 def _read_inputs(out: Path, cards: tuple[Path, ...], lock: Path | None,
                  options: Options) -> tuple[list[CardInput], RepoSettings, Options]:
     """The cards, shipcard.yaml and the pin lock file, as this run renders them."""
+    from shipcard.lifecycle.rendering import read_cards
+    from shipcard.pin.lock import load_lock
+    from shipcard.render import find_cards
+    from shipcard.settings import load_repo
+
     paths = list(cards) or find_cards(out)
     if not paths:
         raise ShipcardError(f"no cards given and none found under {out / 'services'}")
@@ -91,6 +103,8 @@ def _read_inputs(out: Path, cards: tuple[Path, ...], lock: Path | None,
 
 
 def _report_drift(outcome: Outcome) -> None:
+    from shipcard.writers.tree import drift
+
     problems = drift(outcome.plan)
     for orphan in outcome.orphans:
         cause = outcome.why_orphaned(orphan)

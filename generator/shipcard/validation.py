@@ -15,11 +15,14 @@ Cards, `shipcard.yaml`, lock files, data rules and Kubernetes objects are all ch
 
 The schemas use only keywords that mean the same in draft 7 (which fastjsonschema compiles)
 and in draft 2020-12.
+
+fastjsonschema, RE2 and jsonschema are imported on first use (a run that validates nothing, such as
+`check` of an empty directory, loads none of them); `FastFailure` is fastjsonschema's exception, looked
+up when first asked for.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import importlib.util
@@ -33,15 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-import re2  # type: ignore[import-untyped]
-
 from shipcard.errors import InputError, Location
 from shipcard.patterns import MEANING
-from shipcard.yamlio.dump import write_bytes_atomic
 from shipcard.yamlio.read import PathKey
 
 if TYPE_CHECKING:
+    from fastjsonschema import JsonSchemaValueException as FastFailure  # noqa: F401 (for `__getattr__`)
     from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
 
 COMPILE_AFTER = 50
@@ -50,23 +50,38 @@ _CACHE_MAGIC = b"shipcard-schema:" + importlib.util.MAGIC_NUMBER
 
 Position = Callable[[PathKey], tuple[int, int]]  # a path in the document → (line, column), 1-based
 FastCheck = Callable[[Any], Any]
-FastFailure = fastjsonschema.JsonSchemaValueException  # what a compiled check raises for an invalid value
+
+
+def __getattr__(name: str) -> Any:
+    """`FastFailure`: what a compiled check raises for an invalid value (a ValueError), imported when asked for."""
+    if name == "FastFailure":
+        from fastjsonschema import JsonSchemaValueException
+
+        return JsonSchemaValueException
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SchemaDefinitionError(ValueError):
     """A schema that cannot be compiled (a data rule's, say)."""
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # a pattern RE2 refuses is an answer (None), not a line on stderr
+@functools.cache
+def _re2() -> tuple[Any, Any]:
+    """The RE2 module and its options."""
+    import re2  # type: ignore[import-untyped]
+
+    options = re2.Options()
+    options.log_errors = False  # a pattern RE2 refuses is an answer (None), not a line on stderr
+    return re2, options
 
 
 @functools.lru_cache(maxsize=4096)
 def linear_pattern(pattern: str) -> Any:
     """`pattern` compiled by RE2 (linear time in the input, the engine Kubernetes validates CRD
     patterns with), or None when RE2 cannot express it (backreferences, lookaround)."""
+    re2, options = _re2()
     try:
-        return re2.compile(pattern, options=_RE2_OPTIONS)
+        return re2.compile(pattern, options=options)
     except (re2.error, TypeError, ValueError):
         return None
 
@@ -75,8 +90,9 @@ def pattern_problem(pattern: str) -> str | None:
     """Why RE2 refuses `pattern` (its own words, such as `missing ): (abc`), or None when it compiles."""
     if linear_pattern(pattern) is not None:
         return None
+    re2, options = _re2()
     try:
-        re2.compile(pattern, options=_RE2_OPTIONS)
+        re2.compile(pattern, options=options)
     except (re2.error, TypeError, ValueError) as exc:
         reason = exc.args[0] if exc.args else exc
         return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
@@ -137,6 +153,10 @@ def compile_schema(schema: dict[str, Any], label: str, cache_key: str | None = N
 
     A `$ref` outside the schema is fetched only with `fetch_remote` (`check --allow-remote`); without
     it the schema is a SchemaDefinitionError and nothing is fetched."""
+    import fastjsonschema
+
+    from shipcard.yamlio.dump import write_bytes_atomic
+
     check = _cached(cache_key, label) if cache_key else None
     if check is not None:
         return check
@@ -239,6 +259,8 @@ def nonlinear_patterns(schema: Any, path: PathKey = ()) -> list[tuple[PathKey, s
 
 
 def _cache_file(cache_key: str) -> Path:
+    import fastjsonschema
+
     key = hashlib.sha256(f"{CODEGEN_VERSION}|{fastjsonschema.VERSION}|{sys.version}|{cache_key}".encode())
     return cache_dir() / f"{key.hexdigest()}.bin"
 
@@ -300,7 +322,7 @@ class Schema:
         try:
             self._fast(instance)
             return True
-        except (FastFailure, RecursionError, TypeError, ValueError):
+        except (RecursionError, TypeError, ValueError):  # FastFailure is a ValueError
             return bool(self.validator.is_valid(instance))
 
     @property
@@ -384,13 +406,15 @@ def _explain(error: ValidationError, position: Position | None) -> list[Problem]
             f"must be {_lowered(described)}" if described else error.message
         return [Problem((*path, error.instance), f"invalid name {error.instance!r}: {reason}")]
     if validator == "additionalProperties" and isinstance(error.instance, dict) and expected is False:
+        from difflib import get_close_matches
+
         known = list(error.schema.get("properties") or {})
         patterns = list(error.schema.get("patternProperties") or {})
         found = []
         for key in error.instance:
             if key in known or any(pattern_search(p, str(key)) for p in patterns):
                 continue
-            guess = difflib.get_close_matches(str(key), known, n=1)
+            guess = get_close_matches(str(key), known, n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else f" (known fields: {', '.join(known)})"
             found.append(Problem((*path, key), f"unknown field{hint}"))
         return found

@@ -31,7 +31,8 @@ import pytest
 from click.testing import CliRunner
 from hardhelpers import SHIPCARD, SMALL_CARD, Run, card, clean_environment, dump_card, shipcard, write_repo
 
-from shipcard.cli import cli, main, mask_credentials
+from shipcard.cli import cli, main
+from shipcard.crash import mask_credentials
 from shipcard.patterns import DNS_LABEL
 
 ONE_LOCATED_LINE = re.compile(r"^shipcard: [^\n]+:\d+:\d+: [^\n]+$")
@@ -384,7 +385,7 @@ INJECTED = [  # (args, what raises, the command named, a repository to run in)
     pytest.param(["init", "fresh", "--no-input", "--no-git"], "shipcard.lifecycle.init.begin", "init", None,
                  id="init"),
     pytest.param(["new", "billing", "--no-input"], "shipcard.lifecycle.new.find_repo_root", "new", None, id="new"),
-    pytest.param(["render", "--out", "."], "shipcard.render_command.plan_repository", "render", None, id="render"),
+    pytest.param(["render", "--out", "."], "shipcard.lifecycle.rendering.plan_repository", "render", None, id="render"),
     pytest.param(["render", "--out", ".", "--all", "--jobs", "2"], "shipcard.lifecycle.rendering._render_service",
                  "render", lambda root: many_cards(root, 20), id="render-in-a-worker-process"),
     pytest.param(["upgrade"], "shipcard.lifecycle.upgrade.find_repo_root", "upgrade", None, id="upgrade"),
@@ -809,7 +810,7 @@ def test_the_debug_traceback_masks_the_cards_env_and_secrets_values(runner: CliR
     (Path("services") / "small.service.yaml").write_text(dump_card(card(
         SMALL_CARD, env={"DB_PASSWORD": values["env"]}, environments={"dev": {"env": {"KEY": values["environment"]}}},
         secrets={"provider": "vault", "store": "vault", "env": {"API_TOKEN": values["reference"]}})))
-    monkeypatch.setattr("shipcard.render_command.plan_repository",
+    monkeypatch.setattr("shipcard.lifecycle.rendering.plan_repository",
                         raiser(ValueError(f"invalid literal for int(): {values!r}")))
     result = runner.invoke(cli, ["render"], env={"SHIPCARD_DEBUG": "1"})
     assert result.exit_code == 3 and "Traceback (most recent call last):" in result.stderr

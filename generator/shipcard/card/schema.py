@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from shipcard.patterns import (
@@ -42,6 +41,7 @@ from shipcard.settings import POD_LABELS, SECRET_PROVIDERS, STORE_NAME
 
 API_VERSION = "shipcard/v1"
 SCHEMA_ID = "https://shipcard.dev/schemas/card-v1.schema.json"
+FORMATS = ("kustomize", "helmfile")  # what `gitops.format` names: the trees a card renders into
 # The AWS Load Balancer Controller's IngressGroup names: lower-case alphanumerics, '-' and '.', at most 63.
 ALB_GROUP = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
 
@@ -229,7 +229,7 @@ ENVIRONMENT_ONLY: dict[str, Any] = {
 }
 
 GITOPS = _obj({
-    "format": {"enum": ["kustomize", "helmfile"]},
+    "format": {"enum": list(FORMATS)},
     "repoURL": {"type": "string", "pattern": NO_SPACE},
     "targetRevision": {"type": "string", "pattern": NO_SPACE},
     "path": {"type": "string", "minLength": 1},
@@ -294,5 +294,7 @@ def service_schema() -> dict[str, Any]:
 @cache
 def shipped_schema() -> dict[str, Any]:
     """The schema file shipped inside the package (what editors and `check` use)."""
+    from importlib import resources
+
     text = resources.files("shipcard.card").joinpath("card-v1.schema.json").read_text(encoding="utf-8")
     return json.loads(text)

@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import gc
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipcard.check.deprecations import check_deprecations, deprecation_rule_infos, is_removed
-from shipcard.check.immutable import check_immutable, immutable_rule_infos
 from shipcard.check.inputs.parse import load_targets
 from shipcard.check.inputs.paths import MANIFEST_SUFFIXES, display
 from shipcard.check.inputs.plan import plan_inputs
 from shipcard.check.model import SEVERITY_ORDER, Finding, K8sObject, RuleInfo
 from shipcard.check.once import report_once
-from shipcard.check.rules import DataRule, RuleSet, load_rules
-from shipcard.check.rules.cross import schema_remote_ref
 from shipcard.check.schema import SchemaValidator, parse_version, schema_rule_infos
 from shipcard.check.shard import Ownership, Shard, own_findings, own_inputs, own_objects
 from shipcard.check.suppress import (
@@ -40,8 +39,11 @@ from shipcard.check.suppress import (
     validate_fail_on,
 )
 from shipcard.errors import InputError, ShipcardError
-from shipcard.settings import find_repo_root, load_repo, load_settings, repository_root
+from shipcard.settings import RepoSettings, find_repo_root, load_repo, load_settings, repository_root
 from shipcard.yamlio.read import load_documents, read_text, real_path
+
+if TYPE_CHECKING:
+    from shipcard.check.rules import RuleSet
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 
@@ -68,7 +70,7 @@ class CheckResult:
     findings: list[Finding]
     objects: int
     files: list[str]
-    rules: list[RuleInfo]
+    rule_infos: Callable[[], list[RuleInfo]]  # what `rules` lists, asked for only by the reports that need it
     kubernetes_version: str
     fail_on: str
     exit_code: int
@@ -79,6 +81,15 @@ class CheckResult:
     timings: dict[str, float] = field(default_factory=dict)
     root: Path = field(default_factory=Path.cwd)
     shard: Shard | None = None
+    # What the run read (objects, their documents and positions), freed with the result rather than when the
+    # run returns: the console script ends the process before that, freeing nothing (shipcard.cli.run).
+    inputs: object = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def rules(self) -> list[RuleInfo]:
+        """The rules a report lists: the policy pack's and the engine's own findings', by category and ID
+        (loading the pack now if the run had nothing to evaluate)."""
+        return self.rule_infos()
 
     def counts(self) -> dict[str, int]:
         out = {"error": 0, "warning": 0, "info": 0, "suppressed": 0}
@@ -97,14 +108,22 @@ def run_check(options: CheckOptions, *, stdin_text: str | None = None,
 
     The cyclic garbage collector is paused meanwhile: parsing builds millions of acyclic
     objects that stay alive until the end, and repeated full collections over them would
-    triple the run time (reference counting still frees everything).
+    triple the run time (reference counting still frees everything). They stay alive with the
+    result (`CheckResult.inputs`), so before the collector runs again they are frozen out of its
+    collections (`gc.freeze`): the first one would otherwise walk every object the run made. They
+    rejoin the collector's care when the result is freed (the console script exits first).
     """
     was_enabled = gc.isenabled()
     gc.disable()
+    result = None
     try:
-        return _run_check(options, stdin_text=stdin_text, log=log, progress=progress)
+        result = _run_check(options, stdin_text=stdin_text, log=log, progress=progress)
+        return result
     finally:
         if was_enabled:
+            gc.freeze()
+            if result is not None:
+                weakref.finalize(result, gc.unfreeze)
             gc.enable()
 
 
@@ -129,9 +148,10 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     # Outside a repository, a directory given on the command line is the root of the tree to check.
     root = repository_root(first if first.exists() else cwd) or (first if first.is_dir() else cwd)
     paths = options.paths or [str(root)]
-    # Before any planning: a bad policy file or `check.rules` entry is the one line a run prints.
-    ruleset = load_rules(options.policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
-        settings.check.rules, ALWAYS_REQUIRED | settings.check.required, {i.id for i in engine_rule_infos()})
+    # Before any planning: a bad policy file or `check.rules` entry is the one line a run prints. The
+    # built-in pack alone cannot be wrong, so it is loaded only once there are objects to evaluate.
+    configured = bool(options.policy_dirs or settings.check.policy_dirs or settings.check.rules)
+    ruleset = policy_pack(options.policy_dirs, settings, root) if configured else None
     selection: list[str] = []
     changes = None
     if options.base:
@@ -172,22 +192,27 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
 
     findings += check_deprecations(own, validator.target)
     if changes is not None:
+        from shipcard.check.immutable import check_immutable
         findings += check_immutable(objects, changes)
     lap("deprecations")
 
     progress("policy pack", 0, 0)
-    findings += _remote_schemas(ruleset, fetch=options.allow_remote)
-    kube_objects = [o for o in objects if o.api_version and o.kind]
-    findings += _evaluate(ruleset, kube_objects, root, validator, None if own is objects else own)
+    if objects and ruleset is None:
+        ruleset = policy_pack(options.policy_dirs, settings, root)
+    known: set[str] = set()  # the rule IDs a suppression annotation may name (no objects: no annotations)
+    if ruleset is not None:
+        findings += _remote_schemas(ruleset, fetch=options.allow_remote)
+        kube_objects = [o for o in objects if o.api_version and o.kind]
+        findings += _evaluate(ruleset, kube_objects, root, validator, None if own is objects else own)
+        known = {i.id for i in all_rule_infos(ruleset)} | ruleset.disabled
     lap("policy pack")
 
-    infos = all_rule_infos(ruleset)
     by_ref = {(o.file, o.ref): o for o in objects}
     for finding in findings:
         if finding.origin is None:
             source = by_ref.get((finding.file, finding.object_ref))
             finding.origin = source.origin if source is not None else None
-    findings = apply_suppressions(findings, objects, settings, {i.id for i in infos} | ruleset.disabled)
+    findings = apply_suppressions(findings, objects, settings, known)
     findings = report_once(_sorted_unique(findings))
     files = loaded.files
     if ownership and options.shard:
@@ -196,10 +221,21 @@ def _run_check(options: CheckOptions, *, stdin_text: str | None,
     lap("suppression")
 
     return CheckResult(
-        findings=findings, objects=len(own), files=files, rules=infos, shard=options.shard,
+        findings=findings, objects=len(own), files=files, rule_infos=lambda: all_rule_infos(ruleset),
+        shard=options.shard,
         kubernetes_version=validator.version, fail_on=fail_on, exit_code=exit_code(findings, fail_on),
         skipped=loaded.skipped, notes=loaded.notes, selection=selection,
-        config_file=display(settings.file) if settings.file else None, timings=timings, root=root)
+        config_file=display(settings.file) if settings.file else None, timings=timings, root=root,
+        inputs=(plan, loaded))
+
+
+def policy_pack(policy_dirs: list[Path], settings: RepoSettings, root: Path) -> RuleSet:
+    """The built-in pack with the policies of `policy_dirs` and shipcard.yaml's `check.policy-dirs`,
+    configured by its `check.rules`; PolicyError or InputError (exit 2) for a bad file or entry."""
+    from shipcard.check.rules import load_rules
+
+    return load_rules(policy_dirs, config_dirs=list(settings.check.policy_dirs), root=root).configured(
+        settings.check.rules, ALWAYS_REQUIRED | settings.check.required, {i.id for i in engine_rule_infos()})
 
 
 def exit_code(findings: list[Finding], fail_on: str) -> int:
@@ -264,6 +300,9 @@ def _evaluate(ruleset: Any, objects: list[K8sObject], root: Path, validator: Sch
 def _remote_schemas(ruleset: RuleSet, *, fetch: bool) -> list[Finding]:
     """schema-remote-ref at each `$ref` of a policy that leads outside its schema (the rule checks
     nothing); with `--allow-remote` those schemas are fetched and compiled instead."""
+    from shipcard.check.rules import DataRule
+    from shipcard.check.rules.cross import schema_remote_ref
+
     findings = []
     for rule in ruleset:
         if not isinstance(rule, DataRule) or not rule.remote_refs:
@@ -279,6 +318,8 @@ def _remote_schemas(ruleset: RuleSet, *, fetch: bool) -> list[Finding]:
 
 def all_rule_infos(ruleset: RuleSet | None = None) -> list[RuleInfo]:
     """The policy pack's rules plus the findings of the engine's own layers, by ID."""
+    from shipcard.check.rules import load_rules
+
     infos: dict[str, RuleInfo] = {i.id: i for i in engine_rule_infos()}
     for info in (ruleset or load_rules()).infos():
         infos[info.id] = info
@@ -294,6 +335,8 @@ _GENERATED_CONFIGMAP = ("# Code generated by shipcard from services/web.service.
 
 
 def engine_rule_infos() -> list[RuleInfo]:
+    from shipcard.check.immutable import immutable_rule_infos
+
     src = "shipcard/check/inputs/parse.py"
     return [
         RuleInfo("yaml-invalid", "error", "File is not valid YAML", "input",

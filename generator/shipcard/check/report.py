@@ -103,10 +103,11 @@ def write_outputs(specs: list[OutputSpec], result: CheckResult, *, verbose: bool
     one inside a directory of `inputs` (CRDs, policies) is refused before anything is written: a
     report must not destroy what it reports on, nor be read as a policy by the next run.
     """
+    to_files = any(spec.path is not None for spec in specs)  # else nothing to refuse, and no rules to load
     given = list(inputs)
     read = _identities([*(Path(f.split(" (", 1)[0]) for f in result.files), *(Path(f.file.split(" (", 1)[0])
                         for f in result.findings), *([Path(result.config_file)] if result.config_file else []),
-                        *(Path(i.source) for i in result.rules if i.source), *given])
+                        *(Path(i.source) for i in result.rules if i.source), *given]) if to_files else set()
     directories = [os.path.realpath(p) for p in given if os.path.isdir(p)]
     for spec in specs:
         if spec.path is None:

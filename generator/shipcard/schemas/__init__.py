@@ -2,7 +2,7 @@
 
 The schemas live in ``crds/`` next to this file, one per kind; ``crds/index.json`` maps
 ``apiVersion`` -> ``kind`` -> file (served versions only).
-They are read through :mod:`importlib.resources`, so they work from an installed wheel.
+They are read through :mod:`importlib.resources` (imported on first use), so they work from an installed wheel.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 __all__ = ["bundled_kinds", "crd_schema"]
@@ -20,6 +19,8 @@ _INDEX = "index.json"
 
 
 def _read_json(name: str) -> Any:
+    from importlib import resources
+
     text = resources.files(__name__).joinpath(_CRD_DIR, name).read_text(encoding="utf-8")
     return json.loads(text)
 

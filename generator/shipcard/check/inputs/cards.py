@@ -10,17 +10,14 @@ trees of every card checked are planned together, so the vendored chart is compa
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
 from shipcard.check.inputs.paths import CARD_SUFFIX, display
 from shipcard.check.model import Finding
-from shipcard.check.rules import builtin_policy_dir
-from shipcard.check.rules.data import load_data_rule
 from shipcard.errors import InputError, Location, ShipcardError
 from shipcard.settings import load_repo, settings_for_card
 from shipcard.writers.tree import EDITED, Change, changes_of
@@ -261,9 +258,9 @@ def _secret_literals(path: Path, card: Card, text: str) -> list[Finding]:
     clear, so it is the same error as a literal `value` in a container's env. The value is never shown."""
     from shipcard.yamlio.roundtrip import load_roundtrip, locate
 
-    validate = _secret_literal_validator()
+    passes = _secret_literal_check()
     raw = card.raw
-    if validate is None or not isinstance(raw, dict):
+    if passes is None or not isinstance(raw, dict):
         return []
     places: list[tuple[tuple[str, ...], Any]] = [(("env",), raw.get("env"))]
     environments = raw.get("environments")
@@ -277,7 +274,7 @@ def _secret_literals(path: Path, card: Card, text: str) -> list[Finding]:
         if not isinstance(env, dict):
             continue
         for name, value in env.items():
-            if not isinstance(value, str) or _passes(validate, {"env": [{"name": str(name), "value": value}]}):
+            if not isinstance(value, str) or passes({"env": [{"name": str(name), "value": value}]}):
                 continue
             if document is None:
                 document = load_roundtrip(text, shown)
@@ -289,18 +286,28 @@ def _secret_literals(path: Path, card: Card, text: str) -> list[Finding]:
     return findings
 
 
-def _passes(validate: Any, instance: Any) -> bool:
-    try:
-        validate(instance)
-        return True
-    except fastjsonschema.JsonSchemaException:
-        return False
-
-
 @cache
-def _secret_literal_validator() -> Any:
-    """The built-in rule's own schema (policies/secrets/secret-literal-in-env.yaml), so both agree."""
+def _secret_literal_check() -> Callable[[Any], bool] | None:
+    """Whether a card passes the built-in rule's own schema (policies/secrets/secret-literal-in-env.yaml),
+    so both agree; None when that rule does not load."""
+    from fastjsonschema import JsonSchemaException
+
+    from shipcard.check.rules.data import load_data_rule
+    from shipcard.check.rules.pack import builtin_policy_dir
+
     try:
-        return load_data_rule(builtin_policy_dir() / "secrets" / f"{SECRET_LITERAL_RULE}.yaml").validate
+        validate = load_data_rule(builtin_policy_dir() / "secrets" / f"{SECRET_LITERAL_RULE}.yaml").validate
     except (ShipcardError, OSError):
         return None
+    if validate is None:
+        return None
+    check = validate
+
+    def passes(instance: Any) -> bool:
+        try:
+            check(instance)
+            return True
+        except JsonSchemaException:
+            return False
+
+    return passes
