@@ -92,3 +92,25 @@ def test_json_into_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == "" and not missing.parent.exists()
     assert done.stderr.splitlines()[-1] == f"table.py: error: --json {missing}: no directory {missing.parent}"
+
+
+def test_shard_difference_counts_findings_as_a_multiset() -> None:
+    sys.path.insert(0, str(TABLE.parent))
+    try:
+        import table
+        from check_bench import Run
+    finally:
+        sys.path.remove(str(TABLE.parent))
+
+    def run(*findings: tuple[str, str, int]) -> Run:
+        rows = [{"rule": r, "file": f, "line": n, "column": 1, "message": "m"} for r, f, n in findings]
+        return Run(1.0, 1.0, 1, json.dumps({"findings": rows}), "")
+
+    one, two = ("no-limits", "apps/a/base/deployment.yaml", 3), ("duplicate-object", "charts/service/Chart.yaml", 1)
+    assert table.shard_difference([run(one), run(two)], run(two, one)) == ""
+    assert table.shard_difference([run(one, two), run(two)], run(one, two)) == (
+        "0 finding(s) of the unsharded run in no shard (none), 1 in the shards only "
+        "(duplicate-object charts/service/Chart.yaml:1)")
+    assert table.shard_difference([run(), run()], run(one)) == (
+        "1 finding(s) of the unsharded run in no shard (no-limits apps/a/base/deployment.yaml:3), "
+        "0 in the shards only (none)")
