@@ -46,9 +46,8 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest -v $(PYTEST_ARGS)  # -v: every case named in the output (CI reads it)
 
-bench: setup
-	$(BIN)/python bench/check_bench.py
-	$(BIN)/python bench/render_bench.py
+bench: setup  # every figure of the fleet-scale table (bench/table.py); BENCH_ARGS='--cards 100 --runs 3' to try
+	$(BIN)/python bench/table.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

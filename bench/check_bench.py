@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 # /work/shared next to the checkout, or next to the worktrees' directory (/work/wt/<name>)
 MAKE_CORPUS = next((p / "shared" / "corpus" / "make-bench-corpus" for p in ROOT.parents
@@ -56,19 +58,32 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # user + system seconds of the child and the descendants it waited for
 
 
 def run_child(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """Run a command; wall time and the child's own peak RSS (not the maximum over all children)."""
+    """Run a command: wall time, CPU time and peak RSS (wait4's: the largest of the child and the
+    descendants it waited for, not their sum)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+        process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   env=child_environment() if env is None else env, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(seconds, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
+        return Run(seconds, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read(),
+                   usage.ru_utime + usage.ru_stime)
+
+
+def parse_floor(paths: list[Path]) -> tuple[float, float]:
+    """Wall and CPU seconds to parse `paths` with PyYAML's C loader in this process (texts read first)."""
+    texts = [path.read_text() for path in paths]
+    start, cpu = time.perf_counter(), time.process_time()
+    for text in texts:
+        list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def child_environment() -> dict[str, str]:
@@ -81,6 +96,41 @@ def child_environment() -> dict[str, str]:
 def build_corpus(directory: Path, copies: int) -> list[Path]:
     subprocess.run(["sh", str(MAKE_CORPUS), str(directory), str(copies)], check=True)
     return sorted(directory.glob("*.yaml"), key=lambda p: int(p.stem[1:]))
+
+
+def kubernetes_version() -> str:
+    """The newest Kubernetes version kubernetes-validate has schemas for, as X.Y (both tools check against it)."""
+    import kubernetes_validate.utils
+    return ".".join(kubernetes_validate.utils.latest_version().split(".")[:2])
+
+
+def shipcard_check(path: Path, env: dict[str, str], *extra: str) -> Run:
+    """`shipcard check PATH` (the corpus, or one of its files), as a child process."""
+    return run_child([sys.executable, "-m", "shipcard", "check", str(path), *extra], env=env, cwd=ROOT)
+
+
+_HOLD = """
+import sys, yaml
+def rss(): return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+before = rss()
+held = [list(yaml.load_all(open(path), Loader=yaml.CSafeLoader)) for path in sys.argv[1:]]
+print(rss() - before)
+"""
+
+
+def parse_and_hold(files: list[Path]) -> float:
+    """KiB of resident memory a fresh process gains parsing `files` with PyYAML's C loader and holding
+    every document (VmRSS after minus before): the floor of memory held per object."""
+    run = run_child([sys.executable, "-c", _HOLD, *map(str, files)], cwd=ROOT)
+    if run.returncode != 0:
+        raise SystemExit(f"parsing the corpus failed: {run.stderr.strip()[-300:]}")
+    return float(run.stdout)
+
+
+def kubernetes_validate(files: list[Path], version: str) -> Run:
+    """`kubernetes-validate --strict` of the same files (schemas only), as a child process."""
+    binary = Path(sys.executable).parent / "kubernetes-validate"
+    return run_child([str(binary), "--strict", "-k", version, *map(str, files)], cwd=ROOT)
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -248,26 +298,23 @@ def main() -> int:
         print(f"  [{'ok' if ok else 'MISSED'}] {label}")
         return 0 if ok else 1
 
-    import kubernetes_validate.utils
-    version = ".".join(kubernetes_validate.utils.latest_version().split(".")[:2])
-    bindir = Path(sys.executable).parent
+    version = kubernetes_version()
     with tempfile.TemporaryDirectory(prefix="shipcard-bench-") as scratch:
         corpus = Path(scratch) / "corpus"
         files = build_corpus(corpus, args.copies)
         print(f"corpus: {len(files)} files from {MAKE_CORPUS.name} {args.copies}, Kubernetes {version}")
 
         env = {**child_environment(), "SHIPCARD_CACHE_DIR": str(Path(scratch) / "cache"), "NO_COLOR": "1"}
-        shipcard = [sys.executable, "-m", "shipcard", "check", str(corpus), "--verbose",
-                    "--format", f"json={Path(scratch) / 'findings.json'}"]
-        cold = run_child(shipcard, env=env, cwd=ROOT)
-        warm = min((run_child(shipcard, env=env, cwd=ROOT) for _ in range(3)), key=lambda r: r.seconds)
+        shipcard = ("--verbose", "--format", f"json={Path(scratch) / 'findings.json'}")
+        cold = shipcard_check(corpus, env, *shipcard)
+        warm = min((shipcard_check(corpus, env, *shipcard) for _ in range(3)), key=lambda r: r.seconds)
         if cold.returncode not in (0, 1) or warm.returncode not in (0, 1):
             print(f"shipcard check failed ({warm.returncode}):\n{warm.stderr}")
             return 2
         timings = next((line for line in warm.stderr.splitlines() if line.startswith("timings:")), "")
         summary = json.loads((Path(scratch) / "findings.json").read_text())["summary"]
 
-        kv = run_child([str(bindir / "kubernetes-validate"), "--strict", "-k", version, *map(str, files)], cwd=ROOT)
+        kv = kubernetes_validate(files, version)
         ours = shipcard_verdicts(files, version)
         theirs = kubernetes_validate_verdicts(kv.stdout)
         agree = ours == theirs

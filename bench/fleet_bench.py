@@ -22,19 +22,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bench import Run, run_child
+from check_bench import Run, child_environment, parse_floor, run_child
 from render_bench import REPO_SETTINGS, ROOT, make_cards
+
+from shipcard.tools import HELM_ENV, KUBECTL_ENV, find_tool
 
 COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- extra.yaml\n"
 EXTRA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-extra\ndata:\n  mode: fast\n"
@@ -66,33 +68,85 @@ def render(repo: Path) -> None:
 
 def floor(repo: Path) -> float:
     """Seconds to parse the YAML files a whole-repository check reads with PyYAML's C loader."""
-    texts = [path.read_text() for path in sorted(repo.rglob("*.yaml"))
-             if ".shipcard" not in path.parts and "templates" not in path.parts]
-    start = time.perf_counter()
-    for text in texts:
-        list(yaml.load_all(text, Loader=yaml.CSafeLoader))
-    return time.perf_counter() - start
+    return parse_floor([path for path in sorted(repo.rglob("*.yaml"))
+                        if ".shipcard" not in path.parts and "templates" not in path.parts])[0]
 
 
-def check(source_root: Path, repo: Path, jobs: int | None, *extra: str) -> Run:
-    env = {**os.environ, "PYTHONPATH": str(source_root)}
+def check(source_root: Path, repo: Path, jobs: int | None, *extra: str, env: dict[str, str] | None = None) -> Run:
+    """`shipcard check --format json EXTRA` of `repo` with the package under `source_root`, as a child process."""
+    env = {**child_environment(), **(env or {}), "PYTHONPATH": str(source_root)}
     argv = [sys.executable, "-m", "shipcard", "check", "--format", "json", *extra]
     if jobs is not None:
         argv += ["--jobs", str(jobs)]
     return run_child(argv, env=env, cwd=repo)
 
 
-def pull_request(repo: Path, packages: dict[str, Path], runs: int, jobs: int | None) -> None:
-    """The `check --base HEAD` row: one card changed in the committed repository, restored afterwards."""
+class ToolCounter:
+    """kubectl and helm behind shims that log each start: `env()` points `check` at them, `take()` counts."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log = directory / "starts.log"
+        self.shims: dict[str, str] = {}
+        for name, variable in (("kubectl", KUBECTL_ENV), ("helm", HELM_ENV)):
+            real = find_tool(name, variable)
+            if real is None:
+                raise SystemExit(f"{name} not found: run `make setup`")
+            shim = directory / name
+            shim.write_text(f"#!/bin/sh\nprintf '%s\\n' {name} >> {shlex.quote(str(self.log))}\n"
+                            f"exec {shlex.quote(str(Path(real).resolve()))} \"$@\"\n")
+            shim.chmod(0o755)
+            self.shims[variable] = str(shim)
+
+    def env(self) -> dict[str, str]:
+        return dict(self.shims)
+
+    def take(self) -> int:
+        """Processes started since the last call."""
+        count = len(self.log.read_text().splitlines()) if self.log.exists() else 0
+        self.log.unlink(missing_ok=True)
+        return count
+
+
+def targets(repo: Path) -> tuple[int, int]:
+    """The Kustomize overlays and helmfile releases (a kubectl or helm process each, rendered naively)."""
+    overlays = len(list(repo.glob("apps/*/overlays/*")))
+    releases = len([v for v in repo.glob("apps/*/values/*.yaml") if v.name != "common.yaml"])
+    return overlays, releases
+
+
+def commit(repo: Path) -> None:
+    """The repository committed in git, once: what `--base HEAD` compares with."""
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
     if not (repo / ".git").exists():
         subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
         subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
         subprocess.run([*git, "commit", "-q", "-m", "fleet"], cwd=repo, check=True)
+
+
+@contextmanager
+def one_card_changed(repo: Path) -> Iterator[Path]:
+    """The repository committed, its first card given one more env variable (`render` not run) for the
+    duration; yields the card."""
+    commit(repo)
     card = sorted((repo / "services").glob("*.service.yaml"))[0]
     text = card.read_text()
     card.write_text(text.replace("\nenv:\n", "\nenv:\n  BENCH_CHANGED: \"1\"\n", 1))
     try:
+        yield card
+    finally:
+        card.write_text(text)
+
+
+def shards(source_root: Path, repo: Path, total: int, jobs: int | None,
+           env: dict[str, str] | None = None) -> list[Run]:
+    """`shipcard check --shard K/TOTAL` for every K, one after the other (as N CI runners would, in parallel)."""
+    return [check(source_root, repo, jobs, "--shard", f"{index}/{total}", env=env) for index in range(1, total + 1)]
+
+
+def pull_request(repo: Path, packages: dict[str, Path], runs: int, jobs: int | None) -> None:
+    """The `check --base HEAD` row: one card changed in the committed repository, restored afterwards."""
+    with one_card_changed(repo) as card:
         times: dict[str, list[Run]] = {name: [] for name in packages}
         for _ in range(runs):
             for name, source in packages.items():
@@ -102,8 +156,6 @@ def pull_request(repo: Path, packages: dict[str, Path], runs: int, jobs: int | N
             print(f"  --base HEAD, {card.name} changed: {name:<6} median "
                   f"{statistics.median(r.seconds for r in done):6.2f} s (runs {seconds}), "
                   f"{json.loads(done[0].stdout)['summary']['objects']} objects checked")
-    finally:
-        card.write_text(text)
 
 
 def findings(run: Run) -> list[tuple[str, str, int, int, str]]:
@@ -129,8 +181,7 @@ def main() -> None:
             packages = {"before": args.before.resolve() / "generator", **packages}
         for source in packages.values():
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)
-        overlays = len(list(repo.glob("apps/*/overlays/*")))
-        releases = len([v for v in repo.glob("apps/*/values/*.yaml") if v.name != "common.yaml"])
+        overlays, releases = targets(repo)
         print(f"{args.cards} cards: {overlays} overlays, {releases} helmfile releases, in {repo}; "
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
         runs: dict[str, list[Run]] = {name: [] for name in packages}

@@ -16,31 +16,49 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_bench import Run, run_child
 
 SHIPCARD = Path(sys.executable).parent / "shipcard"
 TARGET = 0.1
+FLOOR = "python -c pass (floor)"
+CHECK = "shipcard check ."
+COMMANDS = {
+    FLOOR: [sys.executable, "-c", "pass"],
+    CHECK: [str(SHIPCARD), "check", "."],
+    "python -m shipcard check .": [sys.executable, "-m", "shipcard", "check", "."],
+    "shipcard --version": [str(SHIPCARD), "--version"],
+    "shipcard render --help": [str(SHIPCARD), "render", "--help"],
+}
 
 
-def median_seconds(command: list[str], cwd: Path, repeat: int) -> tuple[float, float]:
-    """Median wall time and median CPU time of `repeat` runs of `command` (one warm-up run first)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    walls, cpus = [], []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+@contextmanager
+def empty_repository() -> Iterator[Path]:
+    """A fresh `git init` directory with nothing else in it."""
+    with tempfile.TemporaryDirectory(prefix="shipcard-startup-") as tmp:
+        subprocess.run(["git", "init", "-q", "."], cwd=tmp, check=True)
+        yield Path(tmp)
+
+
+def measure(repo: Path, repeat: int, names: tuple[str, ...] = tuple(COMMANDS)) -> dict[str, list[Run]]:
+    """`repeat` runs of each named command in `repo`, interleaved round by round, after one warm-up run each."""
+    runs: dict[str, list[Run]] = {name: [] for name in names}
+    for round_ in range(repeat + 1):
+        for name in names:
+            run = run_child(COMMANDS[name], cwd=repo)
+            if run.returncode != 0:
+                raise SystemExit(f"{name} exited {run.returncode}: {run.stderr.strip()[-300:]}")
+            if round_:
+                runs[name].append(run)
+    return runs
 
 
 def main() -> None:
@@ -48,24 +66,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="shipcard-startup-") as tmp:
-        repo = Path(tmp)
-        subprocess.run(["git", "init", "-q", "."], cwd=repo, check=True)
-        commands = {
-            "python -c pass (floor)": [sys.executable, "-c", "pass"],
-            "shipcard check .": [str(SHIPCARD), "check", "."],
-            "python -m shipcard check .": [sys.executable, "-m", "shipcard", "check", "."],
-            "shipcard --version": [str(SHIPCARD), "--version"],
-            "shipcard render --help": [str(SHIPCARD), "render", "--help"],
-        }
-        figures = {name: median_seconds(cmd, repo, args.repeat) for name, cmd in commands.items()}
-    wall_floor, cpu_floor = figures["python -c pass (floor)"]
-    print(f"median of {args.repeat} runs each, empty git repository; load average {load[0]:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after")
+    with empty_repository() as repo:
+        runs = measure(repo, args.repeat)
+    figures = {name: (statistics.median(r.seconds for r in done), statistics.median(r.cpu for r in done))
+               for name, done in runs.items()}
+    wall_floor, cpu_floor = figures[FLOOR]
+    print(f"median of {args.repeat} runs each, interleaved, empty git repository; load average {load[0]:.2f} "
+          f"before, {os.getloadavg()[0]:.2f} after")
     print(f"  {'':<28} {'wall ms':>8} {'x floor':>8} {'cpu ms':>8} {'x floor':>8}")
     for name, (wall, cpu) in figures.items():
         print(f"  {name:<28} {wall * 1000:8.1f} {wall / wall_floor:8.2f} {cpu * 1000:8.1f} {cpu / cpu_floor:8.2f}")
-    check = figures["shipcard check ."][0]
+    check = figures[CHECK][0]
     print(f"target: shipcard check . <= {TARGET * 1000:.0f} ms: {'met' if check <= TARGET else 'NOT met'}")
 
 
