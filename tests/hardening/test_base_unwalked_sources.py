@@ -86,3 +86,36 @@ def test_check_argocd_base_reports_the_privileged_base_as_a_full_check_does(tmp_
     full = errors()
     assert ("privileged-container", "apps/web/base/deployment.yaml", 16) in full
     assert errors("--base", "main") == full
+
+
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+# Kustomizations in and under a chart directory (the walk does not enter a chart: its templates, subcharts
+# and values belong to it), deployed by an Application; the change is in the kustomization's resource.
+IN_CHARTS = {
+    "below-the-chart": ({"argocd/web.yaml": _app("charts/web/deploy"), "charts/web/Chart.yaml": CHART,
+                         "charts/web/deploy/kustomization.yaml": "resources: [deployment.yaml]\n",
+                         "charts/web/deploy/deployment.yaml": DEPLOYMENT}, "charts/web/deploy/deployment.yaml"),
+    "beside-chart-yaml": ({"argocd/web.yaml": _app("charts/web"), "charts/web/Chart.yaml": CHART,
+                           "charts/web/kustomization.yaml": "resources: [deployment.yaml]\n",
+                           "charts/web/deployment.yaml": DEPLOYMENT}, "charts/web/deployment.yaml"),
+    "a-base-in-a-chart": ({"argocd/web.yaml": _app("apps/x/overlays/prod"), "charts/web/Chart.yaml": CHART,
+                           "apps/x/overlays/prod/kustomization.yaml": "resources: [../../../../charts/web/kbase]\n",
+                           "charts/web/kbase/kustomization.yaml": "resources: [deployment.yaml]\n",
+                           "charts/web/kbase/deployment.yaml": DEPLOYMENT}, "charts/web/kbase/deployment.yaml"),
+}
+
+
+@pytest.mark.parametrize("layout", list(IN_CHARTS))
+@pytest.mark.parametrize("paths", [(".",), ("argocd",)], ids=["whole-repository", "only-argocd"])
+def test_a_kustomization_in_a_chart_directory_is_planned_as_planning_everything_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: tuple[str, ...], layout: str) -> None:
+    files, changed = IN_CHARTS[layout]
+    monkeypatch.chdir(tmp_path)
+    repository = feature_branch_repo(tmp_path, {**FILES, **files})
+    commit(repository, {changed: PRIVILEGED})
+    root = Path(repository.working_tree_dir).resolve()
+    args = [str(root / p) for p in paths]
+    full, _ = select_changed(plan_inputs(args), "main", root)
+    reached, _ = plan_changed(args, (), Changes.find(root, "main"))
+    assert any(name.startswith("kustomize:") for name in _names(full, root))
+    assert _names(reached, root) == _names(full, root)
