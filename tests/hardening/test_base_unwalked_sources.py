@@ -34,6 +34,20 @@ def _app(path: str) -> str:
     return KUSTOMIZE_APP.replace("path: charts/svc", f"path: {path}").format(name="web")
 
 
+def _plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], changed: str,
+           paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The targets of planning everything then filtering, and of planning by reach, after `changed` turned
+    privileged on a feature branch of a repository of `files`."""
+    monkeypatch.chdir(tmp_path)
+    repository = feature_branch_repo(tmp_path, {**FILES, **files})
+    commit(repository, {changed: PRIVILEGED})
+    root = Path(repository.working_tree_dir).resolve()
+    args = [str(root / p) for p in paths]
+    full, _ = select_changed(plan_inputs(args), "main", root)
+    reached, _ = plan_changed(args, (), Changes.find(root, "main"))
+    return _names(full, root), _names(reached, root)
+
+
 CASES = [
     pytest.param({"argocd/web.yaml": _app("apps/web/overlays/prod")}, "apps/web/base/deployment.yaml", ("argocd",),
                  "kustomize:apps/web/overlays/prod", id="only-argocd-checked"),
@@ -58,15 +72,9 @@ CASES = [
 def test_an_application_deploying_an_unwalked_kustomization_is_planned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], changed: str,
         paths: tuple[str, ...], expected: str) -> None:
-    monkeypatch.chdir(tmp_path)
-    repository = feature_branch_repo(tmp_path, {**FILES, **files})
-    commit(repository, {changed: PRIVILEGED})
-    root = Path(repository.working_tree_dir).resolve()
-    args = [str(root / p) for p in paths]
-    full, _ = select_changed(plan_inputs(args), "main", root)
-    reached, _ = plan_changed(args, (), Changes.find(root, "main"))
-    assert expected in _names(full, root)
-    assert _names(reached, root) == _names(full, root)
+    full, reached = _plans(tmp_path, monkeypatch, files, changed, paths)
+    assert expected in full
+    assert reached == full
 
 
 @pytest.mark.kubectl
@@ -109,13 +117,6 @@ IN_CHARTS = {
 @pytest.mark.parametrize("paths", [(".",), ("argocd",)], ids=["whole-repository", "only-argocd"])
 def test_a_kustomization_in_a_chart_directory_is_planned_as_planning_everything_does(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: tuple[str, ...], layout: str) -> None:
-    files, changed = IN_CHARTS[layout]
-    monkeypatch.chdir(tmp_path)
-    repository = feature_branch_repo(tmp_path, {**FILES, **files})
-    commit(repository, {changed: PRIVILEGED})
-    root = Path(repository.working_tree_dir).resolve()
-    args = [str(root / p) for p in paths]
-    full, _ = select_changed(plan_inputs(args), "main", root)
-    reached, _ = plan_changed(args, (), Changes.find(root, "main"))
-    assert any(name.startswith("kustomize:") for name in _names(full, root))
-    assert _names(reached, root) == _names(full, root)
+    full, reached = _plans(tmp_path, monkeypatch, *IN_CHARTS[layout], paths)
+    assert any(name.startswith("kustomize:") for name in full)
+    assert reached == full
