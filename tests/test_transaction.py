@@ -326,3 +326,12 @@ def test_a_worker_staging_a_path_outside_the_repository_is_refused_before_anythi
     with pytest.raises(transaction.ShipcardError, match="a symbolic link leads outside"), begin(repo, "render") as txn:
         txn.stager().stage({"apps/escape/x.yaml": "x\n"}, service_names(0))
     assert os.listdir(tmp_path / "outside") == [] and not (repo / STATE_DIR).exists()
+
+
+def test_a_plan_naming_a_path_as_a_file_and_as_a_directory_is_refused_before_its_commit_point(tmp_path: Path) -> None:
+    """Recovery refuses such a plan, so committing one would leave a journal no run completes: refused first."""
+    with pytest.raises(transaction.ShipcardError) as refused, begin(tmp_path, "render") as txn:
+        txn.commit({"apps/a/values.yaml": "x\n", "apps/a/values.yaml/base/kustomization.yaml": "y\n"})
+    assert str(refused.value) == (f"{tmp_path}/apps/a/values.yaml: this run names it as a file and as a directory; "
+                                  "nothing was changed")
+    assert snapshot(tmp_path) == {}

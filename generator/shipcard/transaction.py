@@ -13,7 +13,8 @@
   through a `Stager` (named `<service>-<file>`, the same checks) and hand back only `Staged` records;
   the run itself keeps the journal, the commit point and the renames.
 * **One recovery**: whichever command takes the lock next completes a committed journal (of any
-  command) or drops an uncommitted one, before it reads anything.
+  command) or drops an uncommitted one, before it reads anything. A run completes its own commit
+  without reading its plan back: every check recovery makes was made before its commit point.
 * The journal is repository content, so it is checked before anything is touched: its format,
   every path relative, inside the repository, outside `.git` and `.shipcard`, without a symbolic
   link on the way and naming a regular file or nothing; staged files only numbered files of the
@@ -361,6 +362,10 @@ class Transaction:
         refused = _target_problem(self._real_root, [*targets, *deleted])
         if refused:  # a link or special file where a file is written or deleted (a loop, say)
             raise ShipcardError(f"{self.root / refused[0]}: {refused[1]}; nothing was changed")
+        both = _file_and_directory([*targets, *deleted])
+        if both is not None:
+            raise ShipcardError(f"{self.root / both}: this run names it as a file and as a directory; "
+                                "nothing was changed")
         _flush([self.directory / entry.name for entry in entries])  # on disk before the plan naming them is
         _pause("staged")
         self._open_journal()  # a plan of deletes only stages nothing
@@ -373,7 +378,9 @@ class Transaction:
         _fsync_dir(self.directory)
         self.committed = True
         _pause("committed")
-        recover(self.root)  # the same checks and roll-forward as a run completing it after a crash
+        # Every check a recovery makes of a journal it did not write was made above, before the commit point
+        # (its binding to this directory and these staged files holds by construction): roll forward.
+        _roll_forward(self.root, self.directory, [(entry.real, entry.name) for entry in entries], deleted)
 
     def _open_journal(self) -> None:
         """Make the journal directory once, remembering its inode (the plan is bound to it)."""
@@ -495,13 +502,9 @@ def _read_plan(root: Path, directory: Path, names: set[str]) -> tuple[list[tuple
     refused = _target_problem(real_root, targets)
     if refused:
         raise _refused(directory, f"{one_line(refused[0])[:200]!r}: {refused[1]}")
-    named = set(targets)  # plain relative paths now: dirname ends at ''
-    for rel in targets:
-        parent = os.path.dirname(rel)
-        while parent:
-            if parent in named:
-                raise _refused(directory, f"{one_line(parent)[:200]!r}: named as a file and as a directory")
-            parent = os.path.dirname(parent)
+    both = _file_and_directory(targets)
+    if both is not None:
+        raise _refused(directory, f"{one_line(both)[:200]!r}: named as a file and as a directory")
     for rel, name, inode in writes:
         if _inode(directory / name) != inode and _inode(Path(real_root, rel)) != inode:
             raise _refused(directory, f"staged file {name} is neither in the journal nor moved into place")
@@ -516,6 +519,18 @@ def _target_problem(real_root: str, targets: Iterable[str]) -> tuple[str, str] |
         problem = _path_problem(rel) or _link_on_the_way(real_root, rel, checked)
         if problem:
             return rel, problem
+    return None
+
+
+def _file_and_directory(targets: list[str]) -> str | None:
+    """A path of `targets` (plain relative paths: dirname ends at '') that is also a directory of another."""
+    named = set(targets)
+    for rel in targets:
+        parent = os.path.dirname(rel)
+        while parent:
+            if parent in named:
+                return parent
+            parent = os.path.dirname(parent)
     return None
 
 
