@@ -21,6 +21,7 @@ import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -337,7 +338,23 @@ def _render_all(cards: list[CardInput], context: _Context) -> Iterator[ServiceRe
     compile_schemas()  # once here, not once per worker
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                              initializer=_set_context, initargs=(context,)) as pool:
-        yield from _raising(pool.map(_render_in_worker, cards, range(len(cards)), chunksize=chunk))
+        with _interrupts_held():  # the first submit forks every worker
+            results = pool.map(_render_in_worker, cards, range(len(cards)), chunksize=chunk)
+        yield from _raising(results)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT while the pool forks its workers; it arrives right after, when the pool is whole.
+
+    A KeyboardInterrupt raised inside `os.fork`'s handlers is swallowed there with a printed traceback
+    (the run goes on), and one between two forks can leave the pool half-started and the run hung.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _raising(results: Iterable[ServiceResult | _Failure]) -> Iterator[ServiceResult]:
@@ -354,6 +371,7 @@ PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 def _set_context(context: _Context) -> None:
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = context
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # forked while the run held it
     _die_with_parent()
 
 
