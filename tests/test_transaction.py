@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from shipcard import transaction
-from shipcard.transaction import JOURNAL_FORMAT, STATE_DIR, begin
+from shipcard.transaction import JOURNAL_FORMAT, STATE_DIR, begin, service_names
 from tests.conftest import run_cli
 
 DIGEST = "sha256:" + "a" * 64
@@ -120,6 +120,9 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     "strange-file-uncommitted": (lambda s: ((s / "repo" / STATE_DIR / "txn").mkdir(parents=True),
                                             (s / "repo" / STATE_DIR / "txn/run.sh").write_text("rm -rf /\n")),
                                  "holds 'run.sh'"),
+    "worker-name-cut-short": (lambda s: ((s / "repo" / STATE_DIR / "txn").mkdir(parents=True),
+                                         (s / "repo" / STATE_DIR / "txn/000003-00001").write_text("x\n")),
+                              "holds '000003-00001'"),
 }
 
 
@@ -299,3 +302,36 @@ def test_a_refused_render_leaves_nothing_not_even_the_lock(tmp_path: Path) -> No
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
         assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*")) == \
             ["services", "services/bad.service.yaml"]
+
+
+def test_files_staged_by_workers_are_committed_and_a_path_staged_twice_keeps_its_later_file(tmp_path: Path) -> None:
+    """Render's workers stage through the transaction's stager (names `<service>-<file>`) and the run adopts
+    the records; a path two services stage is the later one's, and the earlier staged file is removed."""
+    with begin(tmp_path, "render") as txn:
+        stager = txn.stager()  # the journal exists from here: a forked worker writes into it
+        txn.adopt(stager.stage({"apps/a/x.yaml": "first\n", "apps/a/y.yaml": "y\n"}, service_names(0)))
+        txn.adopt(stager.stage({"apps/a/x.yaml": "second\n"}, service_names(12)))
+        assert sorted(os.listdir(txn.directory)) == ["000000-000001", "000012-000000"]
+        assert [(e.path, e.name) for e in txn.staged.values()] == [("apps/a/x.yaml", "000012-000000"),
+                                                                  ("apps/a/y.yaml", "000000-000001")]
+        txn.commit({"apps/a/x.yaml": "second\n", "apps/a/y.yaml": "y\n", "argocd/z.yaml": "z\n"})
+    assert snapshot(tmp_path) == {"apps/a/x.yaml": b"second\n", "apps/a/y.yaml": b"y\n", "argocd/z.yaml": b"z\n"}
+
+
+def test_a_worker_staging_a_path_outside_the_repository_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "apps").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (repo / "apps" / "escape").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(transaction.ShipcardError, match="a symbolic link leads outside"), begin(repo, "render") as txn:
+        txn.stager().stage({"apps/escape/x.yaml": "x\n"}, service_names(0))
+    assert os.listdir(tmp_path / "outside") == [] and not (repo / STATE_DIR).exists()
+
+
+def test_a_plan_naming_a_path_as_a_file_and_as_a_directory_is_refused_before_its_commit_point(tmp_path: Path) -> None:
+    """Recovery refuses such a plan, so committing one would leave a journal no run completes: refused first."""
+    with pytest.raises(transaction.ShipcardError) as refused, begin(tmp_path, "render") as txn:
+        txn.commit({"apps/a/values.yaml": "x\n", "apps/a/values.yaml/base/kustomization.yaml": "y\n"})
+    assert str(refused.value) == (f"{tmp_path}/apps/a/values.yaml: this run names it as a file and as a directory; "
+                                  "nothing was changed")
+    assert snapshot(tmp_path) == {}

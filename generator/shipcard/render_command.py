@@ -63,10 +63,9 @@ def render_command(cards: tuple[Path, ...], out: Path | None, check: bool, fmt: 
     with begin(out, "render") as txn:  # completes a killed run's transaction first; inputs are read after
         inputs, repo, options = _read_inputs(out, cards, lock, options)
         with progress_bar(len(inputs)) as advance:
-            # Each service's files are staged as soon as it is rendered, while the others still render.
+            # Each service's files are staged where it is rendered (a worker), while the others still render.
             verified, receipts = VerifiedFiles(out), Receipts(out)
-            outcome = plan_repository(out, inputs, repo, options, advance,
-                                      lambda service: txn.stage(service.plan.writes), verified, receipts)
+            outcome = plan_repository(out, inputs, repo, options, advance, txn, verified, receipts)
             txn.commit(outcome.plan.writes, outcome.plan.deletes)
             verified.save(options.whole_repository)
             receipts.save({s.name: s.content for s in outcome.rendered if s.content},

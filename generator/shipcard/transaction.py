@@ -9,8 +9,12 @@
 * **One journal**, `<root>/.shipcard/txn/`: new contents are staged there as numbered files, made
   durable, then `plan.json` (which files go where, which are deleted) is written with an atomic
   rename: the commit point. Then the staged files are renamed into place and the journal removed.
+  Files are staged where they are made: `render`'s worker processes stage each service's files
+  through a `Stager` (named `<service>-<file>`, the same checks) and hand back only `Staged` records;
+  the run itself keeps the journal, the commit point and the renames.
 * **One recovery**: whichever command takes the lock next completes a committed journal (of any
-  command) or drops an uncommitted one, before it reads anything.
+  command) or drops an uncommitted one, before it reads anything. A run completes its own commit
+  without reading its plan back: every check recovery makes was made before its commit point.
 * The journal is repository content, so it is checked before anything is touched: its format,
   every path relative, inside the repository, outside `.git` and `.shipcard`, without a symbolic
   link on the way and naming a regular file or nothing; staged files only numbered files of the
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -36,6 +41,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from shipcard.errors import InputError, Location, ShipcardError, WriteError, one_line
@@ -51,9 +57,9 @@ LEGACY_PIN_JOURNAL = "pin-journal"
 LOCK_WAIT_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.05
 MAX_JOURNAL_BYTES = 64 << 20
-_STAGED_NAME = re.compile(r"[0-9]{6}")
+_STAGED_NAME = re.compile(r"[0-9]{6}|[0-9]{6,}-[0-9]{6,}")  # the run's own, or `<service>-<file>` of a worker
 _PLAN_TEMPORARY = re.compile(r"\.plan\.json\..+\.tmp")
-# Tests stop a run at a transaction point (staged, committed, applying) to kill it there.
+# Tests stop a run at a transaction point (staging, staged, committed, applying) to kill it there.
 PAUSE_AT_ENV = "SHIPCARD_TEST_PAUSE_AT"
 PAUSE_FILE_ENV = "SHIPCARD_TEST_PAUSE_FILE"
 
@@ -240,21 +246,74 @@ def _holder(path: Path) -> str:
 # --------------------------------------------------------------------------- the transaction
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A file staged in a journal: the path as given, the repository path it leads to, the staged file, its inode."""
+
+    path: str
+    real: str
+    name: str
+    inode: int
+
+
+def service_names(service: int) -> Iterator[str]:
+    """Staged file names for the files of one service of a render (`<service>-<file>`): unique without asking."""
+    return (f"{service:06d}-{number:06d}" for number in itertools.count())
+
+
+class Stager:
+    """Stages files into one open journal, checking each path as the commit will.
+
+    Render's worker processes get a copy when they are forked and stage each service's files as
+    they render it; what they hand back (`Staged`) the transaction adopts. Nothing is committed here.
+    """
+
+    def __init__(self, root: Path, directory: Path) -> None:
+        self.root = root
+        self.directory = directory
+        self.real_root = os.path.realpath(root)
+        self._resolved: dict[str, str] = {}  # directories' real paths, for this process's stagings
+
+    def path(self, rel: str, *, follow: bool) -> str:
+        """The repository path `rel` leads to, refused when shipcard may not write there."""
+        real = _real_target(self.root, rel, self._resolved, follow)
+        real_rel = os.path.relpath(real, self.real_root)
+        problem = _path_problem(real_rel)
+        if problem:
+            raise ShipcardError(f"{self.root / rel}: shipcard does not write there ({problem})")
+        return real_rel
+
+    def stage(self, writes: Mapping[str, str | bytes], names: Iterable[str]) -> list[Staged]:
+        """Write `writes` (path relative to the repository → text or bytes) as the staged files `names`."""
+        staged = []
+        for (rel, content), name in zip(writes.items(), names, strict=False):  # names may be endless
+            real_rel = self.path(rel, follow=True)  # refused before the commit point, not half-way
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            try:
+                inode = _write_new(os.path.join(self.directory, name), data)
+            except OSError as exc:  # a full disk, a file-size limit: the tree is not touched yet
+                raise WriteError(self.root / rel, exc, "nothing was changed") from None
+            staged.append(Staged(rel, real_rel, name, inode))
+            _pause("staging")
+        return staged
+
+
 class Transaction:
     """One run's changes: files staged under `.shipcard/txn/` (as they come), then one commit.
 
-    Staging may start while the run still works out what to write (render stages each service's
-    files as its worker returns them); only the paths `commit` names are committed.
+    Staging may start while the run still works out what to write (render's workers stage each
+    service's files as they render it, see `stager`); only the paths `commit` names are committed.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.directory = root / STATE_DIR / JOURNAL_DIR
-        self.staged: dict[str, tuple[str, str]] = {}  # path as given → (real path, staged file name)
+        self.staged: dict[str, Staged] = {}  # path as given → its staged file
         self.committed = False
-        self._inodes: dict[str, int] = {}  # staged file name → its inode, and JOURNAL_DIR → the journal's
-        self._real_root = os.path.realpath(root)
-        self._resolved: dict[str, str] = {}
+        self._journal: int | None = None  # the journal directory's inode, once made
+        self._names = (f"{number:06d}" for number in itertools.count())  # the run's own staged files
+        self._stager = Stager(root, self.directory)
+        self._real_root = self._stager.real_root
 
     def relative(self, path: Path) -> str:
         """`path` (a link followed to its file) relative to the repository; refused when outside it."""
@@ -263,27 +322,36 @@ class Transaction:
             raise ShipcardError(f"{path}: lies outside {self.root} (a symbolic link?); refusing to write it")
         return os.path.relpath(real, self._real_root)
 
+    def stager(self) -> Stager:
+        """The journal, made now, and the stager that writes into it (for render's workers: see `adopt`)."""
+        self._open_journal()
+        return self._stager
+
+    def adopt(self, staged: Iterable[Staged]) -> None:
+        """Take files a stager staged; a path staged again is its later file (the earlier one is removed)."""
+        for entry in staged:
+            earlier = self.staged.get(entry.path)
+            if earlier is not None and earlier.name != entry.name:
+                try:
+                    os.unlink(self.directory / earlier.name)
+                except FileNotFoundError:
+                    pass
+            self.staged[entry.path] = entry
+
     def stage(self, writes: Mapping[str, str | bytes]) -> None:
         """Stage new contents (text or bytes) of paths relative to the repository; nothing is changed yet."""
-        for rel, content in writes.items():
-            real_rel = self._journal_path(rel, follow=True)  # refused before the commit point, not half-way
-            self._open_journal()
-            name = self.staged[rel][1] if rel in self.staged else f"{len(self.staged):06d}"
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            try:
-                self._inodes[name] = _write_new(os.path.join(self.directory, name), data)
-            except OSError as exc:  # a full disk, a file-size limit: the tree is not touched yet
-                raise WriteError(self.root / rel, exc, "nothing was changed") from None
-            self.staged[rel] = (real_rel, name)
+        if writes:
+            names = [self.staged[rel].name if rel in self.staged else next(self._names) for rel in writes]
+            self.adopt(self.stager().stage(writes, names))
 
     def commit(self, writes: Mapping[str, str | bytes], deletes: Iterable[str] = ()) -> None:
         """Stage what is left of `writes`, make it durable, commit it with `deletes`, then apply it."""
-        deleted = sorted({self._journal_path(rel, follow=False) for rel in deletes})
+        deleted = sorted({self._stager.path(rel, follow=False) for rel in deletes})
         if not writes and not deleted:
             return
         self.stage({rel: content for rel, content in writes.items() if rel not in self.staged})
-        entries = sorted(self.staged[rel] for rel in writes)
-        targets = [target for target, _ in entries]
+        entries = sorted((self.staged[rel] for rel in writes), key=lambda entry: (entry.real, entry.name))
+        targets = [entry.real for entry in entries]
         written = set(targets)
         deleted = [rel for rel in deleted if rel not in written]  # a delete never cancels a write
         if len(set(targets)) != len(targets):
@@ -294,11 +362,15 @@ class Transaction:
         refused = _target_problem(self._real_root, [*targets, *deleted])
         if refused:  # a link or special file where a file is written or deleted (a loop, say)
             raise ShipcardError(f"{self.root / refused[0]}: {refused[1]}; nothing was changed")
-        _flush([self.directory / name for _, name in entries])  # on disk before the plan naming them is
+        both = _file_and_directory([*targets, *deleted])
+        if both is not None:
+            raise ShipcardError(f"{self.root / both}: this run names it as a file and as a directory; "
+                                "nothing was changed")
+        _flush([self.directory / entry.name for entry in entries])  # on disk before the plan naming them is
         _pause("staged")
         self._open_journal()  # a plan of deletes only stages nothing
-        plan = {"format": JOURNAL_FORMAT, "journal": self._inodes[JOURNAL_DIR],
-                "writes": [[target, name, self._inodes[name]] for target, name in entries], "deletes": deleted}
+        plan = {"format": JOURNAL_FORMAT, "journal": self._journal,
+                "writes": [[entry.real, entry.name, entry.inode] for entry in entries], "deletes": deleted}
         try:
             write_atomic(self.directory / PLAN_FILE, json.dumps(plan))  # the commit point
         except WriteError as exc:
@@ -306,26 +378,20 @@ class Transaction:
         _fsync_dir(self.directory)
         self.committed = True
         _pause("committed")
-        recover(self.root)  # the same checks and roll-forward as a run completing it after a crash
+        # Every check a recovery makes of a journal it did not write was made above, before the commit point
+        # (its binding to this directory and these staged files holds by construction): roll forward.
+        _roll_forward(self.root, self.directory, [(entry.real, entry.name) for entry in entries], deleted)
 
     def _open_journal(self) -> None:
         """Make the journal directory once, remembering its inode (the plan is bound to it)."""
-        if JOURNAL_DIR not in self._inodes:
+        if self._journal is None:
             state_directory(self.root)
             self.directory.mkdir(exist_ok=True)
-            self._inodes[JOURNAL_DIR] = os.lstat(self.directory).st_ino
+            self._journal = os.lstat(self.directory).st_ino
 
     def abort(self) -> None:
         if not self.committed:
             shutil.rmtree(self.directory, ignore_errors=True)
-
-    def _journal_path(self, rel: str, *, follow: bool) -> str:
-        real = _real_target(self.root, rel, self._resolved, follow)
-        real_rel = os.path.relpath(real, self._real_root)
-        problem = _path_problem(real_rel)
-        if problem:
-            raise ShipcardError(f"{self.root / rel}: shipcard does not write there ({problem})")
-        return real_rel
 
 
 @contextmanager
@@ -436,13 +502,9 @@ def _read_plan(root: Path, directory: Path, names: set[str]) -> tuple[list[tuple
     refused = _target_problem(real_root, targets)
     if refused:
         raise _refused(directory, f"{one_line(refused[0])[:200]!r}: {refused[1]}")
-    named = set(targets)  # plain relative paths now: dirname ends at ''
-    for rel in targets:
-        parent = os.path.dirname(rel)
-        while parent:
-            if parent in named:
-                raise _refused(directory, f"{one_line(parent)[:200]!r}: named as a file and as a directory")
-            parent = os.path.dirname(parent)
+    both = _file_and_directory(targets)
+    if both is not None:
+        raise _refused(directory, f"{one_line(both)[:200]!r}: named as a file and as a directory")
     for rel, name, inode in writes:
         if _inode(directory / name) != inode and _inode(Path(real_root, rel)) != inode:
             raise _refused(directory, f"staged file {name} is neither in the journal nor moved into place")
@@ -457,6 +519,18 @@ def _target_problem(real_root: str, targets: Iterable[str]) -> tuple[str, str] |
         problem = _path_problem(rel) or _link_on_the_way(real_root, rel, checked)
         if problem:
             return rel, problem
+    return None
+
+
+def _file_and_directory(targets: list[str]) -> str | None:
+    """A path of `targets` (plain relative paths: dirname ends at '') that is also a directory of another."""
+    named = set(targets)
+    for rel in targets:
+        parent = os.path.dirname(rel)
+        while parent:
+            if parent in named:
+                return parent
+            parent = os.path.dirname(parent)
     return None
 
 
@@ -635,12 +709,13 @@ def _keep_mode(target: str, staged: str) -> None:
 
 
 def _pause(point: str) -> None:
-    """Test hook: stop here (until killed) when $SHIPCARD_TEST_PAUSE_AT names this point."""
+    """Test hook: stop here (until killed) when $SHIPCARD_TEST_PAUSE_AT names this point; the marker file
+    names the point and the process that stopped (a render worker stops at `staging`)."""
     if os.environ.get(PAUSE_AT_ENV) != point:
         return
     marker = os.environ.get(PAUSE_FILE_ENV)
     if marker:
-        Path(marker).write_text(point)
+        Path(marker).write_text(f"{point} {os.getpid()}\n")
     while True:
         time.sleep(60)
 

@@ -9,6 +9,8 @@ real docker-registry behind the fault-injecting loopback proxy of tests/pin.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
 import resource
@@ -38,7 +40,7 @@ from hardhelpers import (
 )
 from pinhelpers import ProxyHandler, Registry
 
-from shipcard.transaction import PAUSE_AT_ENV, PAUSE_FILE_ENV
+from shipcard.transaction import JOURNAL_DIR, PAUSE_AT_ENV, PAUSE_FILE_ENV, PLAN_FILE, STATE_DIR
 
 CARDS = 50
 SEEDS = (1, 2, 3)
@@ -136,6 +138,57 @@ def test_render_interrupted_at_a_random_point_leaves_old_or_new_and_reruns(trees
     assert rerun.code == 0, f"after {state}: {rerun.output}"
     assert tree_of(snapshot(repo)) == trees["after_tree"]
     assert temporary_files(repo) == []
+
+
+@pytest.mark.parametrize("point", ["staging", "committed"])
+def test_render_killed_while_its_workers_stage_or_after_its_commit_point_reruns_to_the_new_tree(
+        trees: dict[str, Any], tmp_path: Path, point: str) -> None:
+    """Render's worker processes write the staged files. Killed while a worker is half-way through a
+    service (it has written one file of it), the run leaves the old tree and a journal without a plan,
+    which the next run drops; killed at its commit point, a plan naming the files the workers staged,
+    which the next run completes. Either way the re-run ends at exactly the new tree."""
+    repo = changed_repo(trees, tmp_path)
+    marker = tmp_path / "reached"
+    process = start_shipcard("render", "--out", ".", "--jobs", "2", cwd=repo,
+                             env={PAUSE_AT_ENV: point, PAUSE_FILE_ENV: str(marker)})
+    deadline = time.monotonic() + 120
+    while not marker.exists() or not marker.read_text().endswith("\n"):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    paused = int(marker.read_text().split()[1])
+    journal = repo / STATE_DIR / JOURNAL_DIR
+    staged = sorted(name for name in os.listdir(journal) if name != PLAN_FILE)
+    if point == "staging":
+        assert paused != process.pid and parent_of(paused) == process.pid  # a worker stopped, mid-service
+    else:
+        assert paused == process.pid
+    stop(process, signal.SIGKILL)
+    assert wait_gone(paused)  # the workers die with the run (they hold its lock)
+    by_workers = [name for name in staged if re.fullmatch(r"\d{6}-\d{6}", name)]  # <service>-<file>
+    assert tree_of(snapshot(repo)) == trees["before_tree"]  # nothing moved yet
+    if point == "staging":
+        assert not (journal / PLAN_FILE).exists()
+        assert by_workers == staged and 0 < len(staged) <= 2, staged  # each worker stopped at its first file
+    else:
+        plan = json.loads((journal / PLAN_FILE).read_text())
+        assert {name for _, name, _ in plan["writes"]} == set(staged)
+        assert len(by_workers) >= len(staged) - 1 > 200, staged  # the run stages only shared files itself
+    rerun = shipcard("render", "--out", ".", cwd=repo)
+    assert rerun.code == 0, rerun.output
+    assert tree_of(snapshot(repo)) == trees["after_tree"]
+    assert not journal.exists() and temporary_files(repo) == []
+
+
+def parent_of(pid: int) -> int:
+    """The parent process of `pid` (Linux: /proc/PID/stat, after the parenthesised command name)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def wait_gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not Path(f"/proc/{pid}").exists()
 
 
 def test_sigint_ends_render_with_one_line_and_exit_130_or_completes(trees: dict[str, Any], tmp_path: Path) -> None:

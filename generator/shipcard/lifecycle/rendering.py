@@ -6,7 +6,9 @@ to the same plan).
 Services render in worker processes (fork) when there are enough of them: loading and
 rendering a card is pure Python, so threads share one core. Measured on the 2-core machine,
 planning 1,000 cards took 8.6 s in one process, 4.3 s in two worker processes, and no less
-with two threads than in one process.
+with two threads than in one process. Given the run's transaction, each worker also stages the
+files of the services it renders into the journal (`Transaction.stager`): file creation is
+spread over the workers instead of queueing in the main process, which only adopts the records.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -65,7 +68,7 @@ from shipcard.render import (
     root_claims,
 )
 from shipcard.settings import RepoSettings, refuse_link_out_of
-from shipcard.transaction import safe_target
+from shipcard.transaction import Staged, Stager, Transaction, safe_target, service_names
 from shipcard.writers.argocd import PROJECTS_DIR, project_files
 from shipcard.writers.chart import CHART_DIR, chart_files
 from shipcard.writers.tree import Plan, header_source, is_generated, plan_tree
@@ -109,6 +112,7 @@ class ServiceResult:
     claims: tuple[Claim, ...] = ()  # its names that no other card may render (rendered services only)
     content: str = ""  # tree_digest of what it rendered, when the plan writes all of it (for its receipt)
     retired: tuple[str, ...] = ()  # files of finished cut-overs' old sides, kept until pruned
+    staged: tuple[Staged, ...] = ()  # `plan.writes` as staged in the run's journal, when it has one
 
     @property
     def changed_files(self) -> list[str]:
@@ -163,14 +167,14 @@ def read_cards(out: Path, paths: list[Path]) -> list[CardInput]:
 
 
 def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, options: Options,
-                    progress: Callable[[int], None] | None = None,
-                    rendered: Callable[[ServiceResult], None] | None = None,
+                    progress: Callable[[int], None] | None = None, txn: Transaction | None = None,
                     verified: VerifiedFiles | None = None, receipts: Receipts | None = None) -> Outcome:
-    """Render what needs rendering and compare it with the tree; nothing is written.
+    """Render what needs rendering and compare it with the tree; nothing is written to the tree.
 
-    `progress(n)` hears of services done; `rendered(service)` gets each rendered service as it comes;
-    `verified` spares reading the files of unchanged services that earlier runs found intact;
-    without `receipts` (this machine's, see lifecycle.state) no service is skipped.
+    `progress(n)` hears of services done; with `txn`, each rendered service's files are staged in its
+    journal where the service renders (the commit is the caller's); `verified` spares reading the files
+    of unchanged services that earlier runs found intact; without `receipts` (this machine's, see
+    lifecycle.state) no service is skipped.
     """
     check_format(options.fmt)
     # Cards named on the command line: only their states (by the usual file name), not a thousand others'.
@@ -196,11 +200,12 @@ def plan_repository(out: Path, cards: list[CardInput], repo: RepoSettings, optio
             to_render.append(card)
     if progress and services:
         progress(len(services))
-    context = _Context(out, repo, options, by_name, inputs, directory)
+    stager = txn.stager() if txn is not None and to_render else None
+    context = _Context(out, repo, options, by_name, inputs, directory, stager)
     for result in _render_all(to_render, context):
         services[result.source] = result
-        if rendered:
-            rendered(result)
+        if txn is not None:
+            txn.adopt(result.staged)
         if progress:
             progress(1)
     ordered = [services[card.source] for card in cards]
@@ -302,6 +307,7 @@ class _Context:
     by_name: dict[str, State]
     inputs: dict[str, str]
     services: ServiceDirectory | None  # the repository's cards, when a card's NetworkPolicies may name them
+    stager: Stager | None = None  # the run's journal: each service's files are staged where it renders
 
 
 @dataclass(frozen=True)
@@ -324,14 +330,31 @@ class _Failure:
 def _render_all(cards: list[CardInput], context: _Context) -> Iterator[ServiceResult]:
     jobs = min(context.options.jobs, os.cpu_count() or 1)
     if jobs <= 1 or len(cards) < PARALLEL_FROM:
-        results: Iterable[ServiceResult | _Failure] = (_render_service(card, context) for card in cards)
+        results: Iterable[ServiceResult | _Failure] = (_render_service(card, context, number)
+                                                       for number, card in enumerate(cards))
         yield from _raising(results)
         return
     chunk = max(1, len(cards) // (jobs * 8))
     compile_schemas()  # once here, not once per worker
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                              initializer=_set_context, initargs=(context,)) as pool:
-        yield from _raising(pool.map(_render_in_worker, cards, chunksize=chunk))
+        with _interrupts_held():  # the first submit forks every worker
+            results = pool.map(_render_in_worker, cards, range(len(cards)), chunksize=chunk)
+        yield from _raising(results)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT while the pool forks its workers; it arrives right after, when the pool is whole.
+
+    A KeyboardInterrupt raised inside `os.fork`'s handlers is swallowed there with a printed traceback
+    (the run goes on), and one between two forks can leave the pool half-started and the run hung.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _raising(results: Iterable[ServiceResult | _Failure]) -> Iterator[ServiceResult]:
@@ -348,6 +371,7 @@ PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 def _set_context(context: _Context) -> None:
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = context
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # forked while the run held it
     _die_with_parent()
 
 
@@ -367,13 +391,14 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _render_in_worker(card: CardInput) -> ServiceResult | _Failure:
+def _render_in_worker(card: CardInput, number: int) -> ServiceResult | _Failure:
     assert _WORKER_CONTEXT is not None
-    return _render_service(card, _WORKER_CONTEXT)
+    return _render_service(card, _WORKER_CONTEXT, number)
 
 
-def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Failure:
-    """Load, render and compare one card (in a worker or here)."""
+def _render_service(card: CardInput, context: _Context, number: int) -> ServiceResult | _Failure:
+    """Load, render and compare one card (in a worker or here), the `number`th of the run; stage its files
+    when the run has a journal."""
     out, options = context.out, context.options
     try:
         loaded = card.card or load_card_text(card.text, str(card.path), card.source, options.pins, context.repo,
@@ -407,6 +432,7 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         if plan.conflicts:
             plan.drop(state.path)  # the old state stays: the next run renders this service again
             content = ""
+        staged = tuple(context.stager.stage(plan.writes, service_names(number))) if context.stager else ()
     except CardErrors as exc:
         return _Failure(exc.message, card_errors=exc)
     except InputError as exc:
@@ -415,7 +441,7 @@ def _render_service(card: CardInput, context: _Context) -> ServiceResult | _Fail
         return _Failure(str(exc))
     return ServiceResult(loaded.name, card.source, loaded.gitops.path, fmt, plan, files=tuple(files),
                          claims=tuple(card_claims(loaded, context.repo.argocd_namespace)), content=content,
-                         retired=retired)
+                         retired=retired, staged=staged)
 
 
 def _ports_were_open(card: CardInput) -> InputError:
