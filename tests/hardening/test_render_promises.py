@@ -582,7 +582,7 @@ REJECTED = [  # what is set up in the repository, the command, the first line it
     pytest.param(("shipcard.yaml", SETTINGS + "bogus: 1\n"), ("render", "--out", "{w}/repo"),
                  "{w}/repo/shipcard.yaml:8:1: bogus: unknown field (known fields: apiVersion, kind, repoURL, "
                  "targetRevision, project, argocdNamespace, kubernetesVersion, blueprintVersion, podSecurity, "
-                 "environments, network, check)", id="bad-settings"),
+                 "environments, network, secrets, check)", id="bad-settings"),
     pytest.param(("lock.json", "{not json"), ("render", "--out", "{w}/repo", "--lock", "{w}/repo/lock.json"),
                  "{w}/repo/lock.json:2:1: did not find expected ',' or '}}'", id="bad-lock-file"),
     pytest.param(IN_REPO, ("upgrade",), "{w}/repo/services/bad.service.yaml:3:1: " + BAD_NAME, id="upgrade-bad-card"),
