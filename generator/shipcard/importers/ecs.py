@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from shipcard.importers.result import (
+    PARAMETER_STORE,
+    SECRETS_MANAGER,
     CardBuilder,
     ImportResult,
     Origin,
@@ -26,8 +28,6 @@ from shipcard.importers.result import (
 from shipcard.patterns import AWS_ROLE_ARN, MEANING, PORT_NAME
 from shipcard.settings import REPO_FILE
 
-PARAMETER_STORE = "aws-parameter-store"
-SECRETS_MANAGER = "aws-secrets-manager"
 MAPPED = {"name", "image", "essential", "entryPoint", "command", "environment", "secrets", "portMappings",
           "healthCheck", "stopTimeout", "cpu", "memory", "memoryReservation"}
 TASK_MAPPED = {"family", "containerDefinitions", "taskRoleArn", "cpu", "memory"}

@@ -19,11 +19,12 @@ from shipcard.patterns import DNS_LABEL, MAX_CRONJOB_NAME, SERVICE_NAME
 from shipcard.settings import REPO_FILE, find_repo_root, load_repo
 from shipcard.yamlio.read import Document, PathKey, load_documents, read_text
 
+SECRETS_MANAGER, PARAMETER_STORE = "aws-secrets-manager", "aws-parameter-store"  # card secrets providers
 # Placeholders of an imported secret reference: valid, visibly unfinished, reported.
-SECRET_PROVIDER = "aws-secrets-manager"
+SECRET_PROVIDER = SECRETS_MANAGER
 SECRET_STORE = "fill-in-secret-store"
 # The placeholder ClusterSecretStore of each provider (a store serves one provider).
-SECRET_STORES = {SECRET_PROVIDER: SECRET_STORE, "aws-parameter-store": "fill-in-parameter-store"}
+SECRET_STORES = {SECRET_PROVIDER: SECRET_STORE, PARAMETER_STORE: "fill-in-parameter-store"}
 # Well-known ports of protocols that are not HTTP (databases, brokers, caches).
 TCP_PORTS = {5432, 3306, 6379, 27017, 5672, 9092, 11211, 1433, 1521, 9042, 2181, 4222}
 _LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1)(?::([0-9]+))?(/[^\s'\"]*)?")
@@ -244,7 +245,7 @@ class CardBuilder:
         provider's) to fill in, reported."""
         self._secrets_section()
         provider = self.doc["secrets"]["provider"]
-        key = remote or f"{'/' if provider == 'aws-parameter-store' else ''}fill-in/{self.name}/{variable}"
+        key = remote or f"{'/' if provider == PARAMETER_STORE else ''}fill-in/{self.name}/{variable}"
         self.set(("secrets", "env", variable), key, origin)
         store, placeholder = self.store(provider)
         where = f"store {store!r} (provider {provider})" if placeholder else \
